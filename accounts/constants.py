@@ -1,0 +1,36 @@
+"""Choices shared by the accounts app and the token rules."""
+
+from django.db import models
+
+
+class Plan(models.TextChoices):
+    SOLO = "solo", "Solo"
+    TEAMS = "teams", "Teams"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
+class Role(models.TextChoices):
+    SUPERUSER = "superuser", "Superuser"
+    ENGINEER = "engineer", "Engineer"
+    USER = "user", "User"
+    BILLING = "billing", "Billing"
+
+
+class RecordType(models.TextChoices):
+    A = "A", "A"
+    AAAA = "AAAA", "AAAA"
+    CNAME = "CNAME", "CNAME"
+    MX = "MX", "MX"
+    TXT = "TXT", "TXT"
+    NS = "NS", "NS"
+    SRV = "SRV", "SRV"
+    CAA = "CAA", "CAA"
+
+
+# Monthly price in US dollars, shown by the billing endpoint.
+PLAN_MONTHLY_PRICE_USD = {Plan.SOLO: 10, Plan.TEAMS: 50, Plan.ENTERPRISE: 300}
+
+# Sign-in throttling: failures counted per email and per client IP over a window.
+SIGN_IN_WINDOW_SECONDS = 15 * 60
+SIGN_IN_MAX_FAILURES_PER_EMAIL = 5
+SIGN_IN_MAX_FAILURES_PER_IP = 20

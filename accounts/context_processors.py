@@ -1,0 +1,27 @@
+"""Template context for the layout: the account switcher and the current account."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from accounts.selectors import memberships_of
+
+
+def navigation(request: HttpRequest) -> dict[str, object]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+
+    def memberships() -> list:
+        # Evaluated once per render, only by templates that show the switcher.
+        if not hasattr(request, "_nav_memberships"):
+            request._nav_memberships = list(memberships_of(user))
+        return request._nav_memberships
+
+    current = getattr(request, "membership", None)
+    if current is None:
+        slug = request.session.get("account_slug")
+        current = next((m for m in memberships() if m.account.slug == slug), None)
+        if current is None and memberships():
+            current = memberships()[0]
+    return {"nav_memberships": memberships, "nav_membership": current}

@@ -1,0 +1,56 @@
+"""View decorators: signed-in users, and views scoped to one of the user's accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.selectors import membership_get
+
+View = Callable[..., HttpResponse]
+
+
+def signed_in_required(view: View) -> View:
+    """Like login_required, but an htmx request gets a client-side redirect.
+
+    Swapping the sign-in page into a table cell would be confusing; the htmx
+    client follows HX-Redirect with a full page load instead.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        if getattr(request, "htmx", False):
+            current = request.htmx.current_url_abs_path or request.get_full_path()
+            login = resolve_url(settings.LOGIN_URL)
+            return HttpResponseClientRedirect(f"{login}?next={current}")
+        return redirect_to_login(request.get_full_path())
+
+    return wrapper
+
+
+def account_view(view: View) -> View:
+    """Resolve `slug` to the signed-in user's membership (404 for any other account).
+
+    The view receives `request.membership` and `request.account`; the account
+    becomes the one the switcher shows as current.
+    """
+
+    @signed_in_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, slug: str, *args: object, **kwargs: object) -> HttpResponse:
+        membership = membership_get(user=request.user, slug=slug)
+        request.membership = membership
+        request.account = membership.account
+        if request.session.get("account_slug") != slug:
+            request.session["account_slug"] = slug
+        return view(request, *args, **kwargs)
+
+    return wrapper

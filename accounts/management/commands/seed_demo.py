@@ -1,0 +1,140 @@
+"""Create the demo accounts, people, resources and tokens of SPEC 8 (idempotent)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.constants import Plan, Role
+from accounts.models import Account, Certificate, Domain, Membership, Record, Service, User, Zone
+
+DEMO_PASSWORD = "keyward-demo"
+
+PEOPLE = {
+    "owner@example.com": "Olivia Owner",
+    "engineer@example.com": "Eddie Engineer",
+    "viewer@example.com": "Vera Viewer",
+    "billing@example.com": "Bill Billing",
+    "solo@example.com": "Sol Solo",
+}
+
+ACCOUNTS = {
+    "acme": {
+        "name": "Acme Hosting",
+        "plan": Plan.TEAMS,
+        "billing_email": "billing@example.com",
+        "members": {
+            "owner@example.com": Role.SUPERUSER,
+            "engineer@example.com": Role.ENGINEER,
+            "viewer@example.com": Role.USER,
+            "billing@example.com": Role.BILLING,
+        },
+        "zones": {
+            "acme.example": [
+                ("A", "", "203.0.113.10"),
+                ("AAAA", "", "2001:db8::10"),
+                ("CNAME", "www", "acme.example."),
+                ("MX", "", "mail.acme.example."),
+                ("TXT", "", "v=spf1 mx -all"),
+            ],
+            "acme.dev": [("A", "", "203.0.113.20"), ("CNAME", "docs", "acme.dev.")],
+            "acme-cdn.example": [("CNAME", "static", "edge.keyward-cdn.example.")],
+        },
+        "domains": {"acme.example": True, "acme.dev": False, "acme-shop.example": True},
+        "certificates": ["www.acme.example", "api.acme.example"],
+        "services": {
+            "Acme website": ("www.acme.example", "origin.acme.example"),
+            "Acme API": ("api.acme.example", "api-origin.acme.example"),
+        },
+    },
+    "solo": {
+        "name": "Solo Studio",
+        "plan": Plan.SOLO,
+        "billing_email": "solo@example.com",
+        "members": {"solo@example.com": Role.SUPERUSER, "owner@example.com": Role.ENGINEER},
+        "zones": {"solo.example": [("A", "", "198.51.100.7"), ("CNAME", "www", "solo.example.")]},
+        "domains": {"solo.example": True},
+        "certificates": ["solo.example"],
+        "services": {"Portfolio": ("www.solo.example", "portfolio-origin.solo.example")},
+    },
+}
+
+
+class Command(BaseCommand):
+    help = "Create demo accounts, users, resources and tokens. Safe to run again."
+
+    @transaction.atomic
+    def handle(self, *args: object, **options: object) -> None:
+        now = timezone.now()
+        users = {}
+        for email, name in PEOPLE.items():
+            user, created = User.objects.get_or_create(email=email, defaults={"name": name})
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save(update_fields=["password"])
+            users[email] = user
+
+        for slug, spec in ACCOUNTS.items():
+            account, _ = Account.objects.update_or_create(
+                slug=slug,
+                defaults={
+                    "name": spec["name"],
+                    "plan": spec["plan"],
+                    "billing_email": spec["billing_email"],
+                },
+            )
+            for email, role in spec["members"].items():
+                Membership.objects.update_or_create(
+                    user=users[email], account=account, defaults={"role": role}
+                )
+            for zone_name, records in spec["zones"].items():
+                zone, _ = Zone.objects.get_or_create(account=account, name=zone_name)
+                for record_type, name, content in records:
+                    Record.objects.get_or_create(
+                        zone=zone,
+                        type=record_type,
+                        name=name,
+                        content=content,
+                        defaults={"priority": 10 if record_type == "MX" else None},
+                    )
+            for position, (domain_name, auto_renew) in enumerate(spec["domains"].items()):
+                Domain.objects.get_or_create(
+                    account=account,
+                    name=domain_name,
+                    defaults={
+                        "auto_renew": auto_renew,
+                        "registered_at": now - timedelta(days=400),
+                        "expires_at": now + timedelta(days=120 + 90 * position),
+                    },
+                )
+            for position, cert_name in enumerate(spec["certificates"]):
+                Certificate.objects.get_or_create(
+                    account=account,
+                    name=cert_name,
+                    defaults={
+                        "issued_at": now - timedelta(days=30),
+                        "expires_at": now + timedelta(days=60 + 7 * position),
+                    },
+                )
+            for service_name, (hostname, origin) in spec["services"].items():
+                Service.objects.get_or_create(
+                    account=account,
+                    name=service_name,
+                    defaults={"hostname": hostname, "origin": origin},
+                )
+
+        self.seed_tokens(users)
+        self.stdout.write(self.style.SUCCESS("Demo data is ready."))
+        self.stdout.write(f"Sign in at http://127.0.0.1:8000/ with password {DEMO_PASSWORD!r}:")
+        for email in PEOPLE:
+            roles = ", ".join(
+                f"{m.get_role_display()} in {m.account.name}"
+                for m in Membership.objects.filter(user__email=email).select_related("account")
+            )
+            self.stdout.write(f"  {email:<24} {roles}")
+
+    def seed_tokens(self, users: dict[str, User]) -> None:
+        """Demo tokens arrive with the token engine."""

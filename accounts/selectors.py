@@ -1,0 +1,37 @@
+"""Reads about users, accounts and their resources, shared by views and the API."""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+from django.http import Http404
+
+from accounts.models import Account, Certificate, Domain, Membership, Service, User, Zone
+
+
+def memberships_of(user: User) -> QuerySet[Membership]:
+    """The user's memberships with their accounts, for the switcher and role checks."""
+    return Membership.objects.filter(user=user).select_related("account").order_by("account__name")
+
+
+def membership_get(*, user: User, slug: str) -> Membership:
+    """The user's membership in the account `slug`; 404 when there is none."""
+    try:
+        return Membership.objects.select_related("account").get(user=user, account__slug=slug)
+    except Membership.DoesNotExist:
+        raise Http404("No such account.") from None
+
+
+def zones_of(account: Account) -> QuerySet[Zone]:
+    return Zone.objects.filter(account=account).annotate(record_count=Count("records"))
+
+
+def domains_of(account: Account) -> QuerySet[Domain]:
+    return Domain.objects.filter(account=account)
+
+
+def certificates_of(account: Account) -> QuerySet[Certificate]:
+    return Certificate.objects.filter(account=account)
+
+
+def services_of(account: Account) -> QuerySet[Service]:
+    return Service.objects.filter(account=account)

@@ -1,0 +1,110 @@
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError
+
+from accounts.models import (
+    Account,
+    Certificate,
+    Domain,
+    Membership,
+    Record,
+    Service,
+    User,
+    Zone,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_answers_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_healthz_answers_503_when_the_database_is_down(client, monkeypatch):
+    from django.db.backends.utils import CursorWrapper
+
+    def broken(*args, **kwargs):
+        raise DatabaseError("connection refused")
+
+    monkeypatch.setattr(CursorWrapper, "execute", broken)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+
+
+def _counts():
+    models = [User, Account, Membership, Zone, Record, Domain, Certificate, Service]
+    return {model.__name__: model.objects.count() for model in models}
+
+
+def test_seed_demo_creates_spec_data_and_is_idempotent():
+    call_command("seed_demo", verbosity=0)
+    first = _counts()
+    call_command("seed_demo", verbosity=0)
+    assert _counts() == first
+
+    acme = Account.objects.get(slug="acme")
+    assert acme.name == "Acme Hosting" and acme.plan == "teams"
+    roles = dict(acme.memberships.values_list("user__email", "role"))
+    assert roles == {
+        "owner@example.com": "superuser",
+        "engineer@example.com": "engineer",
+        "viewer@example.com": "user",
+        "billing@example.com": "billing",
+    }
+    assert acme.zones.count() >= 3 and Record.objects.filter(zone__account=acme).exists()
+    assert acme.domains.count() >= 3
+    assert acme.certificates.count() >= 2
+    assert acme.services.count() >= 2
+
+    solo = Account.objects.get(slug="solo")
+    assert solo.plan == "solo"
+    assert dict(solo.memberships.values_list("user__email", "role")) == {
+        "solo@example.com": "superuser",
+        "owner@example.com": "engineer",
+    }
+    for related in ["zones", "domains", "certificates", "services"]:
+        assert getattr(solo, related).exists()
+    owner = User.objects.get(email="owner@example.com")
+    assert owner.check_password("keyward-demo")
+
+
+def test_production_settings_refuse_to_start_without_secret_key():
+    env = {"DEBUG": "0", "PATH": "/usr/bin:/bin", "KEYWARD_TOKEN_PEPPER": "p" * 40}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']="
+            "'config.settings'; django.setup()",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_check():
+    env = {
+        "DEBUG": "0",
+        "PATH": "/usr/bin:/bin",
+        "SECRET_KEY": "k" * 20 + "x9!Qz" * 10,
+        "KEYWARD_TOKEN_PEPPER": "p" * 40,
+        "ALLOWED_HOSTS": "keyward.example.com",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

@@ -1,0 +1,283 @@
+"""What a token may do: the role table, the scope table and the one decision (SPEC 4).
+
+Everything here is plain data and pure functions. The API asks `decide()` before
+every operation; the panel uses the same tables to enable scope checkboxes and
+the token services use them to validate what is granted.
+
+An *operation* is a string such as "zones:read", "purge_all" or "billing:read".
+A *kind* is a resource type that can be granted all-or-selected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from accounts.constants import Plan, Role
+
+
+class Kind(StrEnum):
+    """Resource types a token selects all or some of."""
+
+    ZONES = "zones"
+    DOMAINS = "domains"
+    REGISTRAR = "registrar"
+    CERTIFICATES = "certificates"
+    SERVICES = "services"
+
+
+KIND_LABELS = {
+    Kind.ZONES: "Zones",
+    Kind.DOMAINS: "Domains",
+    Kind.REGISTRAR: "Registrar (domains)",
+    Kind.CERTIFICATES: "Certificates",
+    Kind.SERVICES: "Services",
+}
+
+# The resource kind each resource-bound operation touches; purges act on services.
+OPERATION_KIND: dict[str, Kind] = {
+    "zones:read": Kind.ZONES,
+    "zones:write": Kind.ZONES,
+    "domains:read": Kind.DOMAINS,
+    "domains:write": Kind.DOMAINS,
+    "registrar:read": Kind.REGISTRAR,
+    "registrar:write": Kind.REGISTRAR,
+    "certificates:read": Kind.CERTIFICATES,
+    "certificates:write": Kind.CERTIFICATES,
+    "services:read": Kind.SERVICES,
+    "services:write": Kind.SERVICES,
+    "purge_select": Kind.SERVICES,
+    "purge_all": Kind.SERVICES,
+}
+OPERATIONS: tuple[str, ...] = (*OPERATION_KIND, "billing:read", "manage_tokens")
+
+_READS = {"zones:read", "domains:read", "services:read"}
+_WRITES = {"zones:write", "domains:write", "services:write"}
+
+# SPEC 4, "Roles cap everything".
+ROLE_OPERATIONS: dict[str, frozenset[str]] = {
+    Role.SUPERUSER: frozenset(OPERATIONS),
+    Role.ENGINEER: frozenset(
+        _READS | _WRITES | {"certificates:read", "registrar:read", "purge_select", "purge_all"}
+    ),
+    Role.USER: frozenset(_READS | {"certificates:read", "registrar:read"}),
+    Role.BILLING: frozenset({"registrar:read", "registrar:write", "billing:read"}),
+}
+
+# Roles an automation token may be given (SPEC 3); engineer is the default.
+AUTOMATION_ROLES: tuple[str, ...] = (Role.ENGINEER, Role.USER, Role.BILLING)
+
+# SPEC 4, "Scopes": the exact strings, in the order the panel lists them.
+SCOPES: tuple[str, ...] = (
+    "global",
+    "global:read",
+    "purge_select",
+    "purge_all",
+    "zones:read",
+    "zones:write",
+    "domains:read",
+    "domains:write",
+    "registrar:read",
+    "registrar:write",
+    "certificates:read",
+    "certificates:write",
+    "services:read",
+    "services:write",
+)
+
+SCOPE_DESCRIPTIONS: dict[str, str] = {
+    "global": "Full access: everything the role allows, purging included",
+    "global:read": "Read everything the role allows",
+    "purge_select": "Purge by URL or surrogate key",
+    "purge_all": "Purge a whole service",
+    "zones:read": "Read DNS zones and records",
+    "zones:write": "Change DNS zones and records",
+    "domains:read": "Read domains",
+    "domains:write": "Add and remove domains",
+    "registrar:read": "Read registrations",
+    "registrar:write": "Renew domains, change auto-renewal",
+    "certificates:read": "Read TLS certificates",
+    "certificates:write": "Renew TLS certificates",
+    "services:read": "Read CDN services",
+    "services:write": "Change CDN services",
+}
+
+# What each scope covers. `x:write` implies `x:read`.
+SCOPE_OPERATIONS: dict[str, frozenset[str]] = {
+    "global": frozenset(OPERATIONS),
+    "global:read": frozenset(op for op in OPERATIONS if op.endswith(":read")),
+    "purge_select": frozenset({"purge_select"}),
+    "purge_all": frozenset({"purge_all"}),
+}
+for _scope in SCOPES:
+    if _scope.endswith(":read") and _scope != "global:read":
+        SCOPE_OPERATIONS[_scope] = frozenset({_scope})
+    elif _scope.endswith(":write"):
+        SCOPE_OPERATIONS[_scope] = frozenset({_scope, _scope.replace(":write", ":read")})
+
+
+def scopes_allowed_for_role(role: str) -> tuple[str, ...]:
+    """Scopes that grant at least one operation the role can perform, in display order."""
+    allowed = ROLE_OPERATIONS[role]
+    return tuple(scope for scope in SCOPES if SCOPE_OPERATIONS[scope] & allowed)
+
+
+def scopes_allowed_for_roles(roles: Iterable[str]) -> tuple[str, ...]:
+    """Scopes usable with any of `roles` (a user token is capped per account at request time)."""
+    allowed: set[str] = set()
+    for role in roles:
+        allowed.update(scopes_allowed_for_role(role))
+    return tuple(scope for scope in SCOPES if scope in allowed)
+
+
+def kinds_for_scopes(scopes: Iterable[str]) -> frozenset[Kind]:
+    """Resource kinds the scopes touch at all (selectors for the others are moot)."""
+    kinds = set()
+    for scope in scopes:
+        for op in SCOPE_OPERATIONS.get(scope, ()):
+            if op in OPERATION_KIND:
+                kinds.add(OPERATION_KIND[op])
+    return frozenset(kinds)
+
+
+def required_scope(operation: str) -> str:
+    """The narrowest scope that covers `operation`, named in 403 answers."""
+    if operation == "billing:read":
+        return "global:read"
+    if operation == "manage_tokens":
+        return "global"
+    return operation
+
+
+def plan_allows_scoped(plan: str, token_type: str) -> bool:
+    """Solo accounts cannot scope automation tokens; user tokens are scoped on every plan."""
+    return not (token_type == "automation" and plan == Plan.SOLO)
+
+
+def ip_allowed(ip: str, networks: Collection[str]) -> bool:
+    """True when there is no allow-list or `ip` falls in one of its networks.
+
+    IPv4-mapped IPv6 addresses (`::ffff:203.0.113.7`) match IPv4 networks.
+    """
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    for network in networks:
+        try:
+            if address in ipaddress.ip_network(network, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What one token carries, independent of any account.
+
+    `all_kinds` are the kinds granted on every resource. For the others,
+    `selections` holds the selected ids once they are loaded (they are loaded
+    only when a single resource is checked; lists filter in SQL instead).
+    """
+
+    token_type: str
+    scopes: frozenset[str]
+    all_kinds: frozenset[Kind] = frozenset(Kind)
+    selections: dict[Kind, frozenset[int]] = field(default_factory=dict)
+    tls_access: bool = False
+    expires_at: datetime | None = None
+    owner_active: bool = True
+    allowed_ips: tuple[str, ...] = ()
+    account_id: int | None = None  # automation tokens: the one account they act in
+
+    def selection(self, kind: Kind) -> frozenset[int] | None:
+        """None for "all", else the selected ids (which must have been loaded)."""
+        if kind in self.all_kinds:
+            return None
+        return self.selections[kind]
+
+
+class Outcome(StrEnum):
+    ALLOWED = "allowed"
+    INACTIVE = "inactive"  # expired, owner disabled or IP not allowed: 401
+    NOT_IN_ACCOUNT = "not_in_account"  # 404, existence not revealed
+    ROLE = "role"  # the role caps the operation: 403
+    SCOPE = "scope"  # no scope covers the operation: 403
+    NOT_SELECTED = "not_selected"  # resource outside the selection: 404
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    operation: str
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome is Outcome.ALLOWED
+
+    @property
+    def required_scope(self) -> str:
+        return required_scope(self.operation)
+
+
+def decide(
+    grant: Grant,
+    *,
+    role: str | None,
+    operation: str,
+    resource_id: int | None = None,
+    now: datetime,
+    client_ip: str | None = None,
+) -> Decision:
+    """May a token with `grant` perform `operation` (on `resource_id`) in an account?
+
+    `role` is the role that caps the token in that account: the owner's current
+    membership role for a user token, the token's own role for an automation
+    token, or None when the token does not act in the account. With
+    `resource_id=None` the question is "on the resources of this kind at all"
+    (used for lists, which are then filtered by `visible_ids`).
+    """
+
+    def result(outcome: Outcome) -> Decision:
+        return Decision(outcome, operation)
+
+    if not grant.owner_active or (grant.expires_at is not None and grant.expires_at <= now):
+        return result(Outcome.INACTIVE)
+    if client_ip is not None and not ip_allowed(client_ip, grant.allowed_ips):
+        return result(Outcome.INACTIVE)
+    if role is None:
+        return result(Outcome.NOT_IN_ACCOUNT)
+
+    kind = OPERATION_KIND.get(operation)
+    if grant.tls_access and kind is Kind.CERTIFICATES:
+        # TLS management: all certificates of the token's account, whatever its role.
+        return result(Outcome.ALLOWED)
+    if operation not in ROLE_OPERATIONS[role]:
+        return result(Outcome.ROLE)
+    if not any(operation in SCOPE_OPERATIONS.get(scope, ()) for scope in grant.scopes):
+        return result(Outcome.SCOPE)
+    if kind is not None and resource_id is not None:
+        selected = grant.selection(kind)
+        if selected is not None and resource_id not in selected:
+            return result(Outcome.NOT_SELECTED)
+    return result(Outcome.ALLOWED)
+
+
+def selection_is_total(grant: Grant, kind: Kind) -> bool:
+    """True when the grant covers every resource of `kind` (creating one needs this)."""
+    if grant.tls_access and kind is Kind.CERTIFICATES:
+        return True
+    return kind in grant.all_kinds
+
+
+def role_can_read(role: str, kind: Kind) -> bool:
+    """Whether members with `role` see resources of `kind` in the panel."""
+    return f"{kind}:read" in ROLE_OPERATIONS[role]
