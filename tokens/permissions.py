@@ -228,6 +228,17 @@ class Decision:
         return required_scope(self.operation)
 
 
+def token_is_usable(grant: Grant, *, now: datetime, client_ip: str | None) -> str | None:
+    """None when the token may be used at all now, from this IP; else why not."""
+    if not grant.owner_active:
+        return "The token's owner is deactivated."
+    if grant.expires_at is not None and grant.expires_at <= now:
+        return "The token has expired."
+    if client_ip is not None and not ip_allowed(client_ip, grant.allowed_ips):
+        return "The token may not be used from this IP address."
+    return None
+
+
 def decide(
     grant: Grant,
     *,
@@ -249,9 +260,7 @@ def decide(
     def result(outcome: Outcome) -> Decision:
         return Decision(outcome, operation)
 
-    if not grant.owner_active or (grant.expires_at is not None and grant.expires_at <= now):
-        return result(Outcome.INACTIVE)
-    if client_ip is not None and not ip_allowed(client_ip, grant.allowed_ips):
+    if token_is_usable(grant, now=now, client_ip=client_ip):
         return result(Outcome.INACTIVE)
     if role is None:
         return result(Outcome.NOT_IN_ACCOUNT)

@@ -1,0 +1,229 @@
+"""Tokens and the event log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.constants import Role
+from accounts.models import Account, Certificate, Domain, Service, Zone
+from tokens.permissions import AUTOMATION_ROLES, Kind
+
+# The boolean column that says "all resources of this kind", per kind.
+ALL_FIELDS: dict[Kind, str] = {
+    Kind.ZONES: "all_zones",
+    Kind.DOMAINS: "all_domains",
+    Kind.REGISTRAR: "all_registrar",
+    Kind.CERTIFICATES: "all_certificates",
+    Kind.SERVICES: "all_services",
+}
+# The many-to-many of selected resources, per kind.
+SELECTION_FIELDS: dict[Kind, str] = {
+    Kind.ZONES: "zones",
+    Kind.DOMAINS: "domains",
+    Kind.REGISTRAR: "registrar_domains",
+    Kind.CERTIFICATES: "certificates",
+    Kind.SERVICES: "services",
+}
+
+
+class TokenType(models.TextChoices):
+    USER = "user", "User token"
+    AUTOMATION = "automation", "Automation token"
+
+
+class TokenQuerySet(models.QuerySet["Token"]):
+    def active(self, now: datetime | None = None) -> TokenQuerySet:
+        """Not expired (deleted tokens are gone from the table)."""
+        now = now or timezone.now()
+        return self.filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+
+    def expired(self, now: datetime | None = None) -> TokenQuerySet:
+        return self.filter(expires_at__lte=now or timezone.now())
+
+
+class Token(models.Model):
+    """An API access token: a user token (owned by a person) or an automation token.
+
+    The secret itself is never stored: `digest` is HMAC-SHA256(pepper, secret) and
+    `display` a hint such as `kwu_…x7Qa`. Resource access is per kind: the
+    `all_<kind>` flag, or else the selected rows in the matching many-to-many
+    (deleting a zone removes it from every selection, never widening a token).
+    Revoking a token deletes its row; the event log keeps what it was.
+    """
+
+    type = models.CharField(max_length=10, choices=TokenType.choices)
+    name = models.CharField(max_length=100)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,  # a user with tokens cannot be deleted (SPEC 3)
+        null=True,
+        blank=True,
+        related_name="tokens",
+        help_text="Owner of a user token.",
+    )
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="automation_tokens",
+        help_text="The one account an automation token acts in.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="created_tokens",
+    )
+    role = models.CharField(
+        max_length=20, blank=True, choices=Role.choices, help_text="Automation tokens only."
+    )
+    scopes = models.JSONField(default=list)
+    all_zones = models.BooleanField(default=True)
+    all_domains = models.BooleanField(default=True)
+    all_registrar = models.BooleanField(default=True)
+    all_certificates = models.BooleanField(default=True)
+    all_services = models.BooleanField(default=True)
+    zones = models.ManyToManyField(Zone, blank=True, related_name="+")
+    domains = models.ManyToManyField(Domain, blank=True, related_name="+")
+    registrar_domains = models.ManyToManyField(Domain, blank=True, related_name="+")
+    certificates = models.ManyToManyField(Certificate, blank=True, related_name="+")
+    services = models.ManyToManyField(Service, blank=True, related_name="+")
+    tls_access = models.BooleanField(
+        default=False, help_text="Automation tokens: may renew every certificate of the account."
+    )
+    allowed_ips = models.JSONField(default=list, blank=True, help_text="CIDRs; empty: any IP.")
+    digest = models.CharField(max_length=64, unique=True)
+    display = models.CharField(max_length=24)
+    is_legacy = models.BooleanField(default=False, help_text="Imported legacy API key.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    last_used_user_agent = models.CharField(max_length=300, blank=True)
+
+    objects = TokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "expires_at"], name="token_user_expiry"),
+            models.Index(fields=["account", "expires_at"], name="token_account_expiry"),
+            models.Index(fields=["created_by", "expires_at"], name="token_creator_expiry"),
+            models.Index(fields=["last_used_at"], name="token_last_used"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="token_type_shape",
+                condition=(
+                    models.Q(
+                        type=TokenType.USER,
+                        user__isnull=False,
+                        account__isnull=True,
+                        role="",
+                        tls_access=False,
+                    )
+                    | models.Q(
+                        type=TokenType.AUTOMATION,
+                        account__isnull=False,
+                        role__in=list(AUTOMATION_ROLES),
+                    )
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.display})"
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    @property
+    def is_automation(self) -> bool:
+        return self.type == TokenType.AUTOMATION
+
+    def has_all(self, kind: Kind) -> bool:
+        return getattr(self, ALL_FIELDS[kind])
+
+    def selected_ids(self, kind: Kind) -> list[int]:
+        """Ids selected for `kind` (uses prefetched rows when present)."""
+        return sorted(obj.pk for obj in getattr(self, SELECTION_FIELDS[kind]).all())
+
+    def resources_json(self) -> dict[str, str | list[int]]:
+        """SPEC 7: per kind "all" or the list of selected ids."""
+        return {
+            str(kind): "all" if self.has_all(kind) else self.selected_ids(kind) for kind in Kind
+        }
+
+
+class EventKind(models.TextChoices):
+    TOKEN_CREATED = "token.created", "Token created"
+    TOKEN_UPDATED = "token.updated", "Token permissions changed"
+    TOKEN_REVOKED = "token.revoked", "Token revoked"
+    API_WRITE = "api.write", "API write"
+    SUDO = "auth.sudo", "Sudo mode entered"
+    SIGN_IN = "auth.sign_in", "Signed in"
+    ROLE_CHANGED = "member.role_changed", "Role changed"
+    MEMBER_REMOVED = "member.removed", "Member removed"
+
+
+class ActorKind(models.TextChoices):
+    USER = "user", "User"
+    TOKEN = "token", "Token"
+    SUPPORT = "support", "Support staff"
+    SYSTEM = "system", "System"
+
+
+class Event(models.Model):
+    """One entry of the event log. Never holds a secret.
+
+    The target token is kept as id and snapshot (name, display hint, type,
+    owner) because revoking deletes the token row. `details` carries what
+    changed, e.g. {"before": {...}, "after": {...}} for permission changes.
+    """
+
+    kind = models.CharField(max_length=40, choices=EventKind.choices)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    account = models.ForeignKey(
+        Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events_as_actor",
+        help_text="The person acting, or the owner of the acting user token.",
+    )
+    actor_token_id = models.BigIntegerField(null=True, blank=True)
+    actor_token_type = models.CharField(max_length=10, blank=True, choices=TokenType.choices)
+    actor_label = models.CharField(max_length=200, blank=True, help_text="Who, for humans.")
+    token_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    token_name = models.CharField(max_length=100, blank=True)
+    token_display = models.CharField(max_length=24, blank=True)
+    token_type = models.CharField(max_length=10, blank=True, choices=TokenType.choices)
+    token_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events_about_tokens",
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    summary = models.CharField(max_length=300)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "-created_at"], name="event_account_time"),
+        ]
+
+    def __str__(self) -> str:
+        return self.summary
