@@ -106,6 +106,11 @@ class Token(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)
     last_used_user_agent = models.CharField(max_length=300, blank=True)
+    expiry_notice_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Latest expiry notice sent, in days before expiry (7 or 1).",
+    )
 
     objects = TokenQuerySet.as_manager()
 
