@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import Account, Certificate, Domain, Membership, Service, User, Zone
 
@@ -35,3 +37,24 @@ def certificates_of(account: Account) -> QuerySet[Certificate]:
 
 def services_of(account: Account) -> QuerySet[Service]:
     return Service.objects.filter(account=account)
+
+
+def members_of(account: Account) -> QuerySet[Membership]:
+    """The account's memberships with their users and each one's active user-token count."""
+    from tokens.models import Token  # tokens depends on accounts, not the other way round
+
+    now = timezone.now()
+    active_tokens = (
+        Token.objects.filter(user_id=OuterRef("user_id"))
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by()
+        .values("user_id")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return (
+        Membership.objects.filter(account=account)
+        .select_related("user")
+        .annotate(active_tokens=Coalesce(Subquery(active_tokens), 0))
+        .order_by("user__email")
+    )

@@ -9,4 +9,12 @@ urlpatterns = [
     path("sign-in/", views.sign_in, name="sign-in"),
     path("sign-out/", views.sign_out, name="sign-out"),
     path("a/<slug:slug>/", views.overview, name="overview"),
+    path("a/<slug:slug>/members/", views.members, name="members"),
+    path("a/<slug:slug>/members/<int:membership_id>/role/", views.member_role, name="member-role"),
+    path(
+        "a/<slug:slug>/members/<int:membership_id>/remove/",
+        views.member_remove,
+        name="member-remove",
+    ),
+    path("profile/", views.profile, name="profile"),
 ]

@@ -1,18 +1,34 @@
-"""Sign-in, sign-out and the account overview."""
+"""Sign-in, sign-out, the account overview, members (superusers) and the profile."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors
+from accounts.constants import Role
 from accounts.decorators import account_view, signed_in_required
-from accounts.forms import SignInForm
-from accounts.services import CredentialsRejected, credentials_check
+from accounts.forms import DeleteAccountForm, MemberRoleForm, SignInForm
+from accounts.http import client_ip
+from accounts.models import Membership
+from accounts.services import (
+    CredentialsRejected,
+    MembershipChangeRefused,
+    UserDeletionBlocked,
+    credentials_check,
+    membership_change_role,
+    membership_remove,
+    user_delete,
+    user_deletion_blockers,
+)
+from tokens.models import EventKind, Token
 from tokens.permissions import Kind, role_can_read
+from tokens.services import Actor, event_record
 
 
 @require_http_methods(["GET", "POST"])
@@ -39,6 +55,11 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             status = 429 if hasattr(rejected, "retry_after") else 200
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            event_record(
+                kind=EventKind.SIGN_IN,
+                actor=Actor.person(user, ip=client_ip(request)),
+                summary=f"{user.email} signed in",
+            )
             return redirect(next_url or "accounts:home")
     return render(request, "accounts/sign_in.html", {"form": form, "next": next_url}, status=status)
 
@@ -76,3 +97,116 @@ def overview(request: HttpRequest) -> HttpResponse:
     if role_can_read(role, Kind.SERVICES):
         sections.append(("services", "CDN services", list(selectors.services_of(account))))
     return render(request, "accounts/overview.html", {"sections": sections})
+
+
+# --------------------------------------------------------------------------- members
+
+
+def _superuser_only(request: HttpRequest) -> None:
+    if request.membership.role != Role.SUPERUSER:
+        raise PermissionDenied("Only superusers of the account manage its members.")
+
+
+@account_view
+def members(request: HttpRequest) -> HttpResponse:
+    """Superusers: the account's members, their roles and how many active tokens each has."""
+    _superuser_only(request)
+    rows = [
+        (membership, MemberRoleForm(initial={"role": membership.role}, prefix=f"m{membership.pk}"))
+        for membership in selectors.members_of(request.account)
+    ]
+    return render(request, "accounts/members.html", {"rows": rows})
+
+
+@require_POST
+@account_view
+def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    """Change a member's role; their user tokens follow on the next API request."""
+    _superuser_only(request)
+    membership = get_object_or_404(
+        Membership.objects.select_related("user"), pk=membership_id, account=request.account
+    )
+    form = MemberRoleForm(request.POST, prefix=f"m{membership.pk}")
+    if not form.is_valid():
+        messages.error(request, "Choose superuser, engineer, user or billing.")
+        return redirect("accounts:members", slug=request.account.slug)
+    try:
+        membership_change_role(
+            actor=Actor.person(request.user, ip=client_ip(request)),
+            membership=membership,
+            role=form.cleaned_data["role"],
+        )
+    except MembershipChangeRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(
+            request,
+            f"{membership.user.email} is now {Role(form.cleaned_data['role']).label.lower()}.",
+        )
+    demoted_self = membership.user_id == request.user.pk and not (
+        Membership.objects.filter(pk=membership.pk, role=Role.SUPERUSER).exists()
+    )
+    if demoted_self:  # the members page is no longer theirs
+        return redirect("accounts:overview", slug=request.account.slug)
+    return redirect("accounts:members", slug=request.account.slug)
+
+
+@require_http_methods(["GET", "POST"])
+@account_view
+def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+    """Confirm, then remove a member: their user tokens stop acting in this account."""
+    _superuser_only(request)
+    membership = get_object_or_404(
+        Membership.objects.select_related("user"), pk=membership_id, account=request.account
+    )
+    if request.method == "POST":
+        try:
+            membership_remove(
+                actor=Actor.person(request.user, ip=client_ip(request)), membership=membership
+            )
+        except MembershipChangeRefused as refused:
+            messages.error(request, str(refused))
+            return redirect("accounts:members", slug=request.account.slug)
+        messages.success(request, f"{membership.user.email} was removed from the account.")
+        if membership.user_id == request.user.pk:
+            return redirect("accounts:home")
+        return redirect("accounts:members", slug=request.account.slug)
+    token_count = Token.objects.filter(user_id=membership.user_id).active().count()
+    return render(
+        request,
+        "accounts/member_remove.html",
+        {"member": membership, "token_count": token_count},
+    )
+
+
+# --------------------------------------------------------------------------- profile
+
+
+@require_http_methods(["GET", "POST"])
+@signed_in_required
+def profile(request: HttpRequest) -> HttpResponse:
+    """The signed-in person: their accounts, and "Delete my account" (guarded)."""
+    user = request.user
+    form = DeleteAccountForm(request.POST or None, user=user)
+    blocked = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_delete(user=user)
+        except UserDeletionBlocked as refusal:
+            blocked = refusal
+        else:
+            logout(request)
+            messages.success(request, "Your account was deleted.")
+            return redirect("accounts:sign-in")
+    if blocked is None:
+        blocked = user_deletion_blockers(user)
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "form": form,
+            "blocked": blocked,
+            "memberships": selectors.memberships_of(user),
+        },
+        status=409 if request.method == "POST" and blocked else 200,
+    )

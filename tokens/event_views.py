@@ -1,0 +1,145 @@
+"""The per-account event log page (SPEC 9): who did what, as the member's role may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.http import urlencode
+
+from accounts.decorators import account_view
+from accounts.models import Membership
+from tokens.models import ActorKind, Event, EventKind
+from tokens.selectors import events_visible_to
+
+EVENTS_PER_PAGE = 50
+
+# The actor filter: a member (by user id) or one of these kinds of actor.
+ACTOR_KIND_CHOICES = {
+    "automation": "Automation tokens",
+    ActorKind.SUPPORT: "Support staff",
+    ActorKind.SYSTEM: "The system",
+}
+
+FIELD_LABELS = {
+    "name": "Name",
+    "scopes": "Scopes",
+    "resources": "Resources",
+    "allowed_ips": "IP allow-list",
+    "role": "Role",
+    "tls_access": "TLS management",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One changed field of a permission or role change, for the before/after table."""
+
+    label: str
+    before: str
+    after: str
+
+
+def _plain(field: str, value: Any) -> str:
+    """A snapshot value in words: lists joined, resources per kind, booleans as yes/no."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if field == "resources" and isinstance(value, dict):
+        parts = []
+        for kind, ids in value.items():
+            if ids == "all":
+                parts.append(f"{kind}: all")
+            else:
+                shown = ", ".join(f"#{item}" for item in ids) if ids else "none"
+                parts.append(f"{kind}: {shown}")
+        return "; ".join(parts)
+    if field == "allowed_ips" and not value:
+        return "any IP"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value) or "none"
+    return str(value)
+
+
+def event_changes(event: Event) -> list[Change]:
+    """Fields whose values differ between details["before"] and details["after"]."""
+    details = event.details or {}
+    before, after = details.get("before"), details.get("after")
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return []
+    changes = []
+    for field in [*before, *(key for key in after if key not in before)]:
+        if before.get(field) != after.get(field):
+            changes.append(
+                Change(
+                    label=FIELD_LABELS.get(field, field.replace("_", " ").capitalize()),
+                    before=_plain(field, before.get(field)),
+                    after=_plain(field, after.get(field)),
+                )
+            )
+    return changes
+
+
+def _filtered(
+    events: QuerySet[Event], *, kind: str, actor: str, token: str, members: list[Membership]
+) -> QuerySet[Event]:
+    if kind in EventKind.values:
+        events = events.filter(kind=kind)
+    if actor == "automation":
+        events = events.filter(actor_token_type="automation")
+    elif actor in (ActorKind.SUPPORT, ActorKind.SYSTEM):
+        events = events.filter(actor_kind=actor)
+    elif actor.isdigit() and any(str(m.user_id) == actor for m in members):
+        events = events.filter(actor_user_id=int(actor)).exclude(actor_token_type="automation")
+    if token:
+        match = Q(token_name__icontains=token) | Q(token_display__icontains=token)
+        if token.isdigit():
+            match |= Q(token_id=int(token))
+        events = events.filter(match)
+    return events
+
+
+@account_view
+def event_log(request: HttpRequest) -> HttpResponse:
+    """The account's event log, newest first, filtered by kind, actor and token."""
+    membership = request.membership
+    members = list(
+        Membership.objects.filter(account=request.account)
+        .select_related("user")
+        .order_by("user__email")
+    )
+    kind = request.GET.get("kind", "")
+    actor = request.GET.get("actor", "")
+    token = request.GET.get("token", "").strip()[:100]
+    events = _filtered(
+        events_visible_to(membership).select_related("account"),
+        kind=kind,
+        actor=actor,
+        token=token,
+        members=members,
+    )
+    page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = [(event, event_changes(event)) for event in page.object_list]
+    filters = {"kind": kind, "actor": actor, "token": token}
+    query = urlencode({key: value for key, value in filters.items() if value})
+    context = {
+        "page": page,
+        "rows": rows,
+        "kinds": EventKind.choices,
+        "actor_members": members,
+        "actor_kinds": ACTOR_KIND_CHOICES.items(),
+        "filters": filters,
+        "filtered": any(filters.values()),
+        "query": query,
+        "sees_everything": membership.role == "superuser",
+        "role_label": membership.get_role_display(),
+        "sees_automation": membership.role == "engineer",
+    }
+    if getattr(request, "htmx", False) and not request.htmx.history_restore_request:
+        return render(request, "tokens/event_log.html#event-results", context)
+    return render(request, "tokens/event_log.html", context)
