@@ -1,7 +1,10 @@
 """Support-staff screens for people, accounts and the resources accounts own."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from accounts.models import (
     Account,
@@ -14,6 +17,7 @@ from accounts.models import (
     User,
     Zone,
 )
+from accounts.services import user_delete, user_deletion_blockers
 
 
 class MembershipInline(admin.TabularInline):
@@ -38,6 +42,52 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "name", "password1", "password2"]}),
     ]
+    # A user with user tokens cannot be deleted (SPEC 3): instead of Django's generic
+    # "protected related objects" page, say which tokens to revoke, and delete nothing.
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:  # same name: the confirmation page posts it back
+            actions["delete_selected"] = (
+                type(self).delete_selected_guarded,
+                "delete_selected",
+                "Delete selected users",
+            )
+        return actions
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
+        user = self.get_object(request, object_id)
+        blocked = user_deletion_blockers(user) if user is not None else None
+        if blocked:
+            for reason in blocked.reasons:
+                self.message_user(request, reason, messages.ERROR)
+            return HttpResponseRedirect(
+                reverse(
+                    "admin:accounts_user_change", args=[user.pk], current_app=self.admin_site.name
+                )
+            )
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        user_delete(user=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for user in queryset:
+            user_delete(user=user)
+
+    def delete_selected_guarded(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        refusals = [
+            blocked for blocked in (user_deletion_blockers(user) for user in queryset) if blocked
+        ]
+        if refusals:
+            for blocked in refusals:
+                for reason in blocked.reasons:
+                    self.message_user(request, reason, messages.ERROR)
+            self.message_user(request, "No user was deleted.", messages.WARNING)
+            return None
+        return delete_selected(self, request, queryset)
 
 
 @admin.register(Account)

@@ -1,0 +1,197 @@
+"""Support-staff screens: find a token (even from a leaked value), revoke it, read the log.
+
+Nothing here shows a secret or its digest. Tokens are read-only: the only write
+is the "Revoke selected tokens" action, which goes through `token_revoke` and is
+logged as support. Events are read-only.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest
+
+from accounts.http import client_ip
+from accounts.models import Account, Membership
+from tokens import crypto
+from tokens.models import Event, Token, TokenType
+from tokens.services import Actor, token_revoke
+
+# A pasted credential worth hashing: a Keyward token or a legacy-shaped key.
+_LEGACY_KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]{16,128}$")
+
+
+def _looks_like_credential(term: str) -> bool:
+    if term[:4] in ("kwu_", "kwa_"):
+        return crypto.is_well_formed(term)
+    return bool(_LEGACY_KEY_RE.match(term))
+
+
+class TokenStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple]:
+        return [("active", "Active"), ("expired", "Expired")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Token]) -> QuerySet[Token]:
+        if self.value() == "active":
+            return queryset.active()
+        if self.value() == "expired":
+            return queryset.expired()
+        return queryset
+
+
+class TokenAccountFilter(admin.SimpleListFilter):
+    """Tokens that can act in an account: its automation tokens and its members' user tokens."""
+
+    title = "account"
+    parameter_name = "account"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple]:
+        return [(str(pk), name) for pk, name in Account.objects.values_list("pk", "name")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Token]) -> QuerySet[Token]:
+        if not (self.value() or "").isdigit():
+            return queryset
+        account_id = int(self.value())
+        member = Membership.objects.filter(account_id=account_id, user_id=OuterRef("user_id"))
+        return queryset.filter(Q(account_id=account_id) | Q(type=TokenType.USER) & Exists(member))
+
+
+@admin.register(Token)
+class TokenAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "display",
+        "type",
+        "owner",
+        "account",
+        "role",
+        "state",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "last_used_ip",
+    ]
+    list_filter = ["type", TokenStateFilter, TokenAccountFilter, "is_legacy"]
+    list_select_related = ["user", "account"]
+    search_fields = ["name", "display", "user__email", "account__name", "account__slug"]
+    search_help_text = (
+        "Name, owner email, account, display hint (e.g. kwu_…x7Qa), or paste a full token value."
+    )
+    ordering = ["-created_at", "-id"]
+    actions = ["revoke_selected"]
+    # Never the digest (nor, of course, the secret, which is not stored).
+    fields = [
+        "name",
+        "display",
+        "type",
+        "user",
+        "account",
+        "created_by",
+        "role",
+        "scopes",
+        "all_zones",
+        "all_domains",
+        "all_registrar",
+        "all_certificates",
+        "all_services",
+        "tls_access",
+        "allowed_ips",
+        "is_legacy",
+        "created_at",
+        "expires_at",
+        "expiry_notice_days",
+        "last_used_at",
+        "last_used_ip",
+        "last_used_user_agent",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Owner", ordering="user__email")
+    def owner(self, token: Token) -> str:
+        return token.user.email if token.user else "—"
+
+    @admin.display(description="State")
+    def state(self, token: Token) -> str:
+        return "expired" if token.is_expired() else "active"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Token | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Token | None = None) -> bool:
+        # Deleting goes through the logged revoke action, never the generic delete.
+        return False
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return (
+            request.user.is_active
+            and request.user.is_staff
+            and (request.user.has_perm("tokens.delete_token"))
+        )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Token], search_term: str
+    ) -> tuple[QuerySet[Token], bool]:
+        """Also find a token from its full value: hash it under every pepper, match the digest."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term and _looks_like_credential(term):
+            digests = crypto.digests(term, settings.KEYWARD_TOKEN_PEPPERS)
+            results = results | queryset.filter(digest__in=digests)
+        return results, may_have_duplicates
+
+    @admin.action(description="Revoke selected tokens", permissions=["revoke"])
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Token]) -> None:
+        actor = Actor.support(request.user, ip=client_ip(request))
+        revoked = 0
+        for token in queryset.select_related("user", "account"):
+            token_revoke(actor=actor, token=token, revoked_by="support")
+            revoked += 1
+        self.message_user(
+            request,
+            f"Revoked {revoked} token{'s' if revoked != 1 else ''}. They stopped working at once; "
+            "the event log records support as the revoker.",
+            messages.SUCCESS,
+        )
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    """The whole event log, read-only."""
+
+    list_display = [
+        "created_at",
+        "kind",
+        "actor_kind",
+        "actor_label",
+        "account",
+        "token_name",
+        "token_display",
+        "summary",
+        "ip",
+    ]
+    list_filter = ["kind", "actor_kind", "account"]
+    list_select_related = ["account"]
+    search_fields = ["summary", "actor_label", "token_name", "token_display", "account__slug"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Event | None = None) -> list[str]:
+        return [field.name for field in Event._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False

@@ -1,0 +1,221 @@
+"""Import per-account legacy API keys as `global` tokens (SPEC 9).
+
+The CSV has the header `account,key,created_at`: the account slug, the old key
+string and its creation date (ISO 8601: `2019-04-02` or `2019-04-02T10:00:00+00:00`).
+Each account gets a synthetic, login-less user named "Global API Token" (a
+superuser member) that owns one `global`, never-expiring token per key; the old
+key string keeps authenticating. Every row is checked before anything is written,
+and the import runs in one transaction: a bad file imports nothing. Keys already
+imported are skipped, so re-running changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.constants import Role
+from accounts.models import Account, Membership, User
+from tokens import crypto
+from tokens.constants import LEGACY_USER_NAME, MAX_ACTIVE_TOKENS_PER_USER
+from tokens.models import Token, TokenType
+from tokens.services import Actor, token_create
+
+HEADER = ["account", "key", "created_at"]
+# Same shape bearer authentication accepts for a key without a Keyward prefix.
+LEGACY_KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]{16,128}$")
+MAX_ERRORS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class LegacyKey:
+    line: int
+    account: Account
+    key: str
+    created_at: datetime
+
+
+def legacy_user_email(slug: str) -> str:
+    return f"global-api-token+{slug}@keyward.invalid"
+
+
+def _parse_created(value: str) -> datetime:
+    value = value.strip()
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(0, 0), tzinfo=UTC)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"created_at {value[:40]!r} is not an ISO date (YYYY-MM-DD)") from None
+    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
+
+
+def read_legacy_keys(path: Path) -> tuple[list[LegacyKey], list[str]]:
+    """Every row parsed and checked; returns the keys and the errors (with line numbers)."""
+    errors: list[str] = []
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CommandError(f"{path}: no such file.") from None
+    except (OSError, UnicodeDecodeError) as problem:
+        raise CommandError(f"{path}: cannot read it as UTF-8 text ({problem}).") from None
+
+    rows = list(csv.reader(text.splitlines()))
+    if not rows or [cell.strip() for cell in rows[0]] != HEADER:
+        raise CommandError(
+            f"{path}, line 1: the header must be exactly `{','.join(HEADER)}`"
+            f" (found `{','.join(rows[0]) if rows else ''}`)."
+        )
+    accounts = {account.slug: account for account in Account.objects.all()}
+    now = timezone.now()
+    keys: list[LegacyKey] = []
+    seen: dict[str, int] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not row or all(not cell.strip() for cell in row):
+            continue  # blank lines are harmless
+        if len(row) != 3:
+            errors.append(
+                f"line {line}: expected 3 columns (account,key,created_at), got {len(row)}."
+            )
+            continue
+        slug, key, created = (cell.strip() for cell in row)
+        problems = []
+        account = accounts.get(slug)
+        if account is None:
+            problems.append(f"unknown account {slug[:60]!r}")
+        if not LEGACY_KEY_RE.match(key):
+            problems.append(
+                "the key must be 16 to 128 characters of letters, digits, '_', '.' or '-'"
+            )
+        elif key[:4] in ("kwu_", "kwa_"):
+            problems.append("the key is a Keyward token, not a legacy key")
+        elif key in seen:
+            problems.append(f"the same key is already on line {seen[key]}")
+        try:
+            created_at = _parse_created(created)
+            if created_at > now:
+                problems.append("created_at is in the future")
+        except ValueError as problem:
+            problems.append(str(problem))
+        if problems:
+            errors.append(f"line {line}: {'; '.join(problems)}.")
+            continue
+        seen[key] = line
+        keys.append(LegacyKey(line=line, account=account, key=key, created_at=created_at))
+    return keys, errors
+
+
+def _existing_by_digest(keys: list[LegacyKey]) -> dict[str, Token]:
+    """Tokens already holding one of the keys, by key (any configured pepper)."""
+    peppers = settings.KEYWARD_TOKEN_PEPPERS
+    digest_to_key = {
+        crypto.digest(item.key, pepper): item.key for item in keys for pepper in peppers
+    }
+    found: dict[str, Token] = {}
+    for token in Token.objects.filter(digest__in=list(digest_to_key)).select_related("user"):
+        found[digest_to_key[token.digest]] = token
+    return found
+
+
+def _legacy_user(account: Account) -> User:
+    """The account's synthetic "Global API Token" user, created once, a superuser member."""
+    user, created = User.objects.get_or_create(
+        email=legacy_user_email(account.slug),
+        defaults={"name": LEGACY_USER_NAME, "is_synthetic": True},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    Membership.objects.get_or_create(user=user, account=account, defaults={"role": Role.SUPERUSER})
+    return user
+
+
+class Command(BaseCommand):
+    help = "Import legacy API keys from a CSV (header: account,key,created_at) as global tokens."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "file", type=Path, help="CSV file with the header account,key,created_at"
+        )
+
+    def handle(self, *args: Any, file: Path, **options: Any) -> None:
+        keys, errors = read_legacy_keys(file)
+        existing = _existing_by_digest(keys)
+        new_keys: list[LegacyKey] = []
+        for item in keys:
+            token = existing.get(item.key)
+            if token is None:
+                new_keys.append(item)
+            elif not (
+                token.is_legacy
+                and token.user is not None
+                and token.user.email == legacy_user_email(item.account.slug)
+            ):
+                errors.append(
+                    f"line {item.line}: this key is already in use by another token "
+                    f"({token.display}); it cannot be imported."
+                )
+
+        per_account = Counter(item.account.pk for item in new_keys)
+        slugs = {item.account.pk: item.account.slug for item in new_keys}
+        for account_id, count in per_account.items():
+            active = (
+                Token.objects.filter(user__email=legacy_user_email(slugs[account_id]))
+                .active()
+                .count()
+            )
+            if active + count > MAX_ACTIVE_TOKENS_PER_USER:
+                errors.append(
+                    f"account {slugs[account_id]!r}: {active + count} legacy keys would exceed "
+                    f"the limit of {MAX_ACTIVE_TOKENS_PER_USER} active tokens per owner."
+                )
+
+        if errors:
+            shown = errors[:MAX_ERRORS_SHOWN]
+            more = len(errors) - len(shown)
+            raise CommandError(
+                f"{file}: nothing was imported, {len(errors)} problem"
+                f"{'s' if len(errors) != 1 else ''}:\n  "
+                + "\n  ".join(shown)
+                + (f"\n  ... and {more} more." if more else "")
+            )
+
+        imported: dict[str, int] = defaultdict(int)
+        actor = Actor.system("legacy key import")
+        with transaction.atomic():
+            users: dict[int, User] = {}
+            for item in new_keys:
+                account = item.account
+                if account.pk not in users:
+                    users[account.pk] = _legacy_user(account)
+                created = token_create(
+                    actor=actor,
+                    token_type=TokenType.USER,
+                    name=f"Legacy API key …{item.key[-4:]}",
+                    owner=users[account.pk],
+                    scopes=["global"],
+                    expires_at=None,
+                    legacy_key=item.key,
+                )
+                Token.objects.filter(pk=created.token.pk).update(created_at=item.created_at)
+                imported[account.slug] += 1
+
+        skipped = len(keys) - len(new_keys)
+        for slug, count in sorted(imported.items()):
+            self.stdout.write(f"{slug}: imported {count} key{'s' if count != 1 else ''}")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported {len(new_keys)} legacy key{'s' if len(new_keys) != 1 else ''}; "
+                f"{skipped} already imported."
+            )
+        )
