@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "ninja",  # the API docs page uses its bundled Swagger UI files, not a CDN
     "accounts",
     "tokens",
 ]

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config.health import healthz
+from tokens.api import api
 
 admin.site.site_header = "Keyward support"
 admin.site.site_title = "Keyward support"
@@ -10,6 +11,7 @@ admin.site.index_title = "Tokens, accounts and the event log"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     path("", include("accounts.urls")),
     path("", include("tokens.event_urls")),
 ]
