@@ -97,9 +97,14 @@ def _filtered(
     elif actor.isdigit() and any(str(m.user_id) == actor for m in members):
         events = events.filter(actor_user_id=int(actor)).exclude(actor_token_type="automation")
     if token:
-        match = Q(token_name__icontains=token) | Q(token_display__icontains=token)
+        # The token acted on, or the token that acted (API writes name it in the label).
+        match = (
+            Q(token_name__icontains=token)
+            | Q(token_display__icontains=token)
+            | Q(actor_kind=ActorKind.TOKEN, actor_label__icontains=token)
+        )
         if token.isdigit():
-            match |= Q(token_id=int(token))
+            match |= Q(token_id=int(token)) | Q(actor_token_id=int(token))
         events = events.filter(match)
     return events
 
