@@ -1,0 +1,179 @@
+"""Django admin for support staff: find a token (even from its value), revoke it, read the log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from tests.factories import AccountFactory, issue_automation_token, issue_user_token
+from tokens.models import ActorKind, Event, EventKind, Token
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:tokens_token_changelist"
+
+
+@pytest.fixture
+def staff(db):
+    return User.objects.create_superuser("support@keyward.test", "support-password")
+
+
+@pytest.fixture
+def tokens(account, member_factory):
+    owner = member_factory(account, "superuser", email="owner@example.org")
+    return {
+        "user": issue_user_token(owner, name="laptop"),
+        "automation": issue_automation_token(account, name="deploy bot", creator=owner),
+        "other": issue_user_token(
+            member_factory(AccountFactory(name="Other Co", slug="other-co"), "engineer"),
+            name="unrelated",
+        ),
+    }
+
+
+def _found(client, query: str, **params) -> set[str]:
+    response = client.get(reverse(CHANGELIST), {"q": query, **params})
+    assert response.status_code == 200
+    return {token.name for token in response.context["cl"].result_list}
+
+
+@pytest.mark.parametrize("kind", ["user", "automation"])
+def test_search_by_a_pasted_full_token_value(client, staff, tokens, kind):
+    client.force_login(staff)
+    assert _found(client, tokens[kind].secret) == {tokens[kind].token.name}
+    assert _found(client, f"  {tokens[kind].secret} ") == {tokens[kind].token.name}
+
+
+def test_search_by_value_under_an_older_pepper(client, staff, tokens, settings):
+    settings.KEYWARD_TOKEN_PEPPERS = ["a-brand-new-pepper", *settings.KEYWARD_TOKEN_PEPPERS]
+    client.force_login(staff)
+    assert _found(client, tokens["user"].secret) == {"laptop"}
+
+
+def test_search_by_a_legacy_key_value(client, staff, account, member_factory):
+    owner = member_factory(account, "engineer")
+    issue_user_token(owner, name="old key", legacy_key="legacy-key-0123456789abc")
+    client.force_login(staff)
+    assert _found(client, "legacy-key-0123456789abc") == {"old key"}
+
+
+def test_a_wrong_or_revoked_value_finds_nothing(client, staff, tokens):
+    client.force_login(staff)
+    secret = tokens["user"].secret
+    assert _found(client, secret[:-1] + ("A" if secret[-1] != "A" else "B")) == set()
+
+
+def test_search_by_name_owner_account_and_hint(client, staff, tokens):
+    client.force_login(staff)
+    assert _found(client, "deploy") == {"deploy bot"}
+    assert _found(client, "owner@example.org") == {"laptop"}
+    assert _found(client, "acme-test") == {"deploy bot"}
+    assert _found(client, tokens["other"].token.display) == {"unrelated"}
+
+
+def test_filters_by_type_state_and_account(client, staff, account, tokens):
+    Token.objects.filter(pk=tokens["other"].token.pk).update(
+        expires_at=timezone.now() - timedelta(days=1)
+    )
+    client.force_login(staff)
+    assert _found(client, "", type="automation") == {"deploy bot"}
+    assert _found(client, "", state="expired") == {"unrelated"}
+    assert _found(client, "", state="active") == {"laptop", "deploy bot"}
+    # An account's tokens: its automation tokens and its members' user tokens.
+    assert _found(client, "", account=str(account.pk)) == {"laptop", "deploy bot"}
+
+
+def test_revoke_selected_tokens_is_logged_as_support(client, staff, tokens):
+    client.force_login(staff)
+    chosen = [tokens["user"].token.pk, tokens["automation"].token.pk]
+
+    response = client.post(
+        reverse(CHANGELIST),
+        {"action": "revoke_selected", ACTION_CHECKBOX_NAME: chosen},
+        follow=True,
+    )
+
+    assert "Revoked 2 tokens." in response.content.decode()
+    assert not Token.objects.filter(pk__in=chosen).exists()
+    assert Token.objects.filter(pk=tokens["other"].token.pk).exists()
+    events = Event.objects.filter(kind=EventKind.TOKEN_REVOKED)
+    assert events.count() == 2
+    for event in events:
+        assert event.actor_kind == ActorKind.SUPPORT
+        assert event.actor_user == staff
+        assert event.details["revoked_by"] == "support"
+        assert "support staff" in event.summary
+    # The revoked value no longer authenticates.
+    api = client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {tokens['user'].secret}")
+    assert api.status_code == 401
+
+
+def test_staff_without_the_delete_permission_cannot_revoke(client, tokens):
+    viewer = User.objects.create_user("helpdesk@keyward.test", "pw-helpdesk", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_token"))
+    client.force_login(viewer)
+    response = client.get(reverse(CHANGELIST))
+    assert response.status_code == 200
+    assert "revoke_selected" not in response.content.decode()
+    client.post(
+        reverse(CHANGELIST),
+        {"action": "revoke_selected", ACTION_CHECKBOX_NAME: [tokens["user"].token.pk]},
+    )
+    assert Token.objects.filter(pk=tokens["user"].token.pk).exists()
+
+
+def test_no_add_change_or_generic_delete(client, staff, tokens):
+    client.force_login(staff)
+    token = tokens["user"].token
+    assert client.get(reverse("admin:tokens_token_add")).status_code == 403
+    change_url = reverse("admin:tokens_token_change", args=[token.pk])
+    client.post(change_url, {"name": "renamed"})
+    token.refresh_from_db()
+    assert token.name == "laptop"
+    assert client.get(reverse("admin:tokens_token_delete", args=[token.pk])).status_code == 403
+    actions = client.get(reverse(CHANGELIST)).content.decode()
+    assert "delete_selected" not in actions
+
+
+def test_no_secret_or_digest_on_any_admin_page(client, staff, tokens):
+    client.force_login(staff)
+    pages = [
+        reverse(CHANGELIST),
+        reverse(CHANGELIST) + f"?q={tokens['user'].secret}",
+        reverse("admin:tokens_event_changelist"),
+    ]
+    pages += [reverse("admin:tokens_token_change", args=[c.token.pk]) for c in tokens.values()]
+    pages += [
+        reverse("admin:tokens_event_change", args=[pk])
+        for pk in Event.objects.values_list("pk", flat=True)
+    ]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        for created in tokens.values():
+            assert created.token.digest not in html
+            if "?q=" not in url:
+                assert created.secret not in html
+    # The search box echoes what support pasted; nothing else on the page shows it.
+    searched = client.get(reverse(CHANGELIST), {"q": tokens["user"].secret}).content.decode()
+    assert tokens["user"].token.display in searched
+
+
+def test_event_admin_is_read_only(client, staff, tokens):
+    client.force_login(staff)
+    event = Event.objects.first()
+    assert client.get(reverse("admin:tokens_event_add")).status_code == 403
+    assert client.get(reverse("admin:tokens_event_delete", args=[event.pk])).status_code == 403
+    client.post(reverse("admin:tokens_event_change", args=[event.pk]), {"summary": "tampered"})
+    event.refresh_from_db()
+    assert event.summary != "tampered"
+    listing = client.get(reverse("admin:tokens_event_changelist"), {"kind": "token.created"})
+    assert listing.status_code == 200
+    assert len(listing.context["cl"].result_list) == 3
