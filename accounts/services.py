@@ -35,6 +35,7 @@ from accounts.models import (
     Zone,
 )
 from accounts.ratelimit import Limit, minutes_text
+from tokens.constants import SUDO_DURATION
 from tokens.models import EventKind, Token, TokenType
 from tokens.services import Actor, event_record
 
@@ -634,3 +635,52 @@ def service_purge_all(*, actor: Actor, service: Service) -> Purge:
         },
     )
     return purge
+
+
+# --------------------------------------------------------------------------- sudo mode
+
+SUDO_SESSION_KEY = "sudo"
+SUDO_PER_USER = Limit("sudo-user", SIGN_IN_MAX_FAILURES_PER_EMAIL, SIGN_IN_WINDOW_SECONDS)
+SUDO_PER_IP = Limit("sudo-ip", SIGN_IN_MAX_FAILURES_PER_IP, SIGN_IN_WINDOW_SECONDS)
+
+
+class SudoRejected(CredentialsRejected):
+    """The password re-check failed; the message is safe to show."""
+
+
+def sudo_enter(*, request: HttpRequest, password: str) -> None:
+    """Re-check the signed-in user's password and open sudo mode for SUDO_DURATION.
+
+    Throttled like sign-in (failures per user and per client IP; raises Throttled
+    while blocked, SudoRejected for a wrong password). Logs an `auth.sudo` event.
+    """
+    user, ip = request.user, client_ip(request)
+    user_key = str(user.pk)
+    wait = max(SUDO_PER_USER.retry_after(user_key) or 0, SUDO_PER_IP.retry_after(ip) or 0)
+    if wait:
+        raise Throttled(wait)
+    if not password or not user.check_password(password):
+        SUDO_PER_USER.record_failure(user_key)
+        SUDO_PER_IP.record_failure(ip)
+        raise SudoRejected("That password is not right. Try again.")
+    SUDO_PER_USER.reset(user_key)
+    until = timezone.now() + SUDO_DURATION
+    request.session[SUDO_SESSION_KEY] = {"user": user.pk, "until": until.timestamp()}
+    event_record(
+        kind=EventKind.SUDO,
+        actor=Actor.person(user, ip=ip),
+        summary=f"{user.email} confirmed their password (sudo mode)",
+    )
+
+
+def sudo_is_active(request: HttpRequest) -> bool:
+    """True when the signed-in user re-entered their password within SUDO_DURATION."""
+    state = request.session.get(SUDO_SESSION_KEY)
+    if not request.user.is_authenticated or not isinstance(state, dict):
+        return False
+    if state.get("user") != request.user.pk:
+        return False
+    try:
+        return float(state.get("until", 0)) > timezone.now().timestamp()
+    except (TypeError, ValueError):
+        return False

@@ -17,4 +17,5 @@ urlpatterns = [
         name="member-remove",
     ),
     path("profile/", views.profile, name="profile"),
+    path("sudo/", views.sudo, name="sudo"),
 ]

@@ -7,22 +7,26 @@ from django.contrib.auth import login, logout
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors
 from accounts.constants import Role
 from accounts.decorators import account_view, signed_in_required
-from accounts.forms import DeleteAccountForm, MemberRoleForm, SignInForm
+from accounts.forms import DeleteAccountForm, MemberRoleForm, SignInForm, SudoForm
 from accounts.http import client_ip
 from accounts.models import Membership
 from accounts.services import (
     CredentialsRejected,
     MembershipChangeRefused,
+    Throttled,
     UserDeletionBlocked,
     credentials_check,
     membership_change_role,
     membership_remove,
+    sudo_enter,
+    sudo_is_active,
     user_delete,
     user_deletion_blockers,
 )
@@ -209,4 +213,42 @@ def profile(request: HttpRequest) -> HttpResponse:
             "memberships": selectors.memberships_of(user),
         },
         status=409 if request.method == "POST" and blocked else 200,
+    )
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    """The `next` parameter when it points back into this site, else `fallback`."""
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return next_url
+    return fallback
+
+
+@require_http_methods(["GET", "POST"])
+@signed_in_required
+def sudo(request: HttpRequest) -> HttpResponse:
+    """Sudo mode: re-enter the password before sensitive token changes (10 minutes)."""
+    next_url = _safe_next(request, reverse("accounts:home"))
+    cancel_url = request.POST.get("cancel") or request.GET.get("cancel") or ""
+    if not url_has_allowed_host_and_scheme(cancel_url, allowed_hosts={request.get_host()}):
+        cancel_url = reverse("accounts:home")
+    if request.method == "GET" and sudo_is_active(request):
+        return redirect(next_url)
+    form = SudoForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            sudo_enter(request=request, password=form.cleaned_data["password"])
+        except CredentialsRejected as rejected:
+            form.add_error("password", str(rejected))
+            status = 429 if isinstance(rejected, Throttled) else 200
+        else:
+            return redirect(next_url)
+    return render(
+        request,
+        "accounts/sudo.html",
+        {"form": form, "next": next_url, "cancel": cancel_url},
+        status=status,
     )

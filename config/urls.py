@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("accounts.urls")),
     path("", include("tokens.event_urls")),
+    path("", include("tokens.urls")),
 ]

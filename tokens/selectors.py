@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    Window,
+)
+from django.db.models.functions import RowNumber
+from django.http import Http404
 
 from accounts.constants import Role
-from accounts.models import Account, Membership
+from accounts.models import Account, Certificate, Domain, Membership, Service, User, Zone
 from tokens.models import SELECTION_FIELDS, Event, Token, TokenType
-from tokens.permissions import Kind
+from tokens.permissions import KIND_LABELS, Kind, kinds_for_scopes
 
 # --------------------------------------------------------------------------- event log
 
@@ -131,3 +144,224 @@ def tokens_counting_towards_limit(*, user_id: int) -> QuerySet[Token]:
     return Token.objects.filter(
         Q(user_id=user_id) | Q(created_by_id=user_id, type=TokenType.AUTOMATION)
     )
+
+
+# --------------------------------------------------------------------------- the panel's reach
+# Who may see, edit and revoke which token in the control panel:
+# - their own user tokens: see, edit, revoke (as owner);
+# - automation tokens of accounts where they are superuser: see, edit, revoke;
+# - user tokens of members of such accounts: see and revoke (as superuser).
+# Anything else is a 404, so a foreign id reveals nothing.
+
+PICKER_MODELS: dict[Kind, type[Zone | Domain | Certificate | Service]] = {
+    Kind.ZONES: Zone,
+    Kind.DOMAINS: Domain,
+    Kind.REGISTRAR: Domain,
+    Kind.CERTIFICATES: Certificate,
+    Kind.SERVICES: Service,
+}
+RESOURCE_PREVIEW = 3
+
+
+def superuser_accounts_of(user: User) -> QuerySet[Account]:
+    """Accounts where `user` is a superuser (they manage its tokens)."""
+    return Account.objects.filter(
+        memberships__user=user, memberships__role=Role.SUPERUSER
+    ).order_by("name")
+
+
+def _panel_tokens() -> QuerySet[Token]:
+    return Token.objects.select_related("user", "account", "created_by")
+
+
+def tokens_of_user(user: User) -> QuerySet[Token]:
+    """The person's user tokens (the Personal tokens page), newest first."""
+    return _panel_tokens().filter(type=TokenType.USER, user=user)
+
+
+def tokens_visible_to(user: User, account: Account) -> QuerySet[Token]:
+    """Every token that can act in `account`, for a superuser of it (else none).
+
+    The account's automation tokens and the user tokens of its members.
+    """
+    if not Membership.objects.filter(user=user, account=account, role=Role.SUPERUSER).exists():
+        return Token.objects.none()
+    members = Membership.objects.filter(account=account).values("user_id")
+    return _panel_tokens().filter(
+        Q(type=TokenType.AUTOMATION, account=account) | Q(type=TokenType.USER, user_id__in=members)
+    )
+
+
+def _managed_accounts(user: User) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user, role=Role.SUPERUSER).values("account_id")
+
+
+def token_get_manageable(user: User, token_id: int) -> Token:
+    """A token `user` may edit: their own user token or an automation token they manage.
+
+    Raises Http404 for anything else.
+    """
+    token = (
+        _panel_tokens()
+        .filter(
+            Q(type=TokenType.USER, user=user)
+            | Q(type=TokenType.AUTOMATION, account_id__in=_managed_accounts(user)),
+            pk=token_id,
+        )
+        .first()
+    )
+    if token is None:
+        raise Http404("No such token.")
+    return token
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """A token `user` may revoke, in which capacity, and in whose account's name."""
+
+    token: Token
+    revoked_by: str  # "owner" or "superuser" (token_revoke's revoked_by)
+    account: Account | None
+
+
+def token_get_revocable(user: User, token_id: int, account_slug: str = "") -> Revocation:
+    """A token `user` may revoke, or Http404.
+
+    Members' user tokens are revocable by a superuser of any account they share;
+    `account_slug` says which one the superuser acts for (the page they came from).
+    """
+    managed = _managed_accounts(user)
+    members_of_managed = Membership.objects.filter(account_id__in=managed).values("user_id")
+    token = (
+        _panel_tokens()
+        .filter(
+            Q(type=TokenType.USER, user=user)
+            | Q(type=TokenType.AUTOMATION, account_id__in=managed)
+            | Q(type=TokenType.USER, user_id__in=members_of_managed),
+            pk=token_id,
+        )
+        .first()
+    )
+    if token is None:
+        raise Http404("No such token.")
+    if token.type == TokenType.USER and token.user_id == user.pk:
+        return Revocation(token, "owner", None)
+    if token.type == TokenType.AUTOMATION:
+        return Revocation(token, "superuser", token.account)
+    shared = Account.objects.filter(
+        memberships__user=user, memberships__role=Role.SUPERUSER
+    ).filter(memberships__user_id=token.user_id)
+    account = shared.filter(slug=account_slug).first() if account_slug else None
+    return Revocation(token, "superuser", account or shared.order_by("name").first())
+
+
+def token_reach_account_ids(token: Token) -> list[int]:
+    """Accounts a token acts in: its account, or its owner's accounts."""
+    if token.type == TokenType.AUTOMATION:
+        return [token.account_id]
+    return list(
+        Membership.objects.filter(user_id=token.user_id).values_list("account_id", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class ResourceSummary:
+    """What a token may touch of one kind, for the token tables."""
+
+    kind: Kind
+    all: bool
+    count: int
+    names: tuple[str, ...]
+
+    @property
+    def more(self) -> int:
+        return max(0, self.count - len(self.names))
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self.kind]
+
+
+def token_resource_summaries(tokens: list[Token]) -> dict[int, list[ResourceSummary]]:
+    """Per token, a summary per relevant kind: all, or a count and the first few names.
+
+    At most one query per kind (five in all), whatever the number of tokens or
+    selected resources: a window function keeps the first RESOURCE_PREVIEW
+    names and the total count of each token's selection.
+    """
+    relevant = {token.pk: kinds_for_scopes(token.scopes) or frozenset(Kind) for token in tokens}
+    needed: dict[Kind, list[int]] = {}
+    for token in tokens:
+        for kind in relevant[token.pk]:
+            if not token.has_all(kind):
+                needed.setdefault(kind, []).append(token.pk)
+    previews: dict[tuple[int, Kind], tuple[int, list[str]]] = {}
+    for kind, token_ids in needed.items():
+        through, source, target = _through(kind)
+        rows = (
+            through.objects.filter(**{f"{source}_id__in": token_ids})
+            .annotate(
+                position=Window(
+                    RowNumber(),
+                    partition_by=[F(f"{source}_id")],
+                    order_by=[F(f"{target}__name").asc(), F(f"{target}_id").asc()],
+                ),
+                total=Window(Count("pk"), partition_by=[F(f"{source}_id")]),
+            )
+            .filter(position__lte=RESOURCE_PREVIEW)
+            .values_list(f"{source}_id", f"{target}__name", "total")
+            .order_by(f"{source}_id", "position")
+        )
+        for token_id, name, total in rows:
+            _total, names = previews.setdefault((token_id, kind), (total, []))
+            names.append(name)
+    summaries: dict[int, list[ResourceSummary]] = {}
+    for token in tokens:
+        summaries[token.pk] = []
+        for kind in Kind:
+            if kind not in relevant[token.pk]:
+                continue
+            if token.has_all(kind):
+                summaries[token.pk].append(ResourceSummary(kind, True, 0, ()))
+            else:
+                total, names = previews.get((token.pk, kind), (0, []))
+                summaries[token.pk].append(ResourceSummary(kind, False, total, tuple(names)))
+    return summaries
+
+
+@dataclass(frozen=True)
+class PickerItem:
+    id: int
+    name: str
+    account_name: str
+    selected: bool
+
+
+def resources_for_picker(
+    *,
+    kind: Kind,
+    account_ids: list[int],
+    query: str = "",
+    selected_ids: frozenset[int] = frozenset(),
+    limit: int = 50,
+) -> tuple[list[PickerItem], int]:
+    """Resources of `kind` in the accounts, matching `query`, selected ones first.
+
+    Returns the items (at most `limit` unselected matches, plus every selected
+    resource in reach) and how many matches were left out.
+    """
+    model = PICKER_MODELS[kind]
+    in_reach = model.objects.filter(account_id__in=account_ids).select_related("account")
+    selected = list(in_reach.filter(pk__in=selected_ids).order_by("account__name", "name"))
+    matches = in_reach.exclude(pk__in=[item.pk for item in selected])
+    if query:
+        matches = matches.filter(name__icontains=query.strip()[:100])
+    matches = matches.order_by("account__name", "name")
+    shown = list(matches[: limit + 1])
+    left_out = 0
+    if len(shown) > limit:
+        left_out = matches.count() - limit
+        shown = shown[:limit]
+    items = [PickerItem(r.pk, r.name, r.account.name, True) for r in selected]
+    items += [PickerItem(r.pk, r.name, r.account.name, False) for r in shown]
+    return items, left_out

@@ -2,6 +2,9 @@
 (function () {
   "use strict";
 
+  // Scripting is on: hide the no-JS fallbacks (e.g. "Apply filters" buttons; htmx does it).
+  document.documentElement.classList.add("js");
+
   // Close open <details> menus when clicking elsewhere or pressing Escape.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details[data-dismissable][open]").forEach(function (menu) {

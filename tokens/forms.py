@@ -1,0 +1,209 @@
+"""Forms of the token pages: parse what the browser sent; the services judge it.
+
+The forms only turn POST data into the services' arguments. Every rule (scopes
+the role allows, resources in reach, plan limits, expiry in the future) lives in
+tokens.services, and its TokenValidationError is mapped back onto these fields
+by `add_service_errors`, so a tampered form gets the same answer as the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from accounts.constants import Role
+from accounts.models import Account
+from tokens.constants import DEFAULT_EXPIRY, EXPIRY_CHOICES_DAYS, MAX_NAME_LENGTH
+from tokens.models import TokenType
+from tokens.permissions import AUTOMATION_ROLES, KIND_LABELS, SCOPES, Kind
+from tokens.services import ALL, TokenValidationError
+
+RESOURCE_MODES = (("all", "All"), ("selected", "Selected"))
+EXPIRATION_CHOICES = (
+    *((str(days), f"{days} days") for days in EXPIRY_CHOICES_DAYS),
+    ("custom", "Custom date"),
+    ("never", "Never"),
+)
+DEFAULT_EXPIRATION = str(DEFAULT_EXPIRY.days)
+
+
+class IdListField(forms.Field):
+    """A list of whole numbers from repeated inputs (checkboxes of resource ids).
+
+    Ids are not checked against a list of choices here: the service checks each
+    one is in the token's reach and says which are not.
+    """
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        if not value:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        try:
+            return sorted({int(item) for item in value})
+        except (TypeError, ValueError):
+            raise forms.ValidationError("Ids must be whole numbers.") from None
+
+
+def resource_field_name(kind: Kind) -> str:
+    return f"{kind}_ids"
+
+
+def resource_mode_name(kind: Kind) -> str:
+    return f"{kind}_mode"
+
+
+class TokenPermissionsForm(forms.Form):
+    """Name, scopes, resources, IP allow-list and TLS management (create and edit)."""
+
+    name = forms.CharField(
+        label="Name",
+        max_length=MAX_NAME_LENGTH,
+        required=False,  # the service explains what a name is for
+        help_text="What the token is for, e.g. “CI deploys” or “Terraform”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "CI deploys"}),
+    )
+    scopes = forms.MultipleChoiceField(
+        label="Scopes",
+        choices=[(scope, scope) for scope in SCOPES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    allowed_ips = forms.CharField(
+        label="IP allow-list (optional)",
+        required=False,
+        help_text="One IPv4 or IPv6 address or CIDR range per line, e.g. 203.0.113.0/24. "
+        "Leave empty to allow any address.",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+    )
+    tls_access = forms.BooleanField(
+        label="TLS management",
+        required=False,
+        help_text="May renew every certificate of the account, whatever its role.",
+    )
+
+    # TokenValidationError keys -> form fields (the rest become form-wide errors).
+    SERVICE_FIELDS: dict[str, str] = {
+        "name": "name",
+        "scopes": "scopes",
+        "allowed_ips": "allowed_ips",
+        "tls_access": "tls_access",
+        **{f"resources.{kind}": resource_field_name(kind) for kind in Kind},
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for kind in Kind:
+            self.fields[resource_mode_name(kind)] = forms.ChoiceField(
+                label=KIND_LABELS[kind],
+                choices=RESOURCE_MODES,
+                initial="all",
+                required=False,
+                widget=forms.RadioSelect,
+            )
+            self.fields[resource_field_name(kind)] = IdListField(
+                label=f"Selected {KIND_LABELS[kind].lower()}", required=False
+            )
+
+    def resources(self) -> dict[str, Any]:
+        """The services' `resources` argument: per kind "all" or the selected ids."""
+        data = self.cleaned_data
+        return {
+            str(kind): ALL
+            if data.get(resource_mode_name(kind)) != "selected"
+            else data.get(resource_field_name(kind)) or []
+            for kind in Kind
+        }
+
+    def add_service_errors(self, error: TokenValidationError) -> None:
+        """Show a service's per-field messages beside the matching fields."""
+        for key, messages in error.message_dict.items():
+            field = self.SERVICE_FIELDS.get(key)
+            if field not in self.fields:
+                field = None
+            for message in messages:
+                self.add_error(field, message)
+
+
+class TokenCreateForm(TokenPermissionsForm):
+    """The create-token wizard: the permissions plus type, account, role and expiry."""
+
+    token_type = forms.ChoiceField(
+        label="Type",
+        choices=TokenType.choices,
+        initial=TokenType.USER,
+        widget=forms.RadioSelect,
+    )
+    account = forms.TypedChoiceField(
+        label="Account", coerce=int, required=False, empty_value=None, choices=()
+    )
+    role = forms.ChoiceField(
+        label="Role",
+        choices=[(role, Role(role).label) for role in AUTOMATION_ROLES],
+        initial=Role.ENGINEER,
+        required=False,
+        help_text="Caps everything the token can do, whatever its scopes.",
+    )
+    expiration = forms.ChoiceField(
+        label="Expiration",
+        choices=EXPIRATION_CHOICES,
+        initial=DEFAULT_EXPIRATION,
+        widget=forms.RadioSelect,
+    )
+    expires_on = forms.DateField(
+        label="Expiry date",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The token stops working at the end of this day (UTC).",
+    )
+
+    SERVICE_FIELDS = {
+        **TokenPermissionsForm.SERVICE_FIELDS,
+        "type": "token_type",
+        "account": "account",
+        "role": "role",
+        "expires_at": "expires_on",
+    }
+
+    def __init__(
+        self, *args: Any, superuser_accounts: Iterable[Account] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        accounts = list(superuser_accounts)
+        self.fields["account"].choices = [(account.pk, account.name) for account in accounts]
+        if accounts:
+            self.fields["account"].initial = accounts[0].pk
+        else:
+            # Only superusers (of some account) create automation tokens.
+            self.fields["token_type"].choices = [(TokenType.USER, TokenType.USER.label)]
+        if not self.is_bound or self.data.get("expiration") != "custom":
+            self.fields["expires_on"].widget.attrs["min"] = timezone.localdate().isoformat()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("token_type") == TokenType.AUTOMATION and not data.get("account"):
+            self.add_error("account", "Choose the account the token acts in.")
+        if data.get("expiration") == "custom" and not data.get("expires_on"):
+            self.add_error("expires_on", "Choose the date the token expires.")
+        return data
+
+    def expires_at(self) -> datetime | None:
+        """The chosen expiry: N days from now, the end of a chosen day (UTC), or None."""
+        choice = self.cleaned_data["expiration"]
+        if choice == "never":
+            return None
+        if choice == "custom":
+            day = self.cleaned_data["expires_on"]
+            return datetime.combine(day, time.max, tzinfo=timezone.get_current_timezone())
+        return timezone.now() + timedelta(days=int(choice))
+
+    def add_service_errors(self, error: TokenValidationError) -> None:
+        if "expires_at" in error.message_dict and self.cleaned_data.get("expiration") != "custom":
+            self.SERVICE_FIELDS = {**self.SERVICE_FIELDS, "expires_at": "expiration"}
+        super().add_service_errors(error)
