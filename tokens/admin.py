@@ -11,8 +11,11 @@ import re
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 
 from accounts.http import client_ip
 from accounts.models import Account, Membership
@@ -111,6 +114,56 @@ class TokenAdmin(admin.ModelAdmin):
         "last_used_user_agent",
     ]
     readonly_fields = fields
+
+    change_list_template = "admin/tokens/token/change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        find = path(
+            "find/",
+            self.admin_site.admin_view(self.find_view),
+            name="tokens_token_find",
+        )
+        return [find, *super().get_urls()]
+
+    def find_view(self, request: HttpRequest) -> HttpResponse:
+        """Find a token from a pasted value, sent by POST so it stays out of URLs and logs."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        error = ""
+        if request.method == "POST":
+            value = request.POST.get("value", "").strip()
+            if not value:
+                error = "Paste the token value."
+            elif not _looks_like_credential(value):
+                error = (
+                    "That is not a Keyward token (kwu_… or kwa_… with a valid checksum) "
+                    "nor a legacy key (16 to 128 letters, digits, '_', '.' or '-')."
+                )
+            else:
+                digests = crypto.digests(value, settings.KEYWARD_TOKEN_PEPPERS)
+                token = Token.objects.filter(digest__in=digests).first()
+                if token is None:
+                    error = "No token has this value: it was revoked, deleted, or never existed."
+                else:
+                    self.message_user(
+                        request,
+                        f"Found “{token.name}” ({token.display}). Select it and choose "
+                        "“Revoke selected tokens” to stop it at once.",
+                        messages.SUCCESS,
+                    )
+                    changelist = reverse(
+                        "admin:tokens_token_changelist", current_app=self.admin_site.name
+                    )
+                    return HttpResponseRedirect(f"{changelist}?id={token.pk}")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Find a token by its value",
+            "error": error,
+        }
+        return TemplateResponse(
+            request, "admin/tokens/token/find.html", context, status=400 if error else 200
+        )
 
     @admin.display(description="Owner", ordering="user__email")
     def owner(self, token: Token) -> str:

@@ -177,3 +177,41 @@ def test_event_admin_is_read_only(client, staff, tokens):
     listing = client.get(reverse("admin:tokens_event_changelist"), {"kind": "token.created"})
     assert listing.status_code == 200
     assert len(listing.context["cl"].result_list) == 3
+
+
+def test_find_by_value_form_keeps_the_value_out_of_urls(client, staff, tokens):
+    client.force_login(staff)
+    find_url = reverse("admin:tokens_token_find")
+    assert "Find by token value" in client.get(reverse(CHANGELIST)).content.decode()
+    assert client.get(find_url).status_code == 200
+
+    response = client.post(find_url, {"value": f" {tokens['automation'].secret} "})
+
+    assert response.status_code == 302
+    assert tokens["automation"].secret not in response["Location"]
+    listing = client.get(response["Location"])
+    assert {token.name for token in listing.context["cl"].result_list} == {"deploy bot"}
+    assert "Found “deploy bot”" in listing.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "Paste the token value."),
+        ("not a token at all", "That is not a Keyward token"),
+        ("kwu_" + "A" * 38, "That is not a Keyward token"),  # bad checksum
+        ("legacy-looking-but-unknown-0001", "No token has this value"),
+    ],
+)
+def test_find_by_value_explains_misses(client, staff, tokens, value, message):
+    client.force_login(staff)
+    response = client.post(reverse("admin:tokens_token_find"), {"value": value})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_find_by_value_needs_staff(client, tokens, member_factory, account):
+    client.force_login(member_factory(account, "superuser"))
+    response = client.post(reverse("admin:tokens_token_find"), {"value": tokens["user"].secret})
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
