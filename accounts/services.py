@@ -84,14 +84,18 @@ class MembershipChangeRefused(Exception):
 
 
 def _lock_superusers(account_id: int) -> list[int]:
-    """Lock the account's memberships and return the superusers' membership ids."""
+    """Lock the account's memberships and return its human superusers' membership ids.
+
+    The synthetic owner of legacy keys is a superuser member but cannot sign in,
+    so it never counts as the superuser who keeps an account manageable.
+    """
     rows = list(
-        Membership.objects.select_for_update()
+        Membership.objects.select_for_update(of=("self",))
         .filter(account_id=account_id)
         .order_by("pk")
-        .values_list("pk", "role")
+        .values_list("pk", "role", "user__is_synthetic")
     )
-    return [pk for pk, role in rows if role == Role.SUPERUSER]
+    return [pk for pk, role, synthetic in rows if role == Role.SUPERUSER and not synthetic]
 
 
 @transaction.atomic
@@ -189,7 +193,11 @@ def user_deletion_blockers(user: User) -> UserDeletionBlocked | None:
         .select_related("account")
         .annotate(
             superusers=Count(
-                "account__memberships", filter=Q(account__memberships__role=Role.SUPERUSER)
+                "account__memberships",
+                filter=Q(
+                    account__memberships__role=Role.SUPERUSER,
+                    account__memberships__user__is_synthetic=False,
+                ),
             )
         )
         if membership.superusers == 1

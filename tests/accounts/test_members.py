@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Membership
+from accounts.models import Membership, User
 from tests.factories import AccountFactory, MembershipFactory, issue_user_token
 from tokens.auth import account_access, authenticate
 from tokens.models import Event, EventKind, Token
@@ -202,3 +202,24 @@ def test_role_change_is_post_only(client, account, superuser):
     client.force_login(superuser)
     url = reverse("accounts:member-role", args=[account.slug, membership.pk])
     assert client.get(url).status_code == 405
+
+
+def test_the_legacy_key_owner_does_not_count_as_a_superuser(client, account, superuser):
+    synthetic = User.objects.create_user(
+        "global-api-token+acme-test@keyward.invalid", None, is_synthetic=True
+    )
+    MembershipFactory(user=synthetic, account=account, role="superuser")
+    membership = _membership(superuser, account)
+    client.force_login(superuser)
+    client.post(
+        reverse("accounts:member-role", args=[account.slug, membership.pk]),
+        {f"m{membership.pk}-role": "engineer"},
+    )
+    assert _membership(superuser, account).role == "superuser"
+    # The synthetic member itself may be demoted freely.
+    synthetic_membership = _membership(synthetic, account)
+    client.post(
+        reverse("accounts:member-role", args=[account.slug, synthetic_membership.pk]),
+        {f"m{synthetic_membership.pk}-role": "user"},
+    )
+    assert _membership(synthetic, account).role == "user"
