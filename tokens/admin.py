@@ -73,12 +73,9 @@ class TokenAdmin(admin.ModelAdmin):
         "type",
         "owner",
         "account",
-        "role",
         "state",
-        "created_at",
         "expires_at",
         "last_used_at",
-        "last_used_ip",
     ]
     list_filter = ["type", TokenStateFilter, TokenAccountFilter, "is_legacy"]
     list_select_related = ["user", "account"]
@@ -220,17 +217,7 @@ class TokenAdmin(admin.ModelAdmin):
 class EventAdmin(admin.ModelAdmin):
     """The whole event log, read-only."""
 
-    list_display = [
-        "created_at",
-        "kind",
-        "actor_kind",
-        "actor_label",
-        "account",
-        "token_name",
-        "token_display",
-        "summary",
-        "ip",
-    ]
+    list_display = ["created_at", "kind", "actor_label", "account", "summary"]
     list_filter = ["kind", "actor_kind", "account"]
     list_select_related = ["account"]
     search_fields = ["summary", "actor_label", "token_name", "token_display", "account__slug"]
