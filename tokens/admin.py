@@ -103,6 +103,7 @@ class TokenAdmin(admin.ModelAdmin):
         "tls_access",
         "allowed_ips",
         "is_legacy",
+        "imported_at",
         "created_at",
         "expires_at",
         "expiry_notice_days",

@@ -101,6 +101,11 @@ class Token(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     display = models.CharField(max_length=24)
     is_legacy = models.BooleanField(default=False, help_text="Imported legacy API key.")
+    imported_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Legacy keys: when they were imported (the stale-token clock starts here).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -75,6 +75,7 @@ def test_imports_global_tokens_owned_by_a_synthetic_user_per_account(tmp_path, a
         assert token.scopes == ["global"]
         assert token.expires_at is None
         assert token.is_legacy
+        assert token.imported_at is not None and token.imported_at > token.created_at
         assert token.resources_json() == {
             "zones": "all",
             "domains": "all",

@@ -101,3 +101,18 @@ def test_running_again_finds_nothing(tokens):
     _run()
     assert "0 stale tokens deleted." in _run()
     assert Event.objects.filter(kind=EventKind.TOKEN_REVOKED).count() == 2
+
+
+def test_an_old_legacy_key_counts_from_its_import(account, tmp_path):
+    path = tmp_path / "keys.csv"
+    path.write_text(f"account,key,created_at\n{account.slug},very-old-legacy-key-2015,2015-06-01\n")
+    call_command("import_legacy_keys", str(path), stdout=StringIO())
+    token = Token.objects.get(is_legacy=True)
+    assert token.created_at.year == 2015
+
+    _run()
+    assert Token.objects.filter(pk=token.pk).exists()
+
+    Token.objects.filter(pk=token.pk).update(imported_at=timezone.now() - STALE_AFTER - DAY)
+    _run()
+    assert not Token.objects.filter(pk=token.pk).exists()

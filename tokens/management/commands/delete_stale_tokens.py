@@ -1,6 +1,7 @@
 """Delete tokens unused for two years (SPEC 9), never-expiring ones included.
 
-A token never used counts from its creation. Each deletion is a revoke by the
+A token never used counts from its creation (an imported legacy key from its
+import). Each deletion is a revoke by the
 cleanup, logged with the system as the actor. Run it daily from cron.
 """
 
@@ -20,9 +21,13 @@ from tokens.services import Actor, token_revoke
 
 
 def stale_tokens(now: datetime) -> QuerySet[Token]:
-    """Tokens whose last use (or creation, if never used) is two years ago or more."""
+    """Tokens whose last use (or creation, if never used) is two years ago or more.
+
+    An imported legacy key keeps its original creation date, but its use before
+    the import is unknown: for it the clock starts at the import.
+    """
     return (
-        Token.objects.annotate(last_activity=Coalesce("last_used_at", "created_at"))
+        Token.objects.annotate(last_activity=Coalesce("last_used_at", "imported_at", "created_at"))
         .filter(last_activity__lte=now - STALE_AFTER)
         .select_related("user", "account")
         .order_by("last_activity", "pk")

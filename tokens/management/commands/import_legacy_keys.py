@@ -207,7 +207,9 @@ class Command(BaseCommand):
                     expires_at=None,
                     legacy_key=item.key,
                 )
-                Token.objects.filter(pk=created.token.pk).update(created_at=item.created_at)
+                Token.objects.filter(pk=created.token.pk).update(
+                    created_at=item.created_at, imported_at=created.token.created_at
+                )
                 imported[account.slug] += 1
 
         skipped = len(keys) - len(new_keys)
