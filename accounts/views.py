@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -106,15 +105,16 @@ def overview(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------- members
 
 
-def _superuser_only(request: HttpRequest) -> None:
-    if request.membership.role != Role.SUPERUSER:
-        raise PermissionDenied("Only superusers of the account manage its members.")
+def _members_forbidden(request: HttpRequest) -> HttpResponse:
+    """Only superusers manage members: others get a 403 page that says so (nothing changes)."""
+    return render(request, "accounts/members_forbidden.html", status=403)
 
 
 @account_view
 def members(request: HttpRequest) -> HttpResponse:
     """Superusers: the account's members, their roles and how many active tokens each has."""
-    _superuser_only(request)
+    if request.membership.role != Role.SUPERUSER:
+        return _members_forbidden(request)
     rows = [
         (membership, MemberRoleForm(initial={"role": membership.role}, prefix=f"m{membership.pk}"))
         for membership in selectors.members_of(request.account)
@@ -126,7 +126,8 @@ def members(request: HttpRequest) -> HttpResponse:
 @account_view
 def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
     """Change a member's role; their user tokens follow on the next API request."""
-    _superuser_only(request)
+    if request.membership.role != Role.SUPERUSER:
+        return _members_forbidden(request)
     membership = get_object_or_404(
         Membership.objects.select_related("user"), pk=membership_id, account=request.account
     )
@@ -159,7 +160,8 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 @account_view
 def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     """Confirm, then remove a member: their user tokens stop acting in this account."""
-    _superuser_only(request)
+    if request.membership.role != Role.SUPERUSER:
+        return _members_forbidden(request)
     membership = get_object_or_404(
         Membership.objects.select_related("user"), pk=membership_id, account=request.account
     )

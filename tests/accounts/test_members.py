@@ -56,7 +56,9 @@ def test_superuser_sees_members_roles_and_active_token_counts(
 @pytest.mark.parametrize("role", ["engineer", "user", "billing"])
 def test_other_roles_get_403(client, account, member_factory, role):
     client.force_login(member_factory(account, role))
-    assert client.get(reverse("accounts:members", args=[account.slug])).status_code == 403
+    response = client.get(reverse("accounts:members", args=[account.slug]))
+    assert response.status_code == 403
+    assert "Only superusers manage members" in response.content.decode()
 
 
 def test_members_page_query_count_does_not_grow(client, account, superuser, member_factory):
