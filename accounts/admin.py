@@ -63,6 +63,7 @@ class UserAdmin(DjangoUserAdmin):
         if blocked:
             for reason in blocked.reasons:
                 self.message_user(request, reason, messages.ERROR)
+            self.message_user(request, "The user was not deleted.", messages.WARNING)
             return HttpResponseRedirect(
                 reverse(
                     "admin:accounts_user_change", args=[user.pk], current_app=self.admin_site.name

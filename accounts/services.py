@@ -185,7 +185,7 @@ def user_deletion_blockers(user: User) -> UserDeletionBlocked | None:
         more = f" and {len(tokens) - 20} more" if len(tokens) > 20 else ""
         reasons.append(
             f"{user.email} still has {len(tokens)} user token{pluralize(len(tokens))}: "
-            f"{names}{more}. Revoke them first; nothing was deleted."
+            f"{names}{more}. Revoke them first."
         )
     sole = [
         membership.account.name

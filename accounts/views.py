@@ -213,6 +213,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             "form": form,
             "blocked": blocked,
             "memberships": selectors.memberships_of(user),
+            "attempted": request.method == "POST" and form.is_valid(),
         },
         status=409 if request.method == "POST" and blocked else 200,
     )

@@ -35,7 +35,7 @@ def test_profile_refuses_while_user_tokens_exist(client, account, member_factory
     assert response.status_code == 409
     html = response.content.decode()
     assert "“laptop script”" in html and "“backup cron”" in html
-    assert "Nothing was deleted" in html
+    assert "nothing was deleted" in html
     assert User.objects.filter(pk=person.pk).exists()
     assert Token.objects.filter(user=person).count() == 2
     assert Membership.objects.filter(user=person).exists()
@@ -91,7 +91,8 @@ def test_admin_delete_view_refuses_with_the_tokens_listed(client, staff, account
         assert response.status_code == 200
         html = response.content.decode()
         assert "“deploy key”" in html
-        assert "Revoke them first; nothing was deleted." in html
+        assert "Revoke them first." in html
+        assert "The user was not deleted." in html
         assert "protected related objects" not in html
     assert User.objects.filter(pk=person.pk).exists()
 

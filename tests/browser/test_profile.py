@@ -1,0 +1,38 @@
+"""The profile page: "Delete my account" is refused while personal tokens exist."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from accounts.models import User
+from tests.factories import issue_user_token
+
+
+def test_delete_my_account_lists_the_tokens_to_revoke_first(
+    page, live_server, demo, sign_in, shoot
+):
+    viewer = User.objects.get(email="viewer@example.com")
+    issue_user_token(viewer, name="grafana dashboard")
+    sign_in(page, "viewer@example.com")
+
+    page.get_by_role("link", name="viewer@example.com").click()
+    expect(page.get_by_role("heading", name="Profile")).to_be_visible()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("cannot be deleted yet")
+    expect(alert).to_contain_text("“grafana dashboard”")
+    expect(page.get_by_role("button", name="Delete my account")).to_have_count(0)
+    shoot(page, "blocked")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shoot(page, "blocked-phone")
+    assert User.objects.filter(pk=viewer.pk).exists()
+
+
+def test_a_person_without_tokens_deletes_their_account(page, live_server, demo, sign_in, shoot):
+    sign_in(page, "billing@example.com")
+    page.goto(f"{live_server.url}/profile/")
+    page.get_by_label("Your password").fill("keyward-demo")
+    shoot(page, "ready")
+    page.get_by_role("button", name="Delete my account").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Your account was deleted.")
+    assert not User.objects.filter(email="billing@example.com").exists()
