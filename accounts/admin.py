@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
@@ -74,11 +75,13 @@ class UserAdmin(DjangoUserAdmin):
     def delete_model(self, request: HttpRequest, obj: User) -> None:
         user_delete(user=obj)
 
-    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset:
             user_delete(user=user)
 
-    def delete_selected_guarded(self, request: HttpRequest, queryset) -> HttpResponse | None:
+    def delete_selected_guarded(
+        self, request: HttpRequest, queryset: QuerySet[User]
+    ) -> HttpResponse | None:
         refusals = [
             blocked for blocked in (user_deletion_blockers(user) for user in queryset) if blocked
         ]

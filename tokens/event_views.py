@@ -122,7 +122,7 @@ def event_log(request: HttpRequest) -> HttpResponse:
     actor = request.GET.get("actor", "")
     token = request.GET.get("token", "").strip()[:100]
     events = _filtered(
-        events_visible_to(membership).select_related("account"),
+        events_visible_to(membership),
         kind=kind,
         actor=actor,
         token=token,
