@@ -6,6 +6,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html
 
 from accounts.models import (
     Account,
@@ -65,6 +66,19 @@ class UserAdmin(DjangoUserAdmin):
             for reason in blocked.reasons:
                 self.message_user(request, reason, messages.ERROR)
             self.message_user(request, "The user was not deleted.", messages.WARNING)
+            if blocked.tokens:
+                tokens_url = reverse(
+                    "admin:tokens_token_changelist", current_app=self.admin_site.name
+                )
+                self.message_user(
+                    request,
+                    format_html(
+                        '<a href="{}?user__id__exact={}">Show their tokens</a> to revoke them.',
+                        tokens_url,
+                        user.pk,
+                    ),
+                    messages.INFO,
+                )
             return HttpResponseRedirect(
                 reverse(
                     "admin:accounts_user_change", args=[user.pk], current_app=self.admin_site.name

@@ -95,11 +95,7 @@ class TokenAdmin(admin.ModelAdmin):
         "created_by",
         "role",
         "scopes",
-        "all_zones",
-        "all_domains",
-        "all_registrar",
-        "all_certificates",
-        "all_services",
+        "resources",
         "tls_access",
         "allowed_ips",
         "is_legacy",
@@ -166,6 +162,14 @@ class TokenAdmin(admin.ModelAdmin):
     @admin.display(description="Owner", ordering="user__email")
     def owner(self, token: Token) -> str:
         return token.user.email if token.user else "—"
+
+    @admin.display(description="Resources")
+    def resources(self, token: Token) -> str:
+        """Per kind: all, or the selected ids (the `all_<kind>` flags and the selections)."""
+        return "; ".join(
+            f"{kind}: {'all' if ids == 'all' else ', '.join(f'#{i}' for i in ids) or 'none'}"
+            for kind, ids in token.resources_json().items()
+        )
 
     @admin.display(description="State")
     def state(self, token: Token) -> str:

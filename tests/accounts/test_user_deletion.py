@@ -137,3 +137,16 @@ def test_admin_bulk_delete_works_for_users_without_tokens(client, staff):
     done = client.post(url, {"action": "delete_selected", ACTION_CHECKBOX_NAME: ids, "post": "yes"})
     assert done.status_code == 302
     assert not User.objects.filter(pk__in=ids).exists()
+
+
+def test_admin_refusal_links_to_the_users_tokens(client, staff, account, member_factory):
+    person = member_factory(account, "engineer")
+    issue_user_token(person, name="mine")
+    issue_user_token(member_factory(account, "engineer"), name="not mine")
+    client.force_login(staff)
+    page = client.get(reverse("admin:accounts_user_delete", args=[person.pk]), follow=True)
+    assert "Show their tokens" in page.content.decode()
+    tokens_url = reverse("admin:tokens_token_changelist") + f"?user__id__exact={person.pk}"
+    assert tokens_url in page.content.decode()
+    listing = client.get(tokens_url)
+    assert [token.name for token in listing.context["cl"].result_list] == ["mine"]

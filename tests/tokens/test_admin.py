@@ -11,7 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from tests.factories import AccountFactory, issue_automation_token, issue_user_token
+from tests.factories import (
+    AccountFactory,
+    ZoneFactory,
+    issue_automation_token,
+    issue_user_token,
+)
 from tokens.models import ActorKind, Event, EventKind, Token
 
 pytestmark = pytest.mark.django_db
@@ -215,3 +220,12 @@ def test_find_by_value_needs_staff(client, tokens, member_factory, account):
     response = client.post(reverse("admin:tokens_token_find"), {"value": tokens["user"].secret})
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_change_page_shows_resources_in_words(client, staff, account, member_factory):
+    zone = ZoneFactory(account=account)
+    owner = member_factory(account, "engineer")
+    token = issue_user_token(owner, scopes=["zones:read"], resources={"zones": [zone.pk]}).token
+    client.force_login(staff)
+    html = client.get(reverse("admin:tokens_token_change", args=[token.pk])).content.decode()
+    assert f"zones: #{zone.pk}; domains: all" in html
