@@ -225,3 +225,17 @@ def test_the_legacy_key_owner_does_not_count_as_a_superuser(client, account, sup
         {f"m{synthetic_membership.pk}-role": "user"},
     )
     assert _membership(synthetic, account).role == "user"
+
+
+@pytest.mark.parametrize(
+    ("role", "sees_members"),
+    [("superuser", True), ("engineer", False), ("user", False), ("billing", False)],
+)
+def test_nav_shows_event_log_to_everyone_and_members_to_superusers(
+    client, account, member_factory, role, sees_members
+):
+    client.force_login(member_factory(account, role))
+    html = client.get(reverse("accounts:overview", args=[account.slug])).content.decode()
+    assert f'href="{reverse("events:event-log", args=[account.slug])}"' in html
+    members_link = f'href="{reverse("accounts:members", args=[account.slug])}"'
+    assert (members_link in html) is sees_members
