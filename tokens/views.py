@@ -174,7 +174,7 @@ def _rows(tokens: list[Token], user: User) -> list[TokenRow]:
 def token_list(request: HttpRequest) -> HttpResponse:
     """Personal tokens: the signed-in person's user tokens."""
     tokens = list(selectors.tokens_of_user(request.user))
-    active = sum(1 for token in tokens if not token.is_expired())
+    active = selectors.tokens_counting_towards_limit(user_id=request.user.pk).active().count()
     return render(
         request,
         LIST_TEMPLATE,

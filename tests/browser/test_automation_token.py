@@ -86,9 +86,11 @@ def test_superuser_automation_token_and_member_revocation(page, live_server, dem
     expect(row).to_contain_text("viewer@example.com")
     expect(row.get_by_role("link", name=re.compile("^Edit"))).to_have_count(0)
     row.get_by_role("link", name="Delete Vera's dashboard").click()
+    expect(page.get_by_text("owned by viewer@example.com")).to_be_visible()
     shoot(page, "06-revoke-confirm")
     page.get_by_role("button", name="Delete token").click()
     expect(page.get_by_role("row").filter(has_text="Vera's dashboard")).to_have_count(0)
+    expect(page.get_by_role("heading", name="No tokens left here")).to_be_visible()
     shoot(page, "07-revoked")
 
     assert api_get(page, live_server.url, "/api/v1/whoami", viewer_token.secret).status == 401

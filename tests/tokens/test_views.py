@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -193,7 +194,7 @@ def test_create_user_token_redirects_to_reveal_once(sudo_client, engineer, accou
 
     first = sudo_client.get(response["Location"])
     body = first.content.decode()
-    secret = body.split('id="token-secret" class="secret" data-secret>')[1].split("<")[0]
+    secret = re.search(r'<code id="token-secret"[^>]*>([^<]+)</code>', body).group(1)
     assert secret.startswith("kwu_") and len(secret) == 42
     assert "It will only be shown once" in body
     assert f"Bearer {secret}" in body and "http://testserver/api/v1/whoami" in body
