@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from accounts.models import User, Zone
@@ -58,6 +60,12 @@ def test_demoting_a_member_takes_write_access_from_their_token(
         page.get_by_text("changed the role of engineer@example.com from engineer to user")
     ).to_be_visible()
     shoot(page, "event-log")
+
+    # Filtering swaps the results in place (htmx) and keeps the filter in the URL.
+    page.get_by_label("What").select_option(label="Signed in")
+    expect(page).to_have_url(re.compile(r"kind=auth\.sign_in"))
+    expect(page.get_by_text("owner@example.com signed in")).to_be_visible()
+    expect(page.get_by_text("changed the role of engineer@example.com")).to_have_count(0)
 
     page.set_viewport_size({"width": 390, "height": 844})
     shoot(page, "event-log-phone")
