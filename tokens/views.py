@@ -114,6 +114,8 @@ def _initial_from(data: QueryDict, form_class: type[TokenPermissionsForm]) -> di
         elif name in data:
             many = name == "scopes" or name.endswith("_ids")
             initial[name] = data.getlist(name) if many else data.get(name)
+    for kind in Kind:
+        initial[f"{kind}_q"] = data.get(f"{kind}_q", "")  # resource searches (no-JS)
     return initial
 
 
@@ -279,7 +281,8 @@ def _picker(
     if data is not None:
         query, selected, mode = data.get(f"{kind}_q", ""), data.getlist(ids_name), "selected"
     else:
-        query = (form.data.get(f"{kind}_q", "") if form.is_bound else "") or ""
+        source = form.data if form.is_bound else form.initial
+        query = source.get(f"{kind}_q", "") or ""
         selected = _values(form, ids_name)
         mode = _value(form, resource_mode_name(kind)) or "all"
     items, left_out = selectors.resources_for_picker(
@@ -567,6 +570,10 @@ def token_edit(request: HttpRequest, token_id: int) -> HttpResponse:
             form = TokenPermissionsForm(initial=_edit_initial(token))
         return render(request, FORM_TEMPLATE, _edit_context(request, form, token))
 
+    if request.POST.get("_refresh"):
+        # Enter in a text field (a resource search without JS): redraw, change nothing.
+        form = TokenPermissionsForm(initial=_initial_from(request.POST, TokenPermissionsForm))
+        return render(request, FORM_TEMPLATE, _edit_context(request, form, token))
     form = TokenPermissionsForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data

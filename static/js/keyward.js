@@ -5,6 +5,13 @@
   // Scripting is on: hide the no-JS fallbacks (e.g. "Apply filters" buttons; htmx does it).
   document.documentElement.classList.add("js");
 
+  // Enter in an htmx search box searches (htmx listens for "search"); it never submits the form.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && event.target.matches && event.target.matches("input[type=search][hx-get]")) {
+      event.preventDefault();
+    }
+  });
+
   // Close open <details> menus when clicking elsewhere or pressing Escape.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details[data-dismissable][open]").forEach(function (menu) {

@@ -188,6 +188,7 @@ def test_create_user_token_redirects_to_reveal_once(sudo_client, engineer, accou
     response = sudo_client.post(reverse("tokens:new"), wizard_post())
     token = Token.objects.get(user=engineer)
     assert response.status_code == 302
+    assert b"kwu_" not in response.content
     assert response["Location"] == reverse("tokens:reveal", args=[token.pk])
     assert token.scopes == ["zones:read"]
     assert token.expires_at > timezone.now() + timedelta(days=89)
@@ -205,6 +206,9 @@ def test_create_user_token_redirects_to_reveal_once(sudo_client, engineer, accou
     assert secret not in again.content.decode()
     assert b"already shown" in again.content
     assert secret not in sudo_client.get(reverse("tokens:list")).content.decode()
+    assert secret not in sudo_client.get(reverse("tokens:delete", args=[token.pk])).content.decode()
+    assert secret not in str(list(Event.objects.values()))
+    assert secret not in str(dict(sudo_client.session))
     assert secret not in sudo_client.get(reverse("tokens:edit", args=[token.pk])).content.decode()
 
 
@@ -535,3 +539,30 @@ def test_pages_need_sign_in(client):
     for url in (reverse("tokens:list"), reverse("tokens:new")):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/sign-in/")
+
+
+def test_enter_in_a_search_box_without_js_redraws_and_creates_nothing(sudo_client, account):
+    ZoneFactory(account=account, name="alpha.example")
+    ZoneFactory(account=account, name="beta.example")
+    response = sudo_client.post(
+        reverse("tokens:new"),
+        wizard_post(_refresh="1", zones_mode="selected", zones_q="beta"),
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "beta.example" in body and "alpha.example" not in body
+    assert 'value="CI deploys"' in body
+    assert not Token.objects.exists()
+
+
+def test_enter_on_the_edit_page_without_js_changes_nothing(client, engineer):
+    token = issue_user_token(engineer, "CI", scopes=["zones:read"]).token
+    client.force_login(engineer)
+    response = client.post(
+        reverse("tokens:edit", args=[token.pk]),
+        wizard_post(name="Renamed", scopes=["domains:read"], _refresh="1"),
+    )
+    assert response.status_code == 200
+    assert 'value="Renamed"' in response.content.decode()
+    token.refresh_from_db()
+    assert token.name == "CI" and token.scopes == ["zones:read"]
