@@ -75,6 +75,7 @@ def test_personal_page_queries_do_not_grow(client, account, superuser):
     assert body.count('<tr id="token-') == 100
     assert "+497 more" in body  # 3 zone names shown, the rest counted
     assert large == small, f"{small} queries for 1 token, {large} for 100 x 500 zones"
+    assert small <= 7  # session, user, nav, tokens, limit count, one per selected kind
 
 
 def test_account_page_queries_do_not_grow(client, account, superuser):
@@ -103,3 +104,4 @@ def test_account_page_queries_do_not_grow(client, account, superuser):
     large, response = _count(client, url)
     assert response.content.decode().count('<tr id="token-') == 100
     assert large == small, f"{small} queries for 1 token, {large} for 100 x 500 zones"
+    assert small <= 9
