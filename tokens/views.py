@@ -55,6 +55,8 @@ from tokens.services import (
 )
 
 REVEAL_SESSION_KEY = "token_reveal"
+# The reveal follows the creation at once; a secret left unclaimed this long is dropped.
+REVEAL_WITHIN_SECONDS = 5 * 60
 STASH_SESSION_KEY = "token_form_stash"
 FORM_TEMPLATE = "tokens/token_form.html"
 LIST_TEMPLATE = "tokens/token_list.html"
@@ -175,6 +177,7 @@ def _rows(tokens: list[Token], user: User) -> list[TokenRow]:
 @signed_in_required
 def token_list(request: HttpRequest) -> HttpResponse:
     """Personal tokens: the signed-in person's user tokens."""
+    request.session.pop(REVEAL_SESSION_KEY, None)  # an unclaimed secret goes for good
     tokens = list(selectors.tokens_of_user(request.user))
     active = selectors.tokens_counting_towards_limit(user_id=request.user.pk).active().count()
     return render(
@@ -200,6 +203,7 @@ ACCOUNT_FILTERS = {
 @account_view
 def account_token_list(request: HttpRequest) -> HttpResponse:
     """Account tokens: every token that can act in the account (superusers only)."""
+    request.session.pop(REVEAL_SESSION_KEY, None)
     account: Account = request.account
     if request.membership.role != Role.SUPERUSER:
         return render(request, "tokens/forbidden.html", {"account": account}, status=403)
@@ -392,6 +396,7 @@ def token_new(request: HttpRequest) -> HttpResponse:
                 request.session[REVEAL_SESSION_KEY] = {
                     "token_id": created.token.pk,
                     "secret": created.secret,
+                    "at": timezone.now().timestamp(),
                 }
                 return redirect("tokens:reveal", token_id=created.token.pk)
     else:
@@ -480,8 +485,9 @@ def token_reveal(request: HttpRequest, token_id: int) -> HttpResponse:
     pending = request.session.get(REVEAL_SESSION_KEY)
     secret = None
     if isinstance(pending, dict) and pending.get("token_id") == token.pk:
-        secret = pending.get("secret")
         del request.session[REVEAL_SESSION_KEY]
+        if timezone.now().timestamp() - float(pending.get("at", 0)) <= REVEAL_WITHIN_SECONDS:
+            secret = pending.get("secret")
     response = render(
         request,
         "tokens/token_reveal.html",

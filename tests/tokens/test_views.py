@@ -566,3 +566,16 @@ def test_enter_on_the_edit_page_without_js_changes_nothing(client, engineer):
     assert 'value="Renamed"' in response.content.decode()
     token.refresh_from_db()
     assert token.name == "CI" and token.scopes == ["zones:read"]
+
+
+def test_an_unclaimed_secret_is_dropped(sudo_client, engineer, monkeypatch):
+    response = sudo_client.post(reverse("tokens:new"), wizard_post(name="Unclaimed"))
+    sudo_client.get(reverse("tokens:list"))  # went elsewhere instead of the reveal
+    assert "token_reveal" not in sudo_client.session
+    assert b"already shown" in sudo_client.get(response["Location"]).content
+
+    response = sudo_client.post(reverse("tokens:new"), wizard_post(name="Late"))
+    later = timezone.now() + timedelta(minutes=6)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    page = sudo_client.get(response["Location"]).content.decode()
+    assert "already shown" in page and 'id="token-secret"' not in page
