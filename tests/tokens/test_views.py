@@ -579,3 +579,20 @@ def test_an_unclaimed_secret_is_dropped(sudo_client, engineer, monkeypatch):
     monkeypatch.setattr(timezone, "now", lambda: later)
     page = sudo_client.get(response["Location"]).content.decode()
     assert "already shown" in page and 'id="token-secret"' not in page
+
+
+def test_user_token_resources_are_grouped_by_account(client, account, owner, password):
+    other = AccountFactory(name="Beta Co")
+    MembershipFactory(user=owner, account=other, role=Role.USER)
+    ZoneFactory(account=account, name="acme-zone.example")
+    ZoneFactory(account=other, name="beta-zone.example")
+    ZoneFactory(name="stranger.example")
+    client.force_login(owner)
+    enter_sudo(client, password)
+    body = client.get(reverse("tokens:new")).content.decode()
+    picker = body.split('id="list-zones"')[1].split("</fieldset>")[0]
+    assert '<p class="picker-group">Acme Test</p>' in picker
+    assert '<p class="picker-group">Beta Co</p>' in picker
+    assert "acme-zone.example" in picker and "beta-zone.example" in picker
+    assert "stranger.example" not in picker
+    assert "user in Beta Co" in body  # each account caps the token by the role there
