@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from tests.browser.token_steps import (
@@ -101,3 +103,30 @@ def test_wizard_refuses_a_past_custom_date(page, live_server, demo, sign_in, sho
     expect(page.get_by_label("Name", exact=True)).to_have_value("Too late")
     shoot(page, "past-date-error")
     assert not Token.objects.filter(name="Too late").exists()
+
+
+def test_wizard_works_without_javascript(browser, live_server, demo, shoot):
+    context = browser.new_context(java_script_enabled=False, viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/sign-in/")
+    page.get_by_label("Email").fill("owner@example.com")
+    page.get_by_label("Password").fill("keyward-demo")
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{live_server.url}/tokens/new/")
+    confirm_password(page, "keyward-demo")
+
+    page.get_by_label("Name", exact=True).fill("No-JS bot")
+    page.get_by_role("radio", name=re.compile("^Automation token")).check()
+    page.get_by_label("Role", exact=True).select_option(label="Billing")
+    page.get_by_role("button", name="Show the scopes for this type and role").click()
+    expect(scope_box(page, "zones:read")).to_be_disabled()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("No-JS bot")
+    scope_box(page, "registrar:read").check()
+    shoot(page, "billing-scopes")
+    page.get_by_role("button", name="Generate token").click()
+
+    secret = read_secret(page)
+    assert secret.startswith("kwa_")
+    token = Token.objects.get(name="No-JS bot")
+    assert token.role == "billing" and token.scopes == ["registrar:read"]
+    context.close()
