@@ -503,15 +503,19 @@ def test_superuser_edits_automation_token(client, account, owner, password):
 def test_delete_confirmation_names_token_and_last_use(client, engineer):
     token = issue_user_token(engineer, "CI laptop").token
     Token.objects.filter(pk=token.pk).update(
-        last_used_at=timezone.now() - timedelta(days=2), last_used_ip="198.51.100.4"
+        last_used_at=timezone.now() - timedelta(days=2),
+        last_used_ip="198.51.100.4",
+        last_used_user_agent="Terraform/1.9.0",
     )
     client.force_login(engineer)
     page = client.get(reverse("tokens:delete", args=[token.pk])).content.decode()
     assert "CI laptop" in page and "198.51.100.4" in page and "stop working" in page
+    assert "Terraform/1.9.0" in page and "2\xa0days ago" in page
     fragment = client.get(
         reverse("tokens:delete", args=[token.pk]), headers={"HX-Request": "true"}
     ).content.decode()
     assert fragment.lstrip().startswith("<tr") and "Delete token" in fragment
+    assert "Terraform/1.9.0" in fragment and "198.51.100.4" in fragment
 
 
 def test_delete_with_htmx_returns_no_row(client, engineer):
