@@ -13,8 +13,11 @@ API request.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -65,11 +68,14 @@ _TOKEN_COLUMNS = (
 )
 
 
+@functools.cache
 def _token_sql(pepper_count: int) -> str:
     token_table = Token._meta.db_table
     user_table = User._meta.db_table
     columns = ", ".join(f"t.{column}" for column in _TOKEN_COLUMNS)
-    placeholders = ", ".join(["%s"] * pepper_count)
+    # Named parameters: Django's SQLite backend rewrites positional `%s` with a
+    # regular expression over the whole statement on every execution.
+    placeholders = ", ".join(f"%(d{n})s" for n in range(pepper_count))
     return (
         f"SELECT {columns}, u.is_active, u.email, u.name "  # noqa: S608 (no user input)
         f"FROM {token_table} t LEFT JOIN {user_table} u ON u.id = t.user_id "
@@ -79,12 +85,12 @@ def _token_sql(pepper_count: int) -> str:
 
 _ACCOUNT_SQL = (
     f"SELECT a.id, a.slug, a.name, a.plan FROM {Account._meta.db_table} a "  # noqa: S608
-    "WHERE a.id = %s"
+    "WHERE a.id = %(account)s"
 )
 _MEMBER_ACCOUNT_SQL = (
     f"SELECT a.id, a.slug, a.name, a.plan, m.role FROM {Account._meta.db_table} a "  # noqa: S608
     f"JOIN {Membership._meta.db_table} m ON m.account_id = a.id "
-    "WHERE a.id = %s AND m.user_id = %s"
+    "WHERE a.id = %(account)s AND m.user_id = %(user)s"
 )
 
 
@@ -144,12 +150,60 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _json(value: object) -> object:
-    return json.loads(value) if isinstance(value, str | bytes) else value
+@functools.lru_cache(maxsize=1024)
+def _json_text(value: str | bytes) -> tuple:
+    # Scopes and allow-lists repeat across tokens: parse each distinct text once.
+    return tuple(json.loads(value))
+
+
+def _json(value: object) -> tuple:
+    """A JSON array column: text on SQLite, already a list on PostgreSQL."""
+    if isinstance(value, str | bytes):
+        return _json_text(value)
+    return tuple(value or ())
+
+
+@functools.lru_cache(maxsize=1024)
+def _scope_set(scopes: tuple) -> frozenset[str]:
+    return frozenset(scopes)
+
+
+# The `all_<kind>` flags of a row, as the frozenset of kinds granted in full.
+_ALL_COLUMNS = tuple(ALL_FIELDS[kind] for kind in _KINDS)
+_ALL_KINDS_BY_FLAGS: dict[tuple[bool, ...], frozenset[Kind]] = {
+    flags: frozenset(kind for kind, flag in zip(_KINDS, flags, strict=True) if flag)
+    for flags in itertools.product((False, True), repeat=len(_KINDS))
+}
+
+
+# Client IPs whose bearer attempts failed in this process lately, with when that
+# memory lapses. Only they pay for reading the shared failure counter before the
+# lookup; any IP's first failure here puts it on the list, so a blocked client
+# gets at most one more lookup per worker. Bounded: cleared when it grows large.
+_recent_failures: dict[str, float] = {}
+_RECENT_FAILURES_MAX = 10_000
+
+
+def _record_failure(ip: str) -> None:
+    BEARER_FAILURES.record_failure(ip)
+    if len(_recent_failures) >= _RECENT_FAILURES_MAX:
+        _recent_failures.clear()
+    _recent_failures[ip] = time.monotonic() + BEARER_FAILURE_WINDOW_SECONDS
+
+
+def _blocked_for(ip: str) -> int | None:
+    """Seconds the IP must wait (too many failures), or None; no cache read for clean IPs."""
+    lapses = _recent_failures.get(ip)
+    if lapses is None:
+        return None
+    if lapses < time.monotonic():
+        _recent_failures.pop(ip, None)
+        return None
+    return BEARER_FAILURES.retry_after(ip)
 
 
 def _fail(ip: str, message: str) -> AuthenticationFailed:
-    BEARER_FAILURES.record_failure(ip)
+    _record_failure(ip)
     return AuthenticationFailed(message, credentials_sent=True)
 
 
@@ -176,7 +230,7 @@ def credential_from(request: HttpRequest) -> str | None:
 def authenticate(request: HttpRequest) -> Principal:
     """The Principal for the request's bearer token, or AuthenticationFailed."""
     ip = client_ip(request)
-    wait = BEARER_FAILURES.retry_after(ip)
+    wait = _blocked_for(ip)
     if wait:
         raise AuthenticationFailed(
             "Too many failed authentication attempts.", credentials_sent=True, retry_after=wait
@@ -184,7 +238,7 @@ def authenticate(request: HttpRequest) -> Principal:
     try:
         credential = credential_from(request)
     except AuthenticationFailed:
-        BEARER_FAILURES.record_failure(ip)
+        _record_failure(ip)
         raise
     if credential is None:
         raise AuthenticationFailed("Authentication required.", credentials_sent=False)
@@ -198,7 +252,9 @@ def authenticate(request: HttpRequest) -> Principal:
     peppers = settings.KEYWARD_TOKEN_PEPPERS
     digests = crypto.digests(credential, peppers)
     with connection.cursor() as cursor:
-        cursor.execute(_token_sql(len(digests)), digests)
+        cursor.execute(
+            _token_sql(len(digests)), {f"d{n}": digest for n, digest in enumerate(digests)}
+        )
         row = cursor.fetchone()
     if row is None:
         raise _fail(ip, "The token is invalid or has been revoked.")
@@ -207,12 +263,12 @@ def authenticate(request: HttpRequest) -> Principal:
     owner_active, email, user_name = row[len(_TOKEN_COLUMNS) :]
     grant = Grant(
         token_type=values["type"],
-        scopes=frozenset(_json(values["scopes"])),
-        all_kinds=frozenset(kind for kind in _KINDS if values[ALL_FIELDS[kind]]),
+        scopes=_scope_set(_json(values["scopes"])),
+        all_kinds=_ALL_KINDS_BY_FLAGS[tuple(bool(values[column]) for column in _ALL_COLUMNS)],
         tls_access=bool(values["tls_access"]),
         expires_at=_aware(values["expires_at"]),
         owner_active=values["user_id"] is None or bool(owner_active),
-        allowed_ips=tuple(_json(values["allowed_ips"]) or ()),
+        allowed_ips=_json(values["allowed_ips"]),
         account_id=values["account_id"],
     )
     now = timezone.now()
@@ -272,9 +328,9 @@ def account_access(principal: Principal, account_id: int) -> AccountAccess | Non
         if principal.is_automation:
             if principal.account_id != account_id:
                 return None
-            cursor.execute(_ACCOUNT_SQL, [account_id])
+            cursor.execute(_ACCOUNT_SQL, {"account": account_id})
             row = cursor.fetchone()
             return AccountAccess(*row, role=principal.role) if row else None
-        cursor.execute(_MEMBER_ACCOUNT_SQL, [account_id, principal.user_id])
+        cursor.execute(_MEMBER_ACCOUNT_SQL, {"account": account_id, "user": principal.user_id})
         row = cursor.fetchone()
         return AccountAccess(*row) if row else None

@@ -59,9 +59,9 @@ def is_well_formed(value: str) -> bool:
 
 def digest(value: str, pepper: str) -> str:
     """HMAC-SHA256 of the secret under one pepper, as 64 hex characters."""
-    return hmac.new(
+    return hmac.digest(
         pepper.encode("utf-8"), value.encode("utf-8", "surrogatepass"), hashlib.sha256
-    ).hexdigest()
+    ).hex()
 
 
 def digests(value: str, peppers: Sequence[str]) -> list[str]:
