@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from accounts.constants import Plan, Role
 from accounts.models import Account, Certificate, Domain, Membership, Record, Service, User, Zone
+from tokens.models import Token
+from tokens.services import Actor, token_create
 
 DEMO_PASSWORD = "keyward-demo"
 
@@ -137,4 +139,89 @@ class Command(BaseCommand):
             self.stdout.write(f"  {email:<24} {roles}")
 
     def seed_tokens(self, users: dict[str, User]) -> None:
-        """Demo tokens arrive with the token engine."""
+        """A few tokens of each type, one expired; their secrets are never printed.
+
+        A token is looked up by name and owner (user tokens) or account
+        (automation tokens) first, so running the command again creates none.
+        """
+        acme, solo = Account.objects.get(slug="acme"), Account.objects.get(slug="solo")
+        acme_zones = list(
+            Zone.objects.filter(account=acme).order_by("name").values_list("pk", flat=True)
+        )
+        acme_services = list(
+            Service.objects.filter(account=acme).order_by("name").values_list("pk", flat=True)
+        )
+        owner, engineer = users["owner@example.com"], users["engineer@example.com"]
+        specs = [
+            {"token_type": "user", "name": "Laptop CLI", "owner": owner, "scopes": ["global"]},
+            {
+                "token_type": "user",
+                "name": "DNS updater",
+                "owner": engineer,
+                "scopes": ["zones:write"],
+                "resources": {"zones": acme_zones[:2]},
+            },
+            {
+                "token_type": "user",
+                "name": "Status dashboard",
+                "owner": users["viewer@example.com"],
+                "scopes": ["global:read"],
+            },
+            {
+                "token_type": "user",
+                "name": "Old deploy script",
+                "owner": engineer,
+                "scopes": ["global"],
+                "expired": True,
+            },
+            {
+                "token_type": "automation",
+                "name": "CI deploys",
+                "account": acme,
+                "creator": owner,
+                "role": Role.ENGINEER,
+                "scopes": ["zones:write", "purge_select"],
+                "resources": {"services": acme_services[:1]},
+            },
+            {
+                "token_type": "automation",
+                "name": "Invoice export",
+                "account": acme,
+                "creator": owner,
+                "role": Role.BILLING,
+                "scopes": ["global:read"],
+            },
+            {
+                "token_type": "automation",
+                "name": "Certificate renewer",
+                "account": acme,
+                "creator": owner,
+                "role": Role.USER,
+                "scopes": ["certificates:read"],
+                "tls_access": True,
+            },
+            {
+                "token_type": "automation",
+                "name": "Portfolio deploys",
+                "account": solo,
+                "creator": users["solo@example.com"],
+                "role": Role.ENGINEER,
+            },
+        ]
+        now = timezone.now()
+        for spec in specs:
+            spec = dict(spec)
+            expired = spec.pop("expired", False)
+            creator = spec.pop("creator", None) or spec["owner"]
+            existing = Token.objects.filter(name=spec["name"], type=spec["token_type"])
+            if spec["token_type"] == "user":
+                existing = existing.filter(user=spec["owner"])
+            else:
+                existing = existing.filter(account=spec["account"])
+            if existing.exists():
+                continue
+            created = token_create(actor=Actor.person(creator), **spec)
+            if expired:
+                Token.objects.filter(pk=created.token.pk).update(
+                    created_at=now - timedelta(days=120), expires_at=now - timedelta(days=30)
+                )
