@@ -1,0 +1,100 @@
+"""Token secrets (SPEC 5): format, checksum, digest and display hint."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tokens import crypto
+
+TOKEN_RE = re.compile(r"^kw[ua]_[0-9A-Za-z]{38}$")
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def crc32_by_hand(data: bytes) -> int:
+    """CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), bit by bit, as zlib defines it."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xEDB88320 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+def checksum_by_hand(body: str) -> str:
+    number, digits = crc32_by_hand(body.encode("ascii")), ""
+    while number:
+        number, remainder = divmod(number, 62)
+        digits = ALPHABET[remainder] + digits
+    return digits.rjust(6, "0")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # crc32 = 1886479623 = 2*62^5 + 3*62^4 + 41*62^3 + 29*62^2 + 32*62 + 43
+        ("kwu_" + "0" * 32, "23fTWh"),
+        # crc32 = 107509894 < 62^5: five digits, left-padded with one "0"
+        ("kwa_abcdefghijklmnopqrstuvwxyzABCDEF", "07H6EY"),
+    ],
+)
+def test_checksum_matches_known_vectors(body, expected):
+    assert checksum_by_hand(body) == expected
+    assert crypto.checksum(body) == expected
+    assert crypto.is_well_formed(body + expected)
+
+
+@settings(max_examples=200)
+@given(st.sampled_from(["user", "automation"]))
+def test_every_generated_token_matches_the_pattern_and_validates(token_type):
+    secret = crypto.generate(token_type)
+    assert TOKEN_RE.match(secret)
+    assert secret.startswith("kwu_" if token_type == "user" else "kwa_")
+    assert crypto.is_well_formed(secret)
+    assert secret[-6:] == checksum_by_hand(secret[:-6])
+
+
+@settings(max_examples=300)
+@given(st.data())
+def test_any_one_character_change_fails_the_checksum(data):
+    secret = crypto.generate(data.draw(st.sampled_from(["user", "automation"])))
+    position = data.draw(st.integers(min_value=0, max_value=len(secret) - 1))
+    replacement = data.draw(
+        st.sampled_from(ALPHABET + "_-").filter(lambda ch: ch != secret[position])
+    )
+    changed = secret[:position] + replacement + secret[position + 1 :]
+    assert not crypto.is_well_formed(changed)
+
+
+@given(st.text(max_size=80))
+def test_arbitrary_text_never_crashes_the_check(text):
+    assert crypto.is_well_formed(text) in (True, False)
+
+
+def test_secrets_are_random():
+    assert len({crypto.generate("user") for _ in range(200)}) == 200
+
+
+def test_malformed_values_are_refused_offline():
+    secret = crypto.generate("user")
+    for bad in ("", secret[:-1], secret + "a", "kwx_" + secret[4:], secret.replace("_", "-")):
+        assert not crypto.is_well_formed(bad)
+
+
+def test_digest_is_hmac_sha256_of_the_secret_under_the_pepper():
+    secret = crypto.generate("automation")
+    expected = hmac.new(b"pepper-1", secret.encode(), hashlib.sha256).hexdigest()
+    assert crypto.digest(secret, "pepper-1") == expected
+    assert crypto.digest(secret, "pepper-2") != expected
+    assert crypto.digests(secret, ["pepper-2", "pepper-1"])[1] == expected
+
+
+def test_display_hint_shows_prefix_and_last_four_only():
+    secret = crypto.generate("user")
+    assert crypto.display_hint(secret) == f"kwu_…{secret[-4:]}"
+    assert secret[4:-4] not in crypto.display_hint(secret)
