@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import operator
 import re
 import time
 from dataclasses import dataclass
@@ -69,13 +70,18 @@ _TOKEN_COLUMNS = (
 
 
 @functools.cache
+def _digest_params(pepper_count: int) -> tuple[str, ...]:
+    return tuple(f"d{n}" for n in range(pepper_count))
+
+
+@functools.cache
 def _token_sql(pepper_count: int) -> str:
     token_table = Token._meta.db_table
     user_table = User._meta.db_table
     columns = ", ".join(f"t.{column}" for column in _TOKEN_COLUMNS)
     # Named parameters: Django's SQLite backend rewrites positional `%s` with a
     # regular expression over the whole statement on every execution.
-    placeholders = ", ".join(f"%(d{n})s" for n in range(pepper_count))
+    placeholders = ", ".join(f"%({name})s" for name in _digest_params(pepper_count))
     return (
         f"SELECT {columns}, u.is_active, u.email, u.name "  # noqa: S608 (no user input)
         f"FROM {token_table} t LEFT JOIN {user_table} u ON u.id = t.user_id "
@@ -169,7 +175,7 @@ def _scope_set(scopes: tuple) -> frozenset[str]:
 
 
 # The `all_<kind>` flags of a row, as the frozenset of kinds granted in full.
-_ALL_COLUMNS = tuple(ALL_FIELDS[kind] for kind in _KINDS)
+_all_flags = operator.itemgetter(*(ALL_FIELDS[kind] for kind in _KINDS))
 _ALL_KINDS_BY_FLAGS: dict[tuple[bool, ...], frozenset[Kind]] = {
     flags: frozenset(kind for kind, flag in zip(_KINDS, flags, strict=True) if flag)
     for flags in itertools.product((False, True), repeat=len(_KINDS))
@@ -253,7 +259,7 @@ def authenticate(request: HttpRequest) -> Principal:
     digests = crypto.digests(credential, peppers)
     with connection.cursor() as cursor:
         cursor.execute(
-            _token_sql(len(digests)), {f"d{n}": digest for n, digest in enumerate(digests)}
+            _token_sql(len(digests)), dict(zip(_digest_params(len(digests)), digests, strict=True))
         )
         row = cursor.fetchone()
     if row is None:
@@ -264,7 +270,7 @@ def authenticate(request: HttpRequest) -> Principal:
     grant = Grant(
         token_type=values["type"],
         scopes=_scope_set(_json(values["scopes"])),
-        all_kinds=_ALL_KINDS_BY_FLAGS[tuple(bool(values[column]) for column in _ALL_COLUMNS)],
+        all_kinds=_ALL_KINDS_BY_FLAGS[_all_flags(values)],
         tls_access=bool(values["tls_access"]),
         expires_at=_aware(values["expires_at"]),
         owner_active=values["user_id"] is None or bool(owner_active),
