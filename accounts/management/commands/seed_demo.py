@@ -163,8 +163,8 @@ class Command(BaseCommand):
             },
             {
                 "token_type": "user",
-                "name": "Status dashboard",
-                "owner": users["viewer@example.com"],
+                "name": "Invoice dashboard",
+                "owner": users["billing@example.com"],
                 "scopes": ["global:read"],
             },
             {
@@ -185,7 +185,7 @@ class Command(BaseCommand):
             },
             {
                 "token_type": "automation",
-                "name": "Invoice export",
+                "name": "Billing export",
                 "account": acme,
                 "creator": owner,
                 "role": Role.BILLING,
@@ -202,7 +202,7 @@ class Command(BaseCommand):
             },
             {
                 "token_type": "automation",
-                "name": "Portfolio deploys",
+                "name": "Studio site builds",
                 "account": solo,
                 "creator": users["solo@example.com"],
                 "role": Role.ENGINEER,
