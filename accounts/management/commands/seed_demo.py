@@ -163,8 +163,8 @@ class Command(BaseCommand):
             },
             {
                 "token_type": "user",
-                "name": "Invoice dashboard",
-                "owner": users["billing@example.com"],
+                "name": "Status dashboard",
+                "owner": owner,
                 "scopes": ["global:read"],
             },
             {
