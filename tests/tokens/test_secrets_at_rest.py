@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
+import re
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from tests.factories import ZoneFactory, issue_automation_token, issue_user_token
+from tokens.models import Token
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +64,17 @@ def test_no_table_contains_any_secret(client, account, member_factory, password,
         assert random_part not in dump
         assert secret[4:20] not in dump and secret[-20:-6] not in dump
         assert random_part not in caplog.text
+
+
+def test_seed_demo_creates_tokens_of_each_type_and_prints_no_secret():
+    output = io.StringIO()
+    call_command("seed_demo", stdout=output)
+    first = sorted(Token.objects.values_list("name", "type"))
+    call_command("seed_demo", stdout=output)
+    assert sorted(Token.objects.values_list("name", "type")) == first  # idempotent
+    types = [token_type for _, token_type in first]
+    assert types.count("user") >= 2 and types.count("automation") >= 2
+    assert Token.objects.filter(expires_at__lte=timezone.now()).count() == 1
+    assert not re.search(r"kw[ua]_[0-9A-Za-z]{38}", output.getvalue())
+    dump = every_table_as_text()
+    assert not re.search(r"kw[ua]_[0-9A-Za-z]{38}", dump)
