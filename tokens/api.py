@@ -1281,3 +1281,11 @@ def service_purge_all(request: HttpRequest, account_id: int, service_id: int) ->
 def unknown_route(request: HttpRequest, rest: str) -> HttpResponse:
     """Any other path under /api/v1/: a JSON 404, like every other error."""
     raise not_found()
+
+
+# Summaries in the docs: each operation's first docstring line, not its function name.
+for _path_view in api.default_router.path_operations.values():
+    for _operation in _path_view.operations:
+        _doc = (_operation.view_func.__doc__ or "").strip()
+        if _doc:
+            _operation.summary = _doc.splitlines()[0].rstrip(".")
