@@ -523,8 +523,10 @@ def service_update(
     changes: dict[str, object] = {}
     if name is not None:
         name = name.strip()
-        if not name or len(name) > 100:
-            errors["name"] = "Give the service a name of 1 to 100 characters."
+        if not name or len(name) > 100 or any(ord(char) < 32 for char in name):
+            errors["name"] = (
+                "Give the service a name of 1 to 100 characters (no control characters)."
+            )
         elif (
             Service.objects.filter(account_id=service.account_id, name=name)
             .exclude(pk=service.pk)
@@ -581,8 +583,16 @@ def _clean_purge_url(url: str, service: Service) -> str:
         raise ResourceValidationError(
             {"url": f"Keep the URL to {MAX_PURGE_URL_LENGTH} characters or fewer."}
         )
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(ord(char) < 32 or ord(char) == 127 for char in url)
+    ):
         raise ResourceValidationError(
             {"url": f"Give a full URL, e.g. https://{service.hostname}/index.html."}
         )

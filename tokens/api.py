@@ -169,6 +169,8 @@ class EmailPassword(HttpBasicAuth):
             email, password = (
                 b64decode(encoded.strip(), validate=True).decode("utf-8").split(":", 1)
             )
+            if "\x00" in email or "\x00" in password:  # PostgreSQL refuses NUL in text
+                raise ValueError
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise ApiError(
                 401,

@@ -203,6 +203,9 @@ def _clean_name(name: str) -> str:
         raise TokenValidationError(
             {"name": f"Keep the name to {MAX_NAME_LENGTH} characters or fewer."}
         )
+    if any(ord(char) < 32 or ord(char) == 127 for char in name):
+        # PostgreSQL refuses NUL in text; no name needs any control character.
+        raise TokenValidationError({"name": "The name may not contain control characters."})
     return name
 
 
@@ -252,7 +255,10 @@ def _clean_resources(
             continue
         found = set(
             RESOURCE_MODELS[kind]
-            .objects.filter(pk__in=ids, account_id__in=account_ids)
+            .objects.filter(
+                pk__in=[item for item in ids if 0 < item < 2**63],  # beyond: no such row
+                account_id__in=account_ids,
+            )
             .values_list("pk", flat=True)
         )
         missing = [item for item in ids if item not in found]

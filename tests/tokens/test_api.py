@@ -973,3 +973,48 @@ def test_docs_page_loads_its_scripts_from_this_site(client):
     assert '<script src="/static/ninja/swagger-ui-bundle.js"></script>' in html
     assert "cdn" not in html.lower() and "<script>" not in html
     assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("POST", "/tokens", {"name": "a\x00b"}, "name"),
+        ("POST", "/tokens", {"name": "x", "resources": {"zones": [10**30]}}, "resources.zones"),
+        ("POST", "/accounts/{a}/services/{s}/purge", {"url": "https://[::1/"}, "url"),
+        (
+            "POST",
+            "/accounts/{a}/services/{s}/purge",
+            {"url": "https://www.acme.example/\x00"},
+            "url",
+        ),
+        ("PATCH", "/accounts/{a}/services/{s}", {"name": "a\x00b"}, "name"),
+        ("POST", "/accounts/{a}/zones/{z}/records", {"type": "TXT", "content": "a\x00"}, "content"),
+        ("POST", "/accounts/{a}/domains", {"name": "a\x00.example"}, "name"),
+        (
+            "POST",
+            "/accounts/{a}/zones/{z}/records",
+            {"type": "A", "content": "203.0.113.1", "ttl": 10**30},
+            "ttl",
+        ),
+    ],
+)
+def test_nasty_values_are_refused_not_a_500(client, world, password, method, path, body, field):
+    """NUL bytes (PostgreSQL refuses them), 100-bit ids, unparsable URLs: 422, never 500."""
+    if path == "/tokens":
+        extra = {"HTTP_AUTHORIZATION": basic(world.owner.email, password)}
+        response = call(client, method, path, body=body, **extra)
+    else:
+        response = call(client, method, path.format(**world.ids()), user_secret(world.owner), body)
+    assert response.status_code == 422, response.content
+    assert field in response.json()["fields"]
+
+
+def test_nul_in_basic_credentials_is_a_plain_401(client, world):
+    response = call(
+        client,
+        "POST",
+        "/tokens",
+        body={"name": "x"},
+        HTTP_AUTHORIZATION=basic("a\x00b@example.com", "x"),
+    )
+    assert response.status_code == 401
