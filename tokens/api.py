@@ -1285,9 +1285,26 @@ def unknown_route(request: HttpRequest, rest: str) -> HttpResponse:
     raise not_found()
 
 
-# Summaries in the docs: each operation's first docstring line, not its function name.
+def _method_not_allowed(path_view: Any) -> HttpResponse:
+    allowed = sorted({method for operation in path_view.operations for method in operation.methods})
+    return _error_response(
+        405,
+        "method_not_allowed",
+        f"Use {', '.join(allowed)} on this path.",
+        {"Allow": ", ".join(allowed)},
+    )
+
+
 for _path_view in api.default_router.path_operations.values():
+    # Summaries in the docs: each operation's first docstring line, not its function name.
     for _operation in _path_view.operations:
         _doc = (_operation.view_func.__doc__ or "").strip()
         if _doc:
             _operation.summary = _doc.splitlines()[0].rstrip(".")
+
+# A wrong method answers JSON like every other error (ninja's own answer is plain text).
+# The routes are served by the bound copies ninja makes of each path (cached, so
+# the URLs use these same objects); tests/tokens/test_api.py checks the answer.
+for _bound_router in api._get_bound_routers():
+    for _path_view in _bound_router.path_operations.values():
+        _path_view._not_allowed = functools.partial(_method_not_allowed, _path_view)

@@ -1018,3 +1018,10 @@ def test_nul_in_basic_credentials_is_a_plain_401(client, world):
         HTTP_AUTHORIZATION=basic("a\x00b@example.com", "x"),
     )
     assert response.status_code == 401
+
+
+def test_a_wrong_method_answers_json_405(client, world):
+    response = call(client, "PUT", "/tokens", user_secret(world.owner))
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+    assert set(response["Allow"].split(", ")) == {"GET", "POST"}
