@@ -49,7 +49,7 @@ def test_checksum_matches_known_vectors(body, expected):
     assert crypto.is_well_formed(body + expected)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.sampled_from(["user", "automation"]))
 def test_every_generated_token_matches_the_pattern_and_validates(token_type):
     secret = crypto.generate(token_type)
@@ -59,7 +59,7 @@ def test_every_generated_token_matches_the_pattern_and_validates(token_type):
     assert secret[-6:] == checksum_by_hand(secret[:-6])
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_any_one_character_change_fails_the_checksum(data):
     secret = crypto.generate(data.draw(st.sampled_from(["user", "automation"])))
@@ -71,6 +71,7 @@ def test_any_one_character_change_fails_the_checksum(data):
     assert not crypto.is_well_formed(changed)
 
 
+@settings(deadline=None)  # no timing flakiness on a loaded CI machine
 @given(st.text(max_size=80))
 def test_arbitrary_text_never_crashes_the_check(text):
     assert crypto.is_well_formed(text) in (True, False)
