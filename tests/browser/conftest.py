@@ -17,7 +17,8 @@ from django.core.management import call_command
 # test code are still synchronous and safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+# Not under test-results/: pytest-playwright empties that folder when a session starts.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -71,7 +72,7 @@ def demo(transactional_db):
 
 @pytest.fixture
 def shoot(request):
-    """shoot(page, "name") saves a screenshot under test-results/screenshots/."""
+    """shoot(page, "name") saves a screenshot under screenshots/."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def take(page, name: str, full_page: bool = True) -> Path:
