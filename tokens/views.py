@@ -157,6 +157,11 @@ class TokenRow:
     expired: bool
     can_edit: bool
 
+    @property
+    def all_resources(self) -> bool:
+        """Every kind of resource, all of them: shown as one line instead of five."""
+        return len(self.resources) == len(Kind) and all(item.all for item in self.resources)
+
 
 def _rows(tokens: list[Token], user: User) -> list[TokenRow]:
     now = timezone.now()

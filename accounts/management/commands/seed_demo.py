@@ -22,6 +22,8 @@ PEOPLE = {
     "billing@example.com": "Bill Billing",
     "solo@example.com": "Sol Solo",
 }
+# Support staff: signs in to the Django admin (/admin/), belongs to no account.
+SUPPORT = ("support@example.com", "Sam Support")
 
 ACCOUNTS = {
     "acme": {
@@ -78,6 +80,13 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
             users[email] = user
+        support, created = User.objects.get_or_create(
+            email=SUPPORT[0],
+            defaults={"name": SUPPORT[1], "is_staff": True, "is_superuser": True},
+        )
+        if created:
+            support.set_password(DEMO_PASSWORD)
+            support.save(update_fields=["password"])
 
         for slug, spec in ACCOUNTS.items():
             account, _ = Account.objects.update_or_create(
@@ -137,6 +146,7 @@ class Command(BaseCommand):
                 for m in Membership.objects.filter(user__email=email).select_related("account")
             )
             self.stdout.write(f"  {email:<24} {roles}")
+        self.stdout.write(f"  {SUPPORT[0]:<24} Support staff: the Django admin at /admin/")
 
     def seed_tokens(self, users: dict[str, User]) -> None:
         """A few tokens of each type, one expired; their secrets are never printed.
