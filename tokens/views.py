@@ -54,8 +54,10 @@ from tokens.services import (
     token_update_permissions,
 )
 
-REVEAL_SESSION_KEY = "token_reveal"
-# The reveal follows the creation at once; a secret left unclaimed this long is dropped.
+# The secret travels from the wizard to the reveal in a signed, HttpOnly cookie
+# scoped to the reveal URL, never in the session store or any other table; the
+# reveal deletes it. A secret left unclaimed this long is dropped.
+REVEAL_COOKIE = "kw_reveal"
 REVEAL_WITHIN_SECONDS = 5 * 60
 STASH_SESSION_KEY = "token_form_stash"
 FORM_TEMPLATE = "tokens/token_form.html"
@@ -182,7 +184,6 @@ def _rows(tokens: list[Token], user: User) -> list[TokenRow]:
 @signed_in_required
 def token_list(request: HttpRequest) -> HttpResponse:
     """Personal tokens: the signed-in person's user tokens."""
-    request.session.pop(REVEAL_SESSION_KEY, None)  # an unclaimed secret goes for good
     tokens = list(selectors.tokens_of_user(request.user))
     active = selectors.tokens_counting_towards_limit(user_id=request.user.pk).active().count()
     return render(
@@ -208,7 +209,6 @@ ACCOUNT_FILTERS = {
 @account_view
 def account_token_list(request: HttpRequest) -> HttpResponse:
     """Account tokens: every token that can act in the account (superusers only)."""
-    request.session.pop(REVEAL_SESSION_KEY, None)
     account: Account = request.account
     if request.membership.role != Role.SUPERUSER:
         return render(request, "tokens/forbidden.html", {"account": account}, status=403)
@@ -398,12 +398,18 @@ def token_new(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             created = _create(request, form, superuser_accounts)
             if created is not None:
-                request.session[REVEAL_SESSION_KEY] = {
-                    "token_id": created.token.pk,
-                    "secret": created.secret,
-                    "at": timezone.now().timestamp(),
-                }
-                return redirect("tokens:reveal", token_id=created.token.pk)
+                response = redirect("tokens:reveal", token_id=created.token.pk)
+                response.set_signed_cookie(
+                    REVEAL_COOKIE,
+                    created.secret,
+                    salt=_reveal_salt(request, created.token.pk),
+                    max_age=REVEAL_WITHIN_SECONDS,
+                    path=response["Location"],
+                    secure=request.is_secure(),
+                    httponly=True,
+                    samesite="Strict",
+                )
+                return response
     else:
         form = TokenCreateForm(superuser_accounts=superuser_accounts)
     context = _wizard_context(request, form, superuser_accounts)
@@ -485,14 +491,14 @@ def resource_picker(request: HttpRequest) -> HttpResponse:
 @require_GET
 @signed_in_required
 def token_reveal(request: HttpRequest, token_id: int) -> HttpResponse:
-    """The secret, exactly once: popped from the session on the first view."""
+    """The secret, exactly once: read from the reveal cookie, which this answer deletes."""
     token = selectors.token_get_manageable(request.user, token_id)
-    pending = request.session.get(REVEAL_SESSION_KEY)
-    secret = None
-    if isinstance(pending, dict) and pending.get("token_id") == token.pk:
-        del request.session[REVEAL_SESSION_KEY]
-        if timezone.now().timestamp() - float(pending.get("at", 0)) <= REVEAL_WITHIN_SECONDS:
-            secret = pending.get("secret")
+    secret = request.get_signed_cookie(
+        REVEAL_COOKIE,
+        default=None,
+        salt=_reveal_salt(request, token.pk),
+        max_age=REVEAL_WITHIN_SECONDS,
+    )
     response = render(
         request,
         "tokens/token_reveal.html",
@@ -504,7 +510,13 @@ def token_reveal(request: HttpRequest, token_id: int) -> HttpResponse:
         },
     )
     response["Cache-Control"] = "no-store, no-cache, must-revalidate, max-age=0, private"
+    response.delete_cookie(REVEAL_COOKIE, path=request.path, samesite="Strict")
     return response
+
+
+def _reveal_salt(request: HttpRequest, token_id: int) -> str:
+    """Binds a reveal cookie to one token and one signed-in person."""
+    return f"keyward.reveal:{request.user.pk}:{token_id}"
 
 
 def _back_url(request: HttpRequest, token: Token) -> str:

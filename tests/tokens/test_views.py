@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -572,15 +574,35 @@ def test_enter_on_the_edit_page_without_js_changes_nothing(client, engineer):
     assert token.name == "CI" and token.scopes == ["zones:read"]
 
 
-def test_an_unclaimed_secret_is_dropped(sudo_client, engineer, monkeypatch):
-    response = sudo_client.post(reverse("tokens:new"), wizard_post(name="Unclaimed"))
-    sudo_client.get(reverse("tokens:list"))  # went elsewhere instead of the reveal
-    assert "token_reveal" not in sudo_client.session
-    assert b"already shown" in sudo_client.get(response["Location"]).content
+def test_the_secret_waits_for_the_reveal_in_a_cookie_not_in_the_database(sudo_client, engineer):
+    response = sudo_client.post(reverse("tokens:new"), wizard_post(name="In flight"))
+    cookie = response.cookies["kw_reveal"]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict"
+    assert cookie["path"] == response["Location"]
+    secret = cookie.value.split(":")[0]
+    assert secret.startswith("kwu_")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT session_data FROM django_session")
+        assert secret not in str(cursor.fetchall())
 
+    page = sudo_client.get(response["Location"])
+    assert secret in page.content.decode()
+    assert page.cookies["kw_reveal"]["max-age"] == 0  # deleted by the reveal itself
+
+
+def test_a_reveal_cookie_for_another_token_or_person_shows_nothing(sudo_client, engineer):
+    first = sudo_client.post(reverse("tokens:new"), wizard_post(name="First"))
+    second = sudo_client.post(reverse("tokens:new"), wizard_post(name="Second"))
+    stolen = first.cookies["kw_reveal"].value
+    sudo_client.cookies["kw_reveal"] = stolen  # replayed against the other token's reveal
+    page = sudo_client.get(second["Location"]).content.decode()
+    assert "already shown" in page and 'id="token-secret"' not in page
+
+
+def test_an_unclaimed_secret_is_dropped(sudo_client, engineer, monkeypatch):
     response = sudo_client.post(reverse("tokens:new"), wizard_post(name="Late"))
-    later = timezone.now() + timedelta(minutes=6)
-    monkeypatch.setattr(timezone, "now", lambda: later)
+    later = time.time() + 6 * 60
+    monkeypatch.setattr("django.core.signing.time.time", lambda: later)
     page = sudo_client.get(response["Location"]).content.decode()
     assert "already shown" in page and 'id="token-secret"' not in page
 
