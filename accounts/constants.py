@@ -1,5 +1,7 @@
 """Choices shared by the accounts app and the token rules."""
 
+from datetime import timedelta
+
 from django.db import models
 
 
@@ -34,3 +36,6 @@ PLAN_MONTHLY_PRICE_USD = {Plan.SOLO: 10, Plan.TEAMS: 50, Plan.ENTERPRISE: 300}
 SIGN_IN_WINDOW_SECONDS = 15 * 60
 SIGN_IN_MAX_FAILURES_PER_EMAIL = 5
 SIGN_IN_MAX_FAILURES_PER_IP = 20
+
+# Sudo mode: the password re-check lasts this long.
+SUDO_DURATION = timedelta(minutes=10)

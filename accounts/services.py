@@ -19,6 +19,7 @@ from accounts.constants import (
     SIGN_IN_MAX_FAILURES_PER_EMAIL,
     SIGN_IN_MAX_FAILURES_PER_IP,
     SIGN_IN_WINDOW_SECONDS,
+    SUDO_DURATION,
     RecordType,
     Role,
 )
@@ -35,9 +36,8 @@ from accounts.models import (
     Zone,
 )
 from accounts.ratelimit import Limit, minutes_text
-from tokens.constants import SUDO_DURATION
+from tokens.events import Actor, event_record
 from tokens.models import EventKind, Token, TokenType
-from tokens.services import Actor, event_record
 
 SIGN_IN_PER_EMAIL = Limit("sign-in-email", SIGN_IN_MAX_FAILURES_PER_EMAIL, SIGN_IN_WINDOW_SECONDS)
 SIGN_IN_PER_IP = Limit("sign-in-ip", SIGN_IN_MAX_FAILURES_PER_IP, SIGN_IN_WINDOW_SECONDS)

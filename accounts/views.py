@@ -29,9 +29,9 @@ from accounts.services import (
     user_delete,
     user_deletion_blockers,
 )
+from tokens.events import Actor, event_record
 from tokens.models import EventKind, Token
 from tokens.permissions import Kind, role_can_read
-from tokens.services import Actor, event_record
 
 
 @require_http_methods(["GET", "POST"])

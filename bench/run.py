@@ -40,7 +40,8 @@ from rest_framework.authtoken.models import Token as DrfToken  # noqa: E402
 
 from accounts.constants import Plan, Role  # noqa: E402
 from accounts.models import Account, Membership, Record, User, Zone  # noqa: E402
-from tokens.services import Actor, token_create  # noqa: E402
+from tokens.events import Actor  # noqa: E402
+from tokens.services import token_create  # noqa: E402
 
 
 def seed() -> dict[str, tuple[str, str]]:

@@ -116,7 +116,8 @@ class PurgeFactory(factory.django.DjangoModelFactory):
 
 def issue_user_token(owner: User, name: str = "Test token", **kwargs):
     """A user token issued through the real service; returns CreatedToken (token, secret)."""
-    from tokens.services import Actor, token_create
+    from tokens.events import Actor
+    from tokens.services import token_create
 
     return token_create(
         actor=Actor.person(owner), token_type="user", owner=owner, name=name, **kwargs
@@ -127,7 +128,8 @@ def issue_automation_token(
     account: Account, name: str = "CI token", creator: User | None = None, **kwargs
 ):
     """An automation token of `account` (created by `creator`, a superuser, or the system)."""
-    from tokens.services import Actor, token_create
+    from tokens.events import Actor
+    from tokens.services import token_create
 
     actor = Actor.person(creator) if creator else Actor.system("tests")
     return token_create(actor=actor, token_type="automation", account=account, name=name, **kwargs)

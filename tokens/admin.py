@@ -20,8 +20,9 @@ from django.urls import URLPattern, path, reverse
 from accounts.http import client_ip
 from accounts.models import Account, Membership
 from tokens import crypto
+from tokens.events import Actor
 from tokens.models import Event, Token, TokenType
-from tokens.services import Actor, token_revoke
+from tokens.services import token_revoke
 
 # A pasted credential worth hashing: a Keyward token or a legacy-shaped key.
 _LEGACY_KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]{16,128}$")

@@ -43,6 +43,7 @@ from accounts.models import Account, Certificate, Domain, Membership, Record, Se
 from accounts.services import CredentialsRejected, Throttled, credentials_check
 from tokens import selectors
 from tokens.auth import AccountAccess, AuthenticationFailed, Principal, account_access, authenticate
+from tokens.events import Actor
 from tokens.models import Token, TokenType
 from tokens.permissions import (
     OPERATION_KIND,
@@ -55,7 +56,6 @@ from tokens.permissions import (
     selection_is_total,
 )
 from tokens.services import (
-    Actor,
     NotPermitted,
     TokenLimitReached,
     token_create,

@@ -24,9 +24,6 @@ LAST_USED_INTERVAL = timedelta(minutes=1)
 # Tokens unused this long are deleted by `delete_stale_tokens`.
 STALE_AFTER = timedelta(days=730)
 
-# Sudo mode: the password re-check lasts this long.
-SUDO_DURATION = timedelta(minutes=10)
-
 # Failed bearer attempts per client IP before 429.
 BEARER_FAILURE_LIMIT = 30
 BEARER_FAILURE_WINDOW_SECONDS = 5 * 60

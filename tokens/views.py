@@ -27,6 +27,7 @@ from accounts.models import Account, Membership, User
 from accounts.services import sudo_is_active
 from tokens import selectors
 from tokens.constants import MAX_ACTIVE_TOKENS_PER_USER
+from tokens.events import Actor
 from tokens.forms import (
     TokenCreateForm,
     TokenPermissionsForm,
@@ -45,7 +46,6 @@ from tokens.permissions import (
     scopes_allowed_for_roles,
 )
 from tokens.services import (
-    Actor,
     NotPermitted,
     SudoRequired,
     TokenValidationError,

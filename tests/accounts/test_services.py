@@ -16,8 +16,8 @@ from tests.factories import (
     ServiceFactory,
     ZoneFactory,
 )
+from tokens.events import Actor
 from tokens.models import Event
-from tokens.services import Actor
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,9 @@ import pytest
 from django.db import connection, connections
 
 from tests.factories import AccountFactory, MembershipFactory, UserFactory
+from tokens.events import Actor
 from tokens.models import Token
-from tokens.services import Actor, TokenLimitReached, token_create
+from tokens.services import TokenLimitReached, token_create
 
 pytestmark = [
     pytest.mark.postgres,

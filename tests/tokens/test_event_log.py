@@ -10,8 +10,9 @@ from django.urls import reverse
 from accounts.models import Membership
 from accounts.services import membership_change_role
 from tests.factories import AccountFactory, issue_automation_token, issue_user_token
+from tokens.events import Actor, event_record
 from tokens.models import Event, EventKind
-from tokens.services import Actor, event_record, token_revoke, token_update_permissions
+from tokens.services import token_revoke, token_update_permissions
 
 pytestmark = pytest.mark.django_db
 

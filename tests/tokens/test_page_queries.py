@@ -10,8 +10,9 @@ from django.urls import reverse
 from accounts.constants import Role
 from accounts.models import Zone
 from tests.factories import MembershipFactory, UserFactory, issue_automation_token
+from tokens.events import Actor
 from tokens.models import Token
-from tokens.services import Actor, token_create
+from tokens.services import token_create
 
 pytestmark = pytest.mark.django_db
 

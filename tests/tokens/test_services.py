@@ -18,10 +18,10 @@ from tests.factories import (
     issue_user_token,
 )
 from tokens import crypto
+from tokens.events import Actor
 from tokens.models import Event, Token
 from tokens.permissions import Kind
 from tokens.services import (
-    Actor,
     NotPermitted,
     SudoRequired,
     TokenLimitReached,

@@ -8,8 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.constants import SIGN_IN_MAX_FAILURES_PER_EMAIL
-from tokens.constants import SUDO_DURATION
+from accounts.constants import SIGN_IN_MAX_FAILURES_PER_EMAIL, SUDO_DURATION
 from tokens.models import Event, EventKind
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from accounts.constants import Plan, Role
 from accounts.models import Account, Certificate, Domain, Membership, Record, Service, User, Zone
+from tokens.events import Actor
 from tokens.models import Token
-from tokens.services import Actor, token_create
+from tokens.services import token_create
 
 DEMO_PASSWORD = "keyward-demo"
 

@@ -16,8 +16,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tokens.constants import STALE_AFTER
+from tokens.events import Actor
 from tokens.models import Token
-from tokens.services import Actor, token_revoke
+from tokens.services import token_revoke
 
 
 def stale_tokens(now: datetime) -> QuerySet[Token]:

@@ -28,8 +28,9 @@ from accounts.constants import Role
 from accounts.models import Account, Membership, User
 from tokens import crypto
 from tokens.constants import LEGACY_USER_NAME, MAX_ACTIVE_TOKENS_PER_USER
+from tokens.events import Actor
 from tokens.models import Token, TokenType
-from tokens.services import Actor, token_create
+from tokens.services import token_create
 
 HEADER = ["account", "key", "created_at"]
 # Same shape bearer authentication accepts for a key without a Keyward prefix.
