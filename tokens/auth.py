@@ -18,7 +18,6 @@ import itertools
 import json
 import operator
 import re
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -30,18 +29,13 @@ from django.utils import timezone
 
 from accounts.http import client_ip
 from accounts.models import Account, Membership, User
-from accounts.ratelimit import Limit
-from tokens import crypto
+from tokens import crypto, throttle
 from tokens.constants import (
-    BEARER_FAILURE_LIMIT,
-    BEARER_FAILURE_WINDOW_SECONDS,
     LAST_USED_INTERVAL,
     MAX_CREDENTIAL_LENGTH,
 )
 from tokens.models import ALL_FIELDS, Token, TokenType
 from tokens.permissions import Grant, Kind, token_is_usable
-
-BEARER_FAILURES = Limit("bearer-failures", BEARER_FAILURE_LIMIT, BEARER_FAILURE_WINDOW_SECONDS)
 
 # Imported legacy keys have no fixed format; anything else that is not a
 # well-formed Keyward token is refused without a query.
@@ -182,34 +176,8 @@ _ALL_KINDS_BY_FLAGS: dict[tuple[bool, ...], frozenset[Kind]] = {
 }
 
 
-# Client IPs whose bearer attempts failed in this process lately, with when that
-# memory lapses. Only they pay for reading the shared failure counter before the
-# lookup; any IP's first failure here puts it on the list, so a blocked client
-# gets at most one more lookup per worker. Bounded: cleared when it grows large.
-_recent_failures: dict[str, float] = {}
-_RECENT_FAILURES_MAX = 10_000
-
-
-def _record_failure(ip: str) -> None:
-    BEARER_FAILURES.record_failure(ip)
-    if len(_recent_failures) >= _RECENT_FAILURES_MAX:
-        _recent_failures.clear()
-    _recent_failures[ip] = time.monotonic() + BEARER_FAILURE_WINDOW_SECONDS
-
-
-def _blocked_for(ip: str) -> int | None:
-    """Seconds the IP must wait (too many failures), or None; no cache read for clean IPs."""
-    lapses = _recent_failures.get(ip)
-    if lapses is None:
-        return None
-    if lapses < time.monotonic():
-        _recent_failures.pop(ip, None)
-        return None
-    return BEARER_FAILURES.retry_after(ip)
-
-
 def _fail(ip: str, message: str) -> AuthenticationFailed:
-    _record_failure(ip)
+    throttle.record_failure(ip)
     return AuthenticationFailed(message, credentials_sent=True)
 
 
@@ -236,7 +204,7 @@ def credential_from(request: HttpRequest) -> str | None:
 def authenticate(request: HttpRequest) -> Principal:
     """The Principal for the request's bearer token, or AuthenticationFailed."""
     ip = client_ip(request)
-    wait = _blocked_for(ip)
+    wait = throttle.retry_after(ip)
     if wait:
         raise AuthenticationFailed(
             "Too many failed authentication attempts.", credentials_sent=True, retry_after=wait
@@ -244,7 +212,7 @@ def authenticate(request: HttpRequest) -> Principal:
     try:
         credential = credential_from(request)
     except AuthenticationFailed:
-        _record_failure(ip)
+        throttle.record_failure(ip)
         raise
     if credential is None:
         raise AuthenticationFailed("Authentication required.", credentials_sent=False)
