@@ -58,3 +58,16 @@ def members_of(account: Account) -> QuerySet[Membership]:
         .annotate(active_tokens=Coalesce(Subquery(active_tokens), 0))
         .order_by("user__email")
     )
+
+
+def accounts_requiring_sso_or_2fa(user: User) -> list[str]:
+    """Names of the user's accounts that enforce single sign-on or two-factor authentication.
+
+    Such a person may not create tokens with only a password (SPEC 7, POST /tokens).
+    """
+    return list(
+        Account.objects.filter(memberships__user=user)
+        .filter(Q(force_sso=True) | Q(require_2fa=True))
+        .order_by("name")
+        .values_list("name", flat=True)
+    )

@@ -1,8 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from config.health import healthz
-from tokens.api import api, whoami_view
+from tokens.api import urls as api_urls
+from tokens.api.errors import api_not_found
+from tokens.api.tokens import whoami_view
 
 admin.site.site_header = "Keyward support"
 admin.site.site_title = "Keyward support"
@@ -12,7 +14,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/whoami", whoami_view),  # the hot path, served without ninja's dispatch
     path("admin/", admin.site.urls),
-    path("api/v1/", api.urls),
+    path("api/v1/", api_urls()),
+    re_path(r"^api(?:/|$)(?s:.*)", api_not_found),  # every other path under /api/: JSON 404
     path("", include("accounts.urls")),
     path("", include("tokens.event_urls")),
     path("", include("tokens.urls")),

@@ -1,14 +1,14 @@
 """Bearer authentication: the API's hot path (SPEC 5, 7 and 10).
 
-One request costs, on the warm path: a cache read (the failure counter), an
-offline format and checksum check, one HMAC per configured pepper, and one
-indexed SQL query joining the token to its owner. Account routes add one more
-query for the account and the caller's role in it. `last_used_*` is written by
-one conditional UPDATE at most once a minute per token.
+One request costs, on the warm path: an offline format and checksum check,
+one HMAC per configured pepper, and ONE indexed SQL query that joins the token
+to its owner and, for account routes, to the account named by the route and
+the role that caps the token there. A route then runs one more query for its
+resource(s). `last_used_*` is written by one conditional UPDATE at most once a
+minute per token.
 
-The queries are hand-written SQL returning tuples: building ORM model
-instances is most of what an ORM lookup costs, and this path runs on every
-API request.
+The query is hand-written SQL returning a tuple: building ORM model instances
+is most of what an ORM lookup costs, and this path runs on every API request.
 """
 
 from __future__ import annotations
@@ -30,10 +30,7 @@ from django.utils import timezone
 from accounts.http import client_ip
 from accounts.models import Account, Membership, User
 from tokens import crypto, throttle
-from tokens.constants import (
-    LAST_USED_INTERVAL,
-    MAX_CREDENTIAL_LENGTH,
-)
+from tokens.constants import LAST_USED_INTERVAL, MAX_CREDENTIAL_LENGTH
 from tokens.models import ALL_FIELDS, Token, TokenType
 from tokens.permissions import Grant, Kind, token_is_usable
 
@@ -61,6 +58,9 @@ _TOKEN_COLUMNS = (
     "last_used_ip",
     "digest",
 )
+_OWNER_AT = len(_TOKEN_COLUMNS)  # u.is_active, u.email, u.name
+_ACCOUNT_AT = _OWNER_AT + 3  # a.id, a.slug, a.name, a.plan, m.role
+_DIGEST_AT = _TOKEN_COLUMNS.index("digest")
 
 
 @functools.cache
@@ -69,29 +69,39 @@ def _digest_params(pepper_count: int) -> tuple[str, ...]:
 
 
 @functools.cache
-def _token_sql(pepper_count: int) -> str:
+def _token_sql(pepper_count: int, *, in_account: bool) -> str:
+    """The one query: the token, its owner, an account and the token's role there.
+
+    With `in_account`, the account is the route's (`%(account)s`), joined only
+    where the token acts in it: an automation token's own account, or an account
+    where a user token's owner is a member (whose role caps it). Without, an
+    automation token's own account is joined (whoami and the token routes show it).
+    """
     token_table = Token._meta.db_table
-    user_table = User._meta.db_table
+    account_table = Account._meta.db_table
+    membership_table = Membership._meta.db_table
     columns = ", ".join(f"t.{column}" for column in _TOKEN_COLUMNS)
     # Named parameters: Django's SQLite backend rewrites positional `%s` with a
     # regular expression over the whole statement on every execution.
     placeholders = ", ".join(f"%({name})s" for name in _digest_params(pepper_count))
+    if in_account:
+        account_join = (
+            f"LEFT JOIN {account_table} a ON a.id = %(account)s "
+            "AND (t.account_id IS NULL OR t.account_id = a.id) "
+            f"LEFT JOIN {membership_table} m ON m.account_id = a.id AND m.user_id = t.user_id "
+        )
+    else:
+        account_join = (
+            f"LEFT JOIN {account_table} a ON a.id = t.account_id "
+            f"LEFT JOIN {membership_table} m ON m.id IS NULL AND m.id IS NOT NULL "
+        )
     return (
-        f"SELECT {columns}, u.is_active, u.email, u.name "  # noqa: S608 (no user input)
-        f"FROM {token_table} t LEFT JOIN {user_table} u ON u.id = t.user_id "
+        f"SELECT {columns}, u.is_active, u.email, u.name, "  # noqa: S608 (no user input)
+        "a.id, a.slug, a.name, a.plan, m.role "
+        f"FROM {token_table} t LEFT JOIN {User._meta.db_table} u ON u.id = t.user_id "
+        f"{account_join}"
         f"WHERE t.digest IN ({placeholders})"
     )
-
-
-_ACCOUNT_SQL = (
-    f"SELECT a.id, a.slug, a.name, a.plan FROM {Account._meta.db_table} a "  # noqa: S608
-    "WHERE a.id = %(account)s"
-)
-_MEMBER_ACCOUNT_SQL = (
-    f"SELECT a.id, a.slug, a.name, a.plan, m.role FROM {Account._meta.db_table} a "  # noqa: S608
-    f"JOIN {Membership._meta.db_table} m ON m.account_id = a.id "
-    "WHERE a.id = %(account)s AND m.user_id = %(user)s"
-)
 
 
 class AuthenticationFailed(Exception):
@@ -105,11 +115,29 @@ class AuthenticationFailed(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Principal:
-    """An authenticated token, as the API sees it for the rest of the request."""
+class AccountAccess:
+    """An account a token acts in, and the role that caps it there."""
 
-    token_id: int
-    token_type: str
+    id: int
+    slug: str
+    name: str
+    plan: str
+    role: str
+
+    def as_json(self) -> dict[str, object]:
+        return {"id": self.id, "slug": self.slug, "name": self.name, "plan": self.plan}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated token, as the API sees it for the rest of the request.
+
+    Its attribute names match the Token model's where they overlap, so the
+    token's JSON is built by one function from either.
+    """
+
+    id: int
+    type: str
     name: str
     display: str
     user_id: int | None
@@ -121,25 +149,26 @@ class Principal:
     created_at: datetime
     last_used_at: datetime | None
     last_used_ip: str | None
-    client_ip: str
+    client_ip: str | None
+    # The route's account when the token acts in it (account routes), else an
+    # automation token's own account; None otherwise.
+    access: AccountAccess | None
 
     @property
     def is_automation(self) -> bool:
-        return self.token_type == TokenType.AUTOMATION
+        return self.type == TokenType.AUTOMATION
 
+    @property
+    def scopes(self) -> frozenset[str]:
+        return self.grant.scopes
 
-@dataclass(frozen=True, slots=True)
-class AccountAccess:
-    """An account a principal acts in, and the role that caps it there."""
+    @property
+    def tls_access(self) -> bool:
+        return self.grant.tls_access
 
-    id: int
-    slug: str
-    name: str
-    plan: str
-    role: str
-
-    def as_json(self) -> dict[str, object]:
-        return {"id": self.id, "slug": self.slug, "name": self.name, "plan": self.plan}
+    @property
+    def expires_at(self) -> datetime | None:
+        return self.grant.expires_at
 
 
 def _aware(value: datetime | str | None) -> datetime | None:
@@ -160,7 +189,7 @@ def _json(value: object) -> tuple:
     """A JSON array column: text on SQLite, already a list on PostgreSQL."""
     if isinstance(value, str | bytes):
         return _json_text(value)
-    return tuple(value or ())
+    return tuple(value or ())  # type: ignore[call-overload]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -176,7 +205,7 @@ _ALL_KINDS_BY_FLAGS: dict[tuple[bool, ...], frozenset[Kind]] = {
 }
 
 
-def _fail(ip: str, message: str) -> AuthenticationFailed:
+def _fail(ip: str | None, message: str) -> AuthenticationFailed:
     throttle.record_failure(ip)
     return AuthenticationFailed(message, credentials_sent=True)
 
@@ -201,14 +230,20 @@ def credential_from(request: HttpRequest) -> str | None:
     return credential
 
 
-def authenticate(request: HttpRequest) -> Principal:
-    """The Principal for the request's bearer token, or AuthenticationFailed."""
+def _well_formed(credential: str) -> bool:
+    if _KEYWARD_PREFIX_RE.match(credential):
+        return crypto.is_well_formed(credential)
+    return bool(_LEGACY_KEY_RE.match(credential))
+
+
+def authenticate(request: HttpRequest, account_id: int | None = None) -> Principal:
+    """The Principal for the request's bearer token, or AuthenticationFailed.
+
+    `account_id`: the account an account route names; the principal's `access`
+    is then that account if the token acts in it (None otherwise), read in the
+    same query as the token.
+    """
     ip = client_ip(request)
-    wait = throttle.retry_after(ip)
-    if wait:
-        raise AuthenticationFailed(
-            "Too many failed authentication attempts.", credentials_sent=True, retry_after=wait
-        )
     try:
         credential = credential_from(request)
     except AuthenticationFailed:
@@ -216,25 +251,38 @@ def authenticate(request: HttpRequest) -> Principal:
         raise
     if credential is None:
         raise AuthenticationFailed("Authentication required.", credentials_sent=False)
-
-    if _KEYWARD_PREFIX_RE.match(credential):
-        if not crypto.is_well_formed(credential):
-            raise _fail(ip, "The token is malformed.")
-    elif not _LEGACY_KEY_RE.match(credential):
+    if not _well_formed(credential):
         raise _fail(ip, "The token is malformed.")
 
-    peppers = settings.KEYWARD_TOKEN_PEPPERS
-    digests = crypto.digests(credential, peppers)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _token_sql(len(digests)), dict(zip(_digest_params(len(digests)), digests, strict=True))
+    digests = crypto.digests(credential, settings.KEYWARD_TOKEN_PEPPERS)
+    wait = throttle.retry_after(ip, digests)
+    if wait:
+        raise AuthenticationFailed(
+            "Too many failed authentication attempts.", credentials_sent=True, retry_after=wait
         )
+    params: dict[str, object] = dict(zip(_digest_params(len(digests)), digests, strict=True))
+    if account_id is not None:
+        params["account"] = account_id
+    with connection.cursor() as cursor:
+        cursor.execute(_token_sql(len(digests), in_account=account_id is not None), params)
         row = cursor.fetchone()
     if row is None:
         raise _fail(ip, "The token is invalid or has been revoked.")
 
+    principal = _principal(row, ip)
+    now = timezone.now()
+    problem = token_is_usable(principal.grant, now=now, client_ip=ip)
+    if problem:
+        raise _fail(ip, problem)
+    stale_pepper = row[_DIGEST_AT] != digests[0]
+    _touch(principal, request, now, digest=digests[0], rehash=stale_pepper)
+    return principal
+
+
+def _principal(row: tuple, ip: str | None) -> Principal:
     values = dict(zip(_TOKEN_COLUMNS, row, strict=False))
-    owner_active, email, user_name = row[len(_TOKEN_COLUMNS) :]
+    owner_active, email, user_name = row[_OWNER_AT:_ACCOUNT_AT]
+    account_row = row[_ACCOUNT_AT:]
     grant = Grant(
         token_type=values["type"],
         scopes=_scope_set(_json(values["scopes"])),
@@ -245,14 +293,14 @@ def authenticate(request: HttpRequest) -> Principal:
         allowed_ips=_json(values["allowed_ips"]),
         account_id=values["account_id"],
     )
-    now = timezone.now()
-    problem = token_is_usable(grant, now=now, client_ip=ip)
-    if problem:
-        raise _fail(ip, problem)
-
-    principal = Principal(
-        token_id=values["id"],
-        token_type=values["type"],
+    access = None
+    if account_row[0] is not None:
+        role = values["role"] if values["type"] == TokenType.AUTOMATION else account_row[4]
+        if role:
+            access = AccountAccess(*account_row[:4], role=role)
+    return Principal(
+        id=values["id"],
+        type=values["type"],
         name=values["name"],
         display=values["display"],
         user_id=values["user_id"],
@@ -261,50 +309,29 @@ def authenticate(request: HttpRequest) -> Principal:
         account_id=values["account_id"],
         role=values["role"],
         grant=grant,
-        created_at=_aware(values["created_at"]),
+        created_at=_aware(values["created_at"]),  # type: ignore[arg-type]
         last_used_at=_aware(values["last_used_at"]),
         last_used_ip=values["last_used_ip"],
         client_ip=ip,
+        access=access,
     )
-    _touch(
-        principal, request, now, rehash_to=digests[0] if values["digest"] != digests[0] else None
-    )
-    return principal
 
 
 def _touch(
-    principal: Principal, request: HttpRequest, now: datetime, rehash_to: str | None
+    principal: Principal, request: HttpRequest, now: datetime, *, digest: str, rehash: bool
 ) -> None:
-    """Record last use at most once a minute; move an old-pepper digest to the newest pepper."""
+    """Record last use at most once a minute; move an old-pepper digest to `digest`."""
     cutoff = now - LAST_USED_INTERVAL
-    if rehash_to is None and principal.last_used_at and principal.last_used_at > cutoff:
+    if not rehash and principal.last_used_at and principal.last_used_at > cutoff:
         return
     changes: dict[str, object] = {
         "last_used_at": now,
-        "last_used_ip": principal.client_ip if principal.client_ip != "0.0.0.0" else None,  # noqa: S104
+        "last_used_ip": principal.client_ip,
         "last_used_user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
     }
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=cutoff)
-    if rehash_to is not None:
-        changes["digest"] = rehash_to
+    if rehash:
+        changes["digest"] = digest
         stale = Q()
-    Token.objects.filter(stale, pk=principal.token_id).update(**changes)
-
-
-def account_access(principal: Principal, account_id: int) -> AccountAccess | None:
-    """The account `account_id` if the token acts in it, with the role capping it there.
-
-    Automation tokens act in their own account only (no query for any other);
-    user tokens act where their owner is a member now, with the member's current
-    role, so demotions and removals apply on the very next request.
-    """
-    with connection.cursor() as cursor:
-        if principal.is_automation:
-            if principal.account_id != account_id:
-                return None
-            cursor.execute(_ACCOUNT_SQL, {"account": account_id})
-            row = cursor.fetchone()
-            return AccountAccess(*row, role=principal.role) if row else None
-        cursor.execute(_MEMBER_ACCOUNT_SQL, {"account": account_id, "user": principal.user_id})
-        row = cursor.fetchone()
-        return AccountAccess(*row) if row else None
+    Token.objects.filter(stale, pk=principal.id).update(**changes)
+    throttle.record_success(principal.client_ip, digest)

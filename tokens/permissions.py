@@ -152,6 +152,11 @@ def required_scope(operation: str) -> str:
     return operation
 
 
+def scopes_cover(scopes: Iterable[str], operation: str) -> bool:
+    """True when one of `scopes` covers `operation` (whatever the role allows)."""
+    return any(operation in SCOPE_OPERATIONS.get(scope, ()) for scope in scopes)
+
+
 def plan_allows_scoped(plan: str, token_type: str) -> bool:
     """Solo accounts cannot scope automation tokens; user tokens are scoped on every plan."""
     return not (token_type == "automation" and plan == Plan.SOLO)
@@ -271,7 +276,7 @@ def decide(
         return result(Outcome.ALLOWED)
     if operation not in ROLE_OPERATIONS[role]:
         return result(Outcome.ROLE)
-    if not any(operation in SCOPE_OPERATIONS.get(scope, ()) for scope in grant.scopes):
+    if not scopes_cover(grant.scopes, operation):
         return result(Outcome.SCOPE)
     if kind is not None and resource_id is not None:
         selected = grant.selection(kind)

@@ -13,15 +13,15 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from tests.factories import AccountFactory, MembershipFactory, issue_user_token
-from tokens.auth import account_access, authenticate
+from tokens.auth import authenticate
 from tokens.models import Event, EventKind, Token
 
 pytestmark = pytest.mark.django_db
 
 
-def _principal(secret: str):
+def _principal(secret: str, account_id: int | None = None):
     request = RequestFactory().get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return authenticate(request)
+    return authenticate(request, account_id)
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_role_change_applies_to_the_members_token_on_the_next_request(
 ):
     engineer = member_factory(account, "engineer", email="eng@example.org")
     secret = issue_user_token(engineer).secret
-    assert account_access(_principal(secret), account.pk).role == "engineer"
+    assert _principal(secret, account.pk).access.role == "engineer"
     membership = _membership(engineer, account)
     client.force_login(superuser)
 
@@ -90,7 +90,7 @@ def test_role_change_applies_to_the_members_token_on_the_next_request(
 
     assert response.status_code == 302
     assert _membership(engineer, account).role == "user"
-    assert account_access(_principal(secret), account.pk).role == "user"
+    assert _principal(secret, account.pk).access.role == "user"
     event = Event.objects.get(kind=EventKind.ROLE_CHANGED)
     assert event.account == account
     assert event.actor_user == superuser
@@ -181,9 +181,8 @@ def test_remove_member_confirms_then_stops_their_tokens_in_this_account_only(
 
     assert response.status_code == 302
     assert not Membership.objects.filter(pk=membership.pk).exists()
-    principal = _principal(secret)
-    assert account_access(principal, account.pk) is None
-    assert account_access(principal, elsewhere.pk).role == "user"
+    assert _principal(secret, account.pk).access is None
+    assert _principal(secret, elsewhere.pk).access.role == "user"
     event = Event.objects.get(kind=EventKind.MEMBER_REMOVED)
     assert event.account == account
     assert event.details["member"] == "eng@example.org"

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tests.factories import AccountFactory, issue_automation_token, issue_user_token
 from tokens import crypto
-from tokens.auth import AuthenticationFailed, account_access, authenticate
+from tokens.auth import AuthenticationFailed, authenticate
 from tokens.models import Token
 from tokens.permissions import Kind
 
@@ -30,7 +30,7 @@ def test_a_valid_token_gives_its_principal(account, member_factory):
         owner, name="CLI", scopes=["zones:read"], allowed_ips=["198.51.100.0/24"]
     )
     principal = authenticate(request_with(f"Bearer {created.secret}"))
-    assert principal.token_id == created.token.pk and principal.user_id == owner.pk
+    assert principal.id == created.token.pk and principal.user_id == owner.pk
     assert principal.grant.scopes == frozenset({"zones:read"})
     assert principal.grant.all_kinds == frozenset(Kind)
     assert principal.grant.allowed_ips == ("198.51.100.0/24",)
@@ -58,10 +58,10 @@ def test_an_old_pepper_still_works_and_the_digest_moves_to_the_newest(
     settings.KEYWARD_TOKEN_PEPPERS = ["old-pepper"]
     created = issue_user_token(owner)
     settings.KEYWARD_TOKEN_PEPPERS = ["new-pepper", "old-pepper"]
-    assert authenticate(request_with(f"Bearer {created.secret}")).token_id == created.token.pk
+    assert authenticate(request_with(f"Bearer {created.secret}")).id == created.token.pk
     assert Token.objects.get().digest == crypto.digest(created.secret, "new-pepper")
     settings.KEYWARD_TOKEN_PEPPERS = ["new-pepper"]
-    assert authenticate(request_with(f"Bearer {created.secret}")).token_id == created.token.pk
+    assert authenticate(request_with(f"Bearer {created.secret}")).id == created.token.pk
     settings.KEYWARD_TOKEN_PEPPERS = ["another-pepper"]
     with pytest.raises(AuthenticationFailed):
         authenticate(request_with(f"Bearer {created.secret}"))
@@ -72,7 +72,7 @@ def test_a_legacy_key_authenticates(account, member_factory):
     legacy = "legacy_0123456789abcdef"
     created = issue_user_token(owner, legacy_key=legacy)
     assert created.secret == legacy
-    assert authenticate(request_with(f"Bearer {legacy}")).token_id == created.token.pk
+    assert authenticate(request_with(f"Bearer {legacy}")).id == created.token.pk
 
 
 def test_expired_tokens_and_disabled_owners_fail(account, member_factory):
@@ -102,19 +102,23 @@ def test_thirty_failures_block_the_address_even_for_a_valid_token(account, membe
 
 def test_account_access_follows_the_current_membership(account, member_factory):
     owner = member_factory(account, "engineer")
-    principal = authenticate(request_with(f"Bearer {issue_user_token(owner).secret}"))
-    access = account_access(principal, account.pk)
-    assert (access.id, access.slug, access.role) == (account.pk, account.slug, "engineer")
+    bearer = f"Bearer {issue_user_token(owner).secret}"
+
+    def access():
+        return authenticate(request_with(bearer), account.pk).access
+
+    assert (access().id, access().slug, access().role) == (account.pk, account.slug, "engineer")
     owner.memberships.update(role="billing")
-    assert account_access(principal, account.pk).role == "billing"
+    assert access().role == "billing"
     owner.memberships.all().delete()
-    assert account_access(principal, account.pk) is None
+    assert access() is None
 
 
 def test_automation_tokens_act_in_their_account_only(account, django_assert_num_queries):
     created = issue_automation_token(account, role="user")
-    principal = authenticate(request_with(f"Bearer {created.secret}"))
-    assert account_access(principal, account.pk).role == "user"
+    bearer = f"Bearer {created.secret}"
+    assert authenticate(request_with(bearer), account.pk).access.role == "user"
+    assert authenticate(request_with(bearer)).access.id == account.pk  # its own account
     other = AccountFactory()
-    with django_assert_num_queries(0):
-        assert account_access(principal, other.pk) is None
+    with django_assert_num_queries(1):  # the token lookup reads the account too
+        assert authenticate(request_with(bearer), other.pk).access is None

@@ -13,7 +13,7 @@ from django.test import RequestFactory
 from accounts.models import Membership, User
 from accounts.services import CredentialsRejected, credentials_check
 from tests.factories import AccountFactory, issue_user_token
-from tokens.auth import AuthenticationFailed, account_access, authenticate
+from tokens.auth import AuthenticationFailed, authenticate
 from tokens.models import Event, EventKind, Token
 
 pytestmark = pytest.mark.django_db
@@ -40,9 +40,9 @@ def _import(path: Path) -> str:
     return out.getvalue()
 
 
-def _bearer(key: str):
+def _bearer(key: str, account_id: int | None = None):
     request = RequestFactory().get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {key}")
-    return authenticate(request)
+    return authenticate(request, account_id)
 
 
 GOOD = (
@@ -100,9 +100,9 @@ def test_the_old_key_string_keeps_authenticating(tmp_path, accounts):
     principal = _bearer(KEY_ACME_1)
 
     assert principal.user_email == "global-api-token+acme@keyward.invalid"
-    access = account_access(principal, acme.pk)
+    access = _bearer(KEY_ACME_1, acme.pk).access
     assert access is not None and access.role == "superuser"
-    assert account_access(principal, solo.pk) is None  # one account's key acts there only
+    assert _bearer(KEY_ACME_1, solo.pk).access is None  # one account's key acts there only
     with pytest.raises(AuthenticationFailed):
         _bearer(KEY_ACME_1[:-1] + "X")
 

@@ -1,0 +1,73 @@
+"""The HTTP API of SPEC 7: django-ninja, mounted at /api/v1/ (config/urls.py).
+
+One Router per area: tokens (whoami, tokens, tokens/self), accounts, the
+resource reads generated from one registry, and the resource writes. Every
+route but POST /tokens authenticates with `Authorization: Bearer`; errors are
+`{"error": CODE, "message": TEXT}` with SPEC 7's statuses and headers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import URLPattern, URLResolver, register_converter
+from ninja import NinjaAPI
+from ninja.openapi.docs import Swagger
+
+from tokens.api import accounts, errors, resources, tokens, writes  # noqa: F401 (routes)
+from tokens.api.security import BearerToken
+
+
+class IdConverter:
+    """Path ids: 1 to 18 digits (fits a 64-bit column); anything else is not a route (404)."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
+
+
+class DocstringSummaries(NinjaAPI):
+    """Docs summaries from each operation's first docstring line, not its function name."""
+
+    def get_openapi_operation_id(self, operation: Any) -> str:
+        if not operation.summary:
+            doc = (operation.view_func.__doc__ or "").strip()
+            if doc:
+                operation.summary = doc.splitlines()[0].rstrip(".")
+        return super().get_openapi_operation_id(operation)
+
+
+api = DocstringSummaries(
+    title="Keyward API",
+    version="1",
+    description=(
+        "Issue and use API access tokens. Authenticate with `Authorization: Bearer <token>`; "
+        "create a token with `POST /api/v1/tokens` and HTTP Basic email and password."
+    ),
+    urls_namespace="api",
+    auth=BearerToken(),
+    docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": False}),
+)
+errors.install(api)
+api.add_router("", tokens.router)
+resources.add_routes(accounts.router)
+api.add_router("/accounts", accounts.router)  # with the writes' routes (tokens.api.writes)
+
+
+def urls() -> tuple[list[URLPattern | URLResolver], str, str]:
+    """ninja's URLs, each answering a wrong method with JSON (and `Allow`) like every error."""
+    patterns, app_name, namespace = api.urls
+    wrapped = [
+        URLPattern(p.pattern, errors.json_405(p.callback), p.default_args, p.name)
+        if isinstance(p, URLPattern)
+        else p
+        for p in patterns
+    ]
+    return wrapped, app_name, namespace

@@ -1,0 +1,213 @@
+"""ApiError and SPEC 7's error bodies and headers, and the handlers that write them.
+
+Every error leaves the API as `{"error": CODE, "message": TEXT, ...}` with its
+status and headers; the writer cannot fail (a string it cannot encode is
+replaced, never raised), so no answer ever becomes Django's HTML 500 page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+from django.core.exceptions import SuspiciousOperation, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from tokens.auth import AuthenticationFailed
+from tokens.permissions import required_scope
+from tokens.services import NotPermitted, TokenLimitReached
+
+logger = logging.getLogger(__name__)
+
+REALM = 'Bearer realm="keyward"'
+
+
+class ApiError(Exception):
+    """An answer other than success, with SPEC 7's JSON body and headers."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.headers = dict(headers or {})
+        self.extra = extra
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "not_found", "Not found, or the token cannot act on it.")
+
+
+def insufficient_scope(operation: str, message: str | None = None) -> ApiError:
+    scope = required_scope(operation)
+    return ApiError(
+        403,
+        "insufficient_scope",
+        message or f"The token's role or scopes do not allow this; it needs “{scope}”.",
+        headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{scope}"'},
+        required_scope=scope,
+    )
+
+
+def _printable(value: Any) -> Any:
+    """`value` with every string made encodable (lone surrogates become U+FFFD)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, Mapping):
+        return {_printable(key): _printable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(item) for item in value]
+    return value
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> HttpResponse:
+    """The JSON error answer. Never raises: unencodable text is replaced."""
+    body = {"error": code, "message": message, **extra}
+    try:
+        content = orjson.dumps(body)
+    except TypeError:
+        content = orjson.dumps(_printable(body), default=str)
+    response = HttpResponse(content, status=status, content_type="application/json")
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def method_not_allowed(allowed: set[str] | list[str]) -> HttpResponse:
+    methods = sorted(allowed)
+    return error_response(
+        405,
+        "method_not_allowed",
+        f"Use {', '.join(methods)} on this path.",
+        {"Allow": ", ".join(methods)},
+    )
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Any other path under /api/: a JSON 404, like every other error (config/urls.py)."""
+    return error_response(404, "not_found", "No such API route.")
+
+
+api_not_found.csrf_exempt = True  # type: ignore[attr-defined]  # no cookies, nothing changes
+
+
+def json_405(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Wrap one of the API's URL views so a wrong method answers JSON, with `Allow`."""
+
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = [method.strip() for method in response["Allow"].split(",")]
+            return method_not_allowed(allowed)
+        return response
+
+    wrapped.csrf_exempt = True  # type: ignore[attr-defined]  # bearer only: no cookies
+    return wrapped
+
+
+def field_name(loc: tuple | list) -> str:
+    """`body.payload.scopes.0` -> `scopes.0`: the field as the client named it."""
+    parts = [str(part) for part in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie", "form"):
+        source = parts.pop(0)
+        if source == "body" and parts:
+            parts.pop(0)  # the body parameter's own name: the body itself
+    return ".".join(parts) or "body"
+
+
+def invalid_request(fields: Mapping[str, list[str]], message: str | None = None) -> HttpResponse:
+    return error_response(
+        422,
+        "invalid_request",
+        message or f"Some fields are invalid: {', '.join(fields)}.",
+        fields=dict(fields),
+    )
+
+
+def authentication_failed(exc: AuthenticationFailed) -> HttpResponse:
+    if exc.retry_after:
+        return error_response(
+            429, "rate_limited", exc.message, {"Retry-After": str(exc.retry_after)}
+        )
+    challenge = f'{REALM}, error="invalid_token"' if exc.credentials_sent else REALM
+    return error_response(401, "invalid_token", exc.message, {"WWW-Authenticate": challenge})
+
+
+def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("Unexpected error in %s %s", request.method, request.path)
+    return error_response(
+        500, "server_error", "Something went wrong on our side. Please try again later."
+    )
+
+
+def install(api: NinjaAPI) -> None:
+    """Register the handler of every exception the API can meet."""
+
+    @api.exception_handler(ApiError)
+    def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.headers, **exc.extra)
+
+    @api.exception_handler(AuthenticationFailed)
+    def _authentication_failed(request: HttpRequest, exc: AuthenticationFailed) -> HttpResponse:
+        return authentication_failed(exc)
+
+    @api.exception_handler(AuthenticationError)
+    def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        return error_response(
+            401, "invalid_token", "Authentication required.", {"WWW-Authenticate": REALM}
+        )
+
+    @api.exception_handler(NinjaValidationError)
+    def _invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+        fields: dict[str, list[str]] = {}
+        for error in exc.errors:
+            fields.setdefault(field_name(error.get("loc", ())), []).append(
+                str(error.get("msg", "Invalid value."))
+            )
+        return invalid_request(fields)
+
+    @api.exception_handler(TokenLimitReached)
+    def _token_limit(request: HttpRequest, exc: TokenLimitReached) -> HttpResponse:
+        return error_response(409, "token_limit_reached", " ".join(exc.messages))
+
+    @api.exception_handler(ValidationError)
+    def _invalid_for_service(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        return invalid_request({k: list(v) for k, v in fields.items()}, " ".join(exc.messages))
+
+    @api.exception_handler(NotPermitted)
+    def _not_permitted(request: HttpRequest, exc: NotPermitted) -> HttpResponse:
+        return error_response(403, "forbidden", str(exc))
+
+    @api.exception_handler(HttpError)
+    def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if exc.status_code == 400:  # a body that is not JSON
+            return error_response(400, "invalid_request", "The request body is not valid JSON.")
+        return error_response(exc.status_code, "error", str(exc))
+
+    @api.exception_handler(SuspiciousOperation)
+    def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+        return error_response(400, "invalid_request", "The request could not be read.")
+
+    @api.exception_handler(Http404)
+    def _http404(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return _api_error(request, not_found())
+
+    api.exception_handler(Exception)(unexpected)

@@ -1,0 +1,361 @@
+"""List and get for every kind of account resource, generated from one registry.
+
+A kind is declared once (`ResourceKind`: model, selection kind, path, Out
+schema, extra SQL columns); its routes and its SQL come from that declaration.
+Each read is ONE query after authentication: the token's selection, the
+account and, for lists, the page and its total (`COUNT(*) OVER ()`) are all in
+it. The SQL is built once per kind from the Out schema's fields and returns
+tuples that go straight to orjson: no model instances, no per-row validation.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router, Schema
+
+from accounts.models import Certificate, Domain, Record, Service, Zone
+from tokens.api.access import authorize, principal_of
+from tokens.api.errors import not_found
+from tokens.api.responses import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE, ok, pagination
+from tokens.api.schemas import (
+    ACCOUNT_ERRORS,
+    CertificateOut,
+    Data,
+    DomainOut,
+    Page,
+    RecordOut,
+    ServiceOut,
+    ZoneOut,
+    fields_of,
+)
+from tokens.auth import Principal
+from tokens.models import SELECTION_FIELDS, Token
+from tokens.permissions import Kind, selection_is_total
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: SQL is cached per kind
+class ResourceKind:
+    """One kind of resource the API reads, declared once."""
+
+    path: str  # below /accounts/{account_id}/
+    id_name: str  # the path parameter naming one resource
+    model: type[Model]
+    kind: Kind  # the token's selection that limits what it sees
+    operation: str  # the read operation (SPEC 4)
+    out: type[Schema]
+    tag: str
+    plural: str  # for the docs: "DNS zones"
+    singular: str  # "DNS zone"
+    # Out fields computed in SQL over the row aliased `x`.
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    ordering: tuple[str, ...] = ("name", "id")
+    routes: tuple[str, ...] = ("list", "get")
+    # A kind listed under one resource of its parent (records under a zone).
+    parent: ResourceKind | None = None
+    parent_column: str = ""
+
+
+def _table(model: type[Model]) -> str:
+    return model._meta.db_table
+
+
+ZONES = ResourceKind(
+    path="zones",
+    id_name="zone_id",
+    model=Zone,
+    kind=Kind.ZONES,
+    operation="zones:read",
+    out=ZoneOut,
+    tag="zones",
+    plural="DNS zones",
+    singular="DNS zone",
+    annotations={
+        "record_count": f"(SELECT COUNT(*) FROM {_table(Record)} r WHERE r.zone_id = x.id)"  # noqa: S608
+    },
+)
+RECORDS = ResourceKind(
+    path="zones/{id:zone_id}/records",
+    id_name="record_id",
+    model=Record,
+    kind=Kind.ZONES,
+    operation="zones:read",
+    out=RecordOut,
+    tag="zones",
+    plural="DNS records of a zone",
+    singular="DNS record",
+    ordering=("name", "type", "id"),
+    routes=("list",),
+    parent=ZONES,
+    parent_column="zone_id",
+)
+REGISTRY: tuple[ResourceKind, ...] = (
+    ZONES,
+    RECORDS,
+    ResourceKind(
+        path="domains",
+        id_name="domain_id",
+        model=Domain,
+        kind=Kind.DOMAINS,
+        operation="domains:read",
+        out=DomainOut,
+        tag="domains",
+        plural="domains",
+        singular="domain",
+    ),
+    ResourceKind(
+        path="registrar/domains",
+        id_name="domain_id",
+        model=Domain,
+        kind=Kind.REGISTRAR,
+        operation="registrar:read",
+        out=DomainOut,
+        tag="registrar",
+        plural="domain registrations",
+        singular="domain's registration: expiry and auto-renewal",
+        routes=("get",),
+    ),
+    ResourceKind(
+        path="certificates",
+        id_name="certificate_id",
+        model=Certificate,
+        kind=Kind.CERTIFICATES,
+        operation="certificates:read",
+        out=CertificateOut,
+        tag="certificates",
+        plural="TLS certificates",
+        singular="TLS certificate",
+    ),
+    ResourceKind(
+        path="services",
+        id_name="service_id",
+        model=Service,
+        kind=Kind.SERVICES,
+        operation="services:read",
+        out=ServiceOut,
+        tag="services",
+        plural="CDN services",
+        singular="CDN service",
+    ),
+)
+
+
+# --------------------------------------------------------------------------- SQL
+
+
+def _selected_ids_sql(kind: Kind) -> str:
+    """The ids the token `%(token)s` selected of `kind`, as a subquery."""
+    through = Token._meta.get_field(SELECTION_FIELDS[kind]).remote_field.through  # type: ignore[union-attr]
+    source = Token._meta.get_field(SELECTION_FIELDS[kind]).m2m_column_name()  # type: ignore[union-attr]
+    target = Token._meta.get_field(SELECTION_FIELDS[kind]).m2m_reverse_name()  # type: ignore[union-attr]
+    return f"SELECT s.{target} FROM {through._meta.db_table} s WHERE s.{source} = %(token)s"  # noqa: S608
+
+
+def _columns(rk: ResourceKind) -> str:
+    columns = []
+    for name in fields_of(rk.out):
+        if name in rk.annotations:
+            columns.append(rk.annotations[name])
+        else:
+            columns.append(f"x.{rk.model._meta.get_field(name).column}")  # type: ignore[union-attr]
+    return ", ".join(columns)
+
+
+def _order(rk: ResourceKind) -> str:
+    return ", ".join(f"x.{rk.model._meta.get_field(name).column}" for name in rk.ordering)  # type: ignore[union-attr]
+
+
+@functools.cache
+def _get_sql(rk: ResourceKind, selected: bool) -> str:
+    where = "x.id = %(id)s AND x.account_id = %(account)s"
+    if selected:
+        where += f" AND x.id IN ({_selected_ids_sql(rk.kind)})"
+    return f"SELECT {_columns(rk)} FROM {_table(rk.model)} x WHERE {where}"  # noqa: S608
+
+
+@functools.cache
+def _list_sql(rk: ResourceKind, selected: bool) -> str:
+    """A page and the total in one query; children are joined to their one parent `p`."""
+    if rk.parent is None:
+        source, owner = f"{_table(rk.model)} x", "x"
+        where = "x.account_id = %(account)s"
+        total = "COUNT(*) OVER ()"
+    else:
+        source = (
+            f"{_table(rk.parent.model)} p "
+            f"LEFT JOIN {_table(rk.model)} x ON x.{rk.parent_column} = p.id"
+        )
+        owner = "p"
+        where = "p.id = %(parent)s AND p.account_id = %(account)s"
+        total = "COUNT(x.id) OVER ()"  # an empty parent gives one row of NULLs, total 0
+    if selected:
+        where += f" AND {owner}.id IN ({_selected_ids_sql(rk.kind)})"
+    return (
+        f"SELECT {_columns(rk)}, {total} FROM {source} WHERE {where} "  # noqa: S608
+        f"ORDER BY {_order(rk)} LIMIT %(limit)s OFFSET %(offset)s"
+    )
+
+
+@functools.cache
+def _count_sql(rk: ResourceKind, selected: bool) -> str:
+    """Total and whether the parent exists, for a page past the end (rare: a third query)."""
+    if rk.parent is None:
+        source, owner, where = f"{_table(rk.model)} x", "x", "x.account_id = %(account)s"
+        counted = "COUNT(*), 1"
+    else:
+        source = (
+            f"{_table(rk.parent.model)} p "
+            f"LEFT JOIN {_table(rk.model)} x ON x.{rk.parent_column} = p.id"
+        )
+        owner, where = "p", "p.id = %(parent)s AND p.account_id = %(account)s"
+        counted = "COUNT(x.id), COUNT(p.id)"
+    if selected:
+        where += f" AND {owner}.id IN ({_selected_ids_sql(rk.kind)})"
+    return f"SELECT {counted} FROM {source} WHERE {where}"  # noqa: S608
+
+
+def _fetch(sql: str, params: dict[str, Any], *, many: bool) -> Any:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if many else cursor.fetchone()
+
+
+def _partial(rk: ResourceKind, principal: Principal) -> bool:
+    return not selection_is_total(principal.grant, rk.kind)
+
+
+def resource_get(
+    rk: ResourceKind, principal: Principal, *, account_id: int, resource_id: int
+) -> dict[str, Any]:
+    """One resource's JSON, or 404 when it is not in the account or the token's selection."""
+    row = _fetch(
+        _get_sql(rk, _partial(rk, principal)),
+        {"id": resource_id, "account": account_id, "token": principal.id},
+        many=False,
+    )
+    if row is None:
+        raise not_found()
+    return dict(zip(fields_of(rk.out), row, strict=True))
+
+
+def resource_page(
+    rk: ResourceKind,
+    principal: Principal,
+    *,
+    account_id: int,
+    page: int,
+    per_page: int,
+    parent_id: int | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """One page of resources the token sees, and its pagination (404 for a parent out of reach)."""
+    partial = _partial(rk, principal)
+    params = {
+        "account": account_id,
+        "token": principal.id,
+        "parent": parent_id,
+        "limit": per_page,
+        "offset": (page - 1) * per_page,
+    }
+    rows = _fetch(_list_sql(rk, partial), params, many=True)
+    keys = fields_of(rk.out)
+    if rows:
+        total = rows[0][-1]
+        data = [dict(zip(keys, row[:-1], strict=True)) for row in rows if row[0] is not None]
+    else:  # past the last page (or, for children, no such parent)
+        total, parent_found = _fetch(_count_sql(rk, partial), params, many=False)
+        if not parent_found:
+            raise not_found()
+        data = []
+    return data, pagination(page, per_page, total)
+
+
+# --------------------------------------------------------------------------- routes
+
+PAGE = Query(1, ge=1, le=MAX_PAGE, description="Page number, from 1.")
+PER_PAGE = Query(DEFAULT_PER_PAGE, ge=1, le=MAX_PER_PAGE, description="At most 100.")
+
+
+def _with_signature(view: Callable[..., HttpResponse], params: list[inspect.Parameter]) -> None:
+    """Give a generated view the signature ninja reads its parameters from."""
+    request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    view.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [request, *params], return_annotation=HttpResponse
+    )
+
+
+def _id_param(name: str) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=int)
+
+
+def _add_list(router: Router, rk: ResourceKind) -> None:
+    parent_id_name = rk.parent.id_name if rk.parent else None
+
+    def view(
+        request: HttpRequest, account_id: int, page: int, per_page: int, **ids: int
+    ) -> HttpResponse:
+        access = authorize(request, rk.operation)
+        data, paging = resource_page(
+            rk,
+            principal_of(request),
+            account_id=access.id,
+            page=page,
+            per_page=per_page,
+            parent_id=ids.get(parent_id_name) if parent_id_name else None,
+        )
+        return ok(data, pagination=paging)
+
+    params = [_id_param("account_id")]
+    if parent_id_name:
+        params.append(_id_param(parent_id_name))
+    params += [
+        inspect.Parameter("page", inspect.Parameter.KEYWORD_ONLY, annotation=int, default=PAGE),
+        inspect.Parameter(
+            "per_page", inspect.Parameter.KEYWORD_ONLY, annotation=int, default=PER_PAGE
+        ),
+    ]
+    _with_signature(view, params)
+    view.__name__ = f"{rk.path.split('/')[-1]}_list"
+    router.get(
+        f"/{{id:account_id}}/{rk.path}",
+        response={200: Page[rk.out], **ACCOUNT_ERRORS},  # type: ignore[name-defined]
+        tags=[rk.tag],
+        summary=f"List the {rk.plural}",
+        description=f"The {rk.plural} the token may see (`{rk.operation}`), {DEFAULT_PER_PAGE} "
+        "a page by default.",
+    )(view)
+
+
+def _add_get(router: Router, rk: ResourceKind) -> None:
+    def view(request: HttpRequest, account_id: int, **ids: int) -> HttpResponse:
+        access = authorize(request, rk.operation)
+        return ok(
+            resource_get(
+                rk, principal_of(request), account_id=access.id, resource_id=ids[rk.id_name]
+            )
+        )
+
+    _with_signature(view, [_id_param("account_id"), _id_param(rk.id_name)])
+    view.__name__ = f"{rk.path.replace('/', '_')}_get"
+    router.get(
+        f"/{{id:account_id}}/{rk.path}/{{id:{rk.id_name}}}",
+        response={200: Data[rk.out], **ACCOUNT_ERRORS},  # type: ignore[name-defined]
+        tags=[rk.tag],
+        summary=f"Get one {rk.singular.split(':')[0]}",
+        description=f"One {rk.singular} (`{rk.operation}`).",
+    )(view)
+
+
+def add_routes(router: Router, registry: tuple[ResourceKind, ...] = REGISTRY) -> None:
+    """Add the list and get routes of every declared kind to the accounts router."""
+    for rk in registry:
+        if "list" in rk.routes:
+            _add_list(router, rk)
+        if "get" in rk.routes:
+            _add_get(router, rk)

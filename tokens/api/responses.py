@@ -1,0 +1,54 @@
+"""Success answers: `{"data": ...}` serialised with orjson, never cached."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, TypeVar
+
+import orjson
+from django.db.models import Model, QuerySet
+from django.http import HttpResponse
+
+M = TypeVar("M", bound=Model)
+
+DEFAULT_PER_PAGE = 30
+MAX_PER_PAGE = 100
+MAX_PAGE = 100_000
+
+# Datetimes as RFC 3339 in UTC with "Z"; SQLite hands naive UTC datetimes to raw queries.
+_JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+
+
+def ok(data: Any, status: int = 200, **beside: Any) -> HttpResponse:
+    """A success answer; never cached (tokens, and once a secret, travel in API answers)."""
+    response = HttpResponse(
+        orjson.dumps({"data": data, **beside}, option=_JSON_OPTIONS),
+        status=status,
+        content_type="application/json",
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def no_content() -> HttpResponse:
+    return HttpResponse(status=204)
+
+
+def pagination(page: int, per_page: int, total: int) -> dict[str, int]:
+    return {
+        "current_page": page,
+        "per_page": per_page,
+        "total_entries": total,
+        "total_pages": max(1, math.ceil(total / per_page)),
+    }
+
+
+def paginate(queryset: QuerySet[M], page: int, per_page: int) -> tuple[list[M], dict[str, int]]:
+    """One page of `queryset` and its pagination; no COUNT query when the page tells the total."""
+    offset = (page - 1) * per_page
+    rows = list(queryset[offset : offset + per_page])
+    if (rows and len(rows) < per_page) or (page == 1 and not rows):
+        total = offset + len(rows)
+    else:
+        total = queryset.count()
+    return rows, pagination(page, per_page, total)

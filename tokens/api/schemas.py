@@ -1,0 +1,275 @@
+"""In and Out schemas: the one definition of each JSON shape of the API.
+
+Out schemas document the answers in OpenAPI and name the keys the answers are
+built from (`fields_of`); answers are serialised with orjson, never validated
+row by row. In schemas refuse unknown fields (a misspelt `scope` must never
+fall back to `["global"]`) and text the database cannot store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from ninja import Schema
+from pydantic import AfterValidator, ConfigDict, Field
+
+from tokens.constants import MAX_NAME_LENGTH
+from tokens.permissions import SCOPES, Kind
+
+
+def _storable(value: str) -> str:
+    """Refuse text no database column takes: NUL and lone UTF-16 surrogates."""
+    if "\x00" in value:
+        raise ValueError("Text may not contain NUL characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("Text must be valid Unicode (no lone surrogates).") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+
+
+class StrictIn(Schema):
+    """A request body: unknown fields are an error, never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------- errors
+
+T = TypeVar("T")
+
+
+class ErrorOut(Schema):
+    error: str
+    message: str
+
+
+class ScopeErrorOut(ErrorOut):
+    required_scope: str
+
+
+class InvalidOut(ErrorOut):
+    fields: dict[str, list[str]] = Field(description="Messages per field (`__all__`: general).")
+
+
+ERRORS: dict[int, Any] = {401: ErrorOut, 404: ErrorOut, 429: ErrorOut}
+BODY_ERRORS: dict[int, Any] = {400: ErrorOut, 422: InvalidOut}
+ACCOUNT_ERRORS: dict[int, Any] = {**ERRORS, 403: ScopeErrorOut, 422: InvalidOut}
+
+
+# --------------------------------------------------------------------------- envelopes
+
+
+class Pagination(Schema):
+    current_page: int
+    per_page: int
+    total_entries: int
+    total_pages: int
+
+
+class Data(Schema, Generic[T]):
+    data: T
+
+
+class Page(Schema, Generic[T]):
+    data: list[T]
+    pagination: Pagination
+
+
+# --------------------------------------------------------------------------- accounts, tokens
+
+
+class AccountOut(Schema):
+    id: int
+    slug: str
+    name: str
+    plan: str
+
+
+class UserOut(Schema):
+    id: int
+    email: str
+    name: str
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    type: Literal["user", "automation"]
+    role: str | None = Field(description="Automation tokens: their role; user tokens: null.")
+    account: AccountOut | None
+    user: UserOut | None
+    scopes: list[str]
+    resources: dict[str, Literal["all"] | list[int]]
+    tls_access: bool
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    last_used_ip: str | None
+    display: str
+
+
+class CreatedTokenOut(TokenOut):
+    token: str = Field(description="The secret. Shown this once: store it now.")
+
+
+class WhoamiOut(Schema):
+    token: TokenOut
+    user: UserOut | None
+    account: AccountOut | None
+
+
+class BillingOut(Schema):
+    account: AccountOut
+    plan: str
+    monthly_price: int
+    currency: str
+    billing_email: str
+
+
+def ordered_scopes(scopes: frozenset[str] | Sequence[str]) -> list[str]:
+    return [scope for scope in SCOPES if scope in scopes]
+
+
+ALL_RESOURCES: Mapping[str, str] = {str(kind): "all" for kind in Kind}
+
+
+def token_json(
+    token: Any,
+    *,
+    account: Mapping[str, Any] | None,
+    user: Mapping[str, Any] | None,
+    resources: Mapping[str, str | list[int]],
+) -> dict[str, Any]:
+    """TokenOut's JSON for a Token row or an authenticated Principal (same attribute names)."""
+    return {
+        "id": token.id,
+        "name": token.name,
+        "type": token.type,
+        "role": token.role or None,
+        "account": account,
+        "user": user,
+        "scopes": ordered_scopes(token.scopes),
+        "resources": resources,
+        "tls_access": token.tls_access,
+        "created_at": token.created_at,
+        "expires_at": token.expires_at,
+        "last_used_at": token.last_used_at,
+        "last_used_ip": token.last_used_ip,
+        "display": token.display,
+    }
+
+
+# --------------------------------------------------------------------------- resources
+
+
+class ZoneOut(Schema):
+    id: int
+    name: str
+    record_count: int
+    created_at: datetime
+
+
+class RecordOut(Schema):
+    id: int
+    zone_id: int
+    name: str
+    type: str
+    content: str
+    ttl: int
+    priority: int | None
+    created_at: datetime
+
+
+class DomainOut(Schema):
+    id: int
+    name: str
+    registered_at: datetime
+    expires_at: datetime
+    auto_renew: bool
+
+
+class CertificateOut(Schema):
+    id: int
+    name: str
+    issuer: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+class ServiceOut(Schema):
+    id: int
+    name: str
+    hostname: str
+    origin: str
+    default_ttl: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PurgeOut(Schema):
+    id: int
+    service_id: int
+    kind: str
+    value: str
+    created_at: datetime
+
+
+def fields_of(out: type[Schema]) -> tuple[str, ...]:
+    """The keys of an Out schema's JSON, in order."""
+    return tuple(out.model_fields)
+
+
+def resource_json(out: type[Schema], obj: Any) -> dict[str, Any]:
+    """An Out schema's JSON from a model instance (writes answer with what they wrote)."""
+    return {name: getattr(obj, name) for name in fields_of(out)}
+
+
+# --------------------------------------------------------------------------- requests
+
+Name = Annotated[Text, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+
+
+class TokenCreateIn(StrictIn):
+    name: Name
+    scopes: list[Text] = Field(default=["global"], description='Defaults to ["global"].')
+    resources: dict[Text, Text | list[int]] | None = Field(
+        default=None, description='Per type "all" or a list of ids; defaults to all.'
+    )
+    expires_at: datetime | None = Field(
+        default=None, description="ISO-8601 with a time zone; null: never; omitted: 90 days."
+    )
+
+
+class RecordIn(StrictIn):
+    type: Text
+    name: Text = Field(default="", description='Relative to the zone; "" or "@" for the apex.')
+    content: Text
+    ttl: int = Field(default=3600, description="Seconds, 60 to 604800.")
+    priority: int | None = Field(default=None, description="MX and SRV records.")
+
+
+class DomainIn(StrictIn):
+    name: Text
+    auto_renew: bool = False
+
+
+class ServicePatchIn(StrictIn):
+    """Send at least one field; a field that is sent may not be null."""
+
+    name: Text = Field(default=None, validate_default=False)  # type: ignore[assignment]
+    hostname: Text = Field(default=None, validate_default=False)  # type: ignore[assignment]
+    origin: Text = Field(default=None, validate_default=False)  # type: ignore[assignment]
+    default_ttl: int = Field(default=None, validate_default=False)  # type: ignore[assignment]
+
+
+class PurgeIn(StrictIn):
+    """Exactly one of `url` and `surrogate_key`."""
+
+    url: Text | None = None
+    surrogate_key: Text | None = None

@@ -1,0 +1,252 @@
+"""Token routes: whoami, tokens/self, listing, creating and revoking tokens.
+
+Managing tokens by id (`GET /tokens`, `DELETE /tokens/{id}`) needs the `global`
+scope; the `tokens/self` routes need none (SPEC 7).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Query, Router
+
+from accounts.http import client_ip
+from accounts.models import User
+from tokens import selectors
+from tokens.api.access import actor, one, principal_of
+from tokens.api.errors import (
+    authentication_failed,
+    error_response,
+    insufficient_scope,
+    not_found,
+    unexpected,
+)
+from tokens.api.responses import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE, ok, paginate
+from tokens.api.schemas import (
+    ALL_RESOURCES,
+    BODY_ERRORS,
+    ERRORS,
+    CreatedTokenOut,
+    Data,
+    ErrorOut,
+    InvalidOut,
+    Page,
+    ScopeErrorOut,
+    TokenCreateIn,
+    TokenOut,
+    WhoamiOut,
+    token_json,
+)
+from tokens.api.security import EmailPassword
+from tokens.auth import AuthenticationFailed, Principal, authenticate
+from tokens.events import Actor
+from tokens.models import Token, TokenType
+from tokens.permissions import Kind, scopes_cover
+from tokens.services import token_create, token_revoke
+
+router = Router(tags=["tokens"])
+
+MANAGE_ERRORS: dict[int, Any] = {**ERRORS, 403: ScopeErrorOut}
+
+
+def _require_global(principal: Principal) -> None:
+    """Managing tokens by id needs the `global` scope (SPEC 7)."""
+    if not scopes_cover(principal.grant.scopes, "manage_tokens"):
+        raise insufficient_scope("manage_tokens")
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _user_json(user: User | None) -> dict[str, Any] | None:
+    return None if user is None else {"id": user.pk, "email": user.email, "name": user.name}
+
+
+def row_json(token: Token, selections: dict[Kind, list[int]] | None = None) -> dict[str, Any]:
+    """A Token row's JSON (`selections` from selectors.token_selections spares queries)."""
+    account = token.account
+    return token_json(
+        token,
+        account=None
+        if account is None
+        else {
+            "id": account.pk,
+            "slug": account.slug,
+            "name": account.name,
+            "plan": account.plan,
+        },
+        user=_user_json(token.user),
+        resources=selectors.token_resources_json(token, selections),
+    )
+
+
+def principal_json(principal: Principal) -> dict[str, Any]:
+    """The calling token's JSON straight from the authentication row (no model instances)."""
+    grant = principal.grant
+    if len(grant.all_kinds) == len(Kind):
+        resources: dict[str, Any] = dict(ALL_RESOURCES)
+    else:
+        partial = [kind for kind in Kind if kind not in grant.all_kinds]
+        selected = selectors.token_selections(token_ids=[principal.id], kinds=partial)
+        mine = selected.get(principal.id, {})
+        resources = {
+            str(kind): "all" if kind in grant.all_kinds else mine.get(kind, []) for kind in Kind
+        }
+    access = principal.access
+    return token_json(
+        principal,
+        account=access.as_json() if access and principal.is_automation else None,
+        user=_principal_user(principal),
+        resources=resources,
+    )
+
+
+def _principal_user(principal: Principal) -> dict[str, Any] | None:
+    if principal.user_id is None:
+        return None
+    return {"id": principal.user_id, "email": principal.user_email, "name": principal.user_name}
+
+
+# --------------------------------------------------------------------------- whoami
+
+
+def _whoami(principal: Principal) -> HttpResponse:
+    token = principal_json(principal)
+    return ok({"token": token, "user": token["user"], "account": token["account"]})
+
+
+@router.get("/whoami", response={200: Data[WhoamiOut], **ERRORS})
+def whoami(request: HttpRequest) -> HttpResponse:
+    """The token making the request, its owner (user tokens) or account (automation tokens)."""
+    return _whoami(principal_of(request))
+
+
+def whoami_view(request: HttpRequest) -> HttpResponse:
+    """GET /api/v1/whoami without ninja's per-request machinery (config/urls.py routes it).
+
+    The API's hottest route; SPEC 10 allows it 25% over /healthz and ninja's
+    dispatch alone costs about half of that (see bench/run.py). Same
+    authentication, answers and errors as the `whoami` operation above, which
+    documents it in OpenAPI.
+    """
+    try:
+        if request.method not in ("GET", "HEAD"):
+            return error_response(405, "method_not_allowed", "Use GET.", {"Allow": "GET, HEAD"})
+        try:
+            principal = authenticate(request)
+        except AuthenticationFailed as failed:
+            return authentication_failed(failed)
+        return _whoami(principal)
+    except Exception as exc:  # never a stack trace, as for every other route
+        return unexpected(request, exc)
+
+
+whoami_view.csrf_exempt = True  # type: ignore[attr-defined]  # bearer only: no cookies
+
+
+# --------------------------------------------------------------------------- tokens/self
+
+
+def _self_row(principal: Principal) -> Token:
+    return one(Token.objects.select_related("user", "account"), pk=principal.id)
+
+
+@router.get("/tokens/self", response={200: Data[TokenOut], **ERRORS})
+def token_self(request: HttpRequest) -> HttpResponse:
+    """The token making the request."""
+    return ok(principal_json(principal_of(request)))
+
+
+@router.delete("/tokens/self", response={204: None, **ERRORS})
+def token_self_revoke(request: HttpRequest) -> HttpResponse:
+    """Revoke the token making the request. It stops working at once."""
+    principal = principal_of(request)
+    token_revoke(actor=actor(principal), token=_self_row(principal), revoked_by="self")
+    return HttpResponse(status=204)
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+@router.get("/tokens", response={200: Page[TokenOut], **MANAGE_ERRORS})
+def tokens_list(
+    request: HttpRequest,
+    page: int = Query(1, ge=1, le=MAX_PAGE),
+    per_page: int = Query(DEFAULT_PER_PAGE, ge=1, le=MAX_PER_PAGE),
+) -> HttpResponse:
+    """The caller's tokens (`global`).
+
+    A user token lists its owner's user tokens; an automation token, itself.
+    """
+    principal = principal_of(request)
+    _require_global(principal)
+    if principal.user_id is not None and not principal.is_automation:
+        tokens = selectors.tokens_owned_by(user_id=principal.user_id)
+    else:
+        tokens = Token.objects.filter(pk=principal.id).select_related("user", "account")
+    rows, paging = paginate(tokens, page, per_page)
+    partial = [token.pk for token in rows if not all(token.has_all(k) for k in Kind)]
+    selections = selectors.token_selections(token_ids=partial)
+    data = [row_json(token, selections.get(token.pk, {})) for token in rows]
+    return ok(data, pagination=paging)
+
+
+@router.post(
+    "/tokens",
+    auth=EmailPassword(),
+    response={
+        201: Data[CreatedTokenOut],
+        401: ErrorOut,
+        403: ErrorOut,
+        409: ErrorOut,
+        422: InvalidOut,
+        429: ErrorOut,
+        **BODY_ERRORS,
+    },
+)
+def tokens_create(request: HttpRequest, payload: TokenCreateIn) -> HttpResponse:
+    """Create a user token for the person whose email and password are sent (HTTP Basic).
+
+    Refused (403) when an account of the person enforces single sign-on or
+    two-factor authentication: create the token in the control panel instead.
+    """
+    user: User = request.auth  # type: ignore[attr-defined]
+    options: dict[str, Any] = {}
+    if "expires_at" in payload.model_fields_set:
+        options["expires_at"] = payload.expires_at
+    created = token_create(
+        actor=Actor.person(user, ip=client_ip(request)),
+        token_type=TokenType.USER,
+        name=payload.name,
+        owner=user,
+        scopes=payload.scopes,
+        resources=payload.resources,
+        **options,
+    )
+    token = Token.objects.select_related("user", "account").get(pk=created.token.pk)
+    return ok({**row_json(token), "token": created.secret}, status=201)
+
+
+@router.delete("/tokens/{id:token_id}", response={204: None, **MANAGE_ERRORS})
+def token_revoke_one(request: HttpRequest, token_id: int) -> HttpResponse:
+    """Revoke a token (`global`): the caller's own, or (superusers) one of their account."""
+    principal = principal_of(request)
+    _require_global(principal)
+    if token_id == principal.id:
+        token_revoke(actor=actor(principal), token=_self_row(principal), revoked_by="self")
+        return HttpResponse(status=204)
+    if principal.is_automation or principal.user_id is None:
+        raise not_found()  # automation tokens manage nothing but themselves
+    owner = User(pk=principal.user_id, email=principal.user_email or "")
+    try:
+        revocation = selectors.token_get_revocable(owner, token_id)
+    except Http404:
+        raise not_found() from None
+    token_revoke(
+        actor=actor(principal),
+        token=revocation.token,
+        revoked_by=revocation.revoked_by,
+        account=revocation.account,
+    )
+    return HttpResponse(status=204)

@@ -1,0 +1,227 @@
+"""Writes to account resources: records, domains, renewals, auto-renewal, services, purges.
+
+They join the accounts router (one router per path prefix: ninja serves a path
+from one router only, so reads and writes of a path must share it).
+
+Each route authorizes its operation, loads its target through the token's
+selection (a resource outside it is 404) and calls the same service the panel
+would; the service validates, writes and logs the `api.write` event.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+from accounts import services as account_services
+from accounts.models import Account, Certificate, Domain, Record, Service, Zone
+from tokens.api.access import actor, authorize, one, principal_of, visible
+from tokens.api.accounts import router
+from tokens.api.responses import no_content, ok
+from tokens.api.schemas import (
+    ACCOUNT_ERRORS,
+    CertificateOut,
+    Data,
+    DomainIn,
+    DomainOut,
+    PurgeIn,
+    PurgeOut,
+    RecordIn,
+    RecordOut,
+    ServiceOut,
+    ServicePatchIn,
+    resource_json,
+)
+from tokens.permissions import Kind
+
+ZONE = "/{id:account_id}/zones/{id:zone_id}"
+DOMAIN = "/{id:account_id}/domains/{id:domain_id}"
+REGISTRATION = "/{id:account_id}/registrar/domains/{id:domain_id}"
+CERTIFICATE = "/{id:account_id}/certificates/{id:certificate_id}"
+SERVICE = "/{id:account_id}/services/{id:service_id}"
+
+
+def _zone(request: HttpRequest, operation: str, zone_id: int) -> Zone:
+    access = authorize(request, operation)
+    zones = visible(Zone.objects.select_related("account"), principal_of(request), Kind.ZONES)
+    return one(zones, pk=zone_id, account_id=access.id)
+
+
+def _domain(request: HttpRequest, operation: str, kind: Kind, domain_id: int) -> Domain:
+    access = authorize(request, operation)
+    domains = visible(Domain.objects.select_related("account"), principal_of(request), kind)
+    return one(domains, pk=domain_id, account_id=access.id)
+
+
+def _certificate(request: HttpRequest, certificate_id: int) -> Certificate:
+    access = authorize(request, "certificates:write")
+    certificates = visible(
+        Certificate.objects.select_related("account"), principal_of(request), Kind.CERTIFICATES
+    )
+    return one(certificates, pk=certificate_id, account_id=access.id)
+
+
+def _service(request: HttpRequest, operation: str, service_id: int) -> Service:
+    access = authorize(request, operation)
+    services = visible(
+        Service.objects.select_related("account"), principal_of(request), Kind.SERVICES
+    )
+    return one(services, pk=service_id, account_id=access.id)
+
+
+# --------------------------------------------------------------------------- zones
+
+
+@router.post(ZONE + "/records", response={201: Data[RecordOut], **ACCOUNT_ERRORS}, tags=["zones"])
+def record_create(
+    request: HttpRequest, account_id: int, zone_id: int, payload: RecordIn
+) -> HttpResponse:
+    """Add a DNS record to a zone (`zones:write`)."""
+    zone = _zone(request, "zones:write", zone_id)
+    record = account_services.record_create(
+        actor=actor(principal_of(request)), zone=zone, **payload.model_dump()
+    )
+    return ok(resource_json(RecordOut, record), status=201)
+
+
+@router.delete(
+    ZONE + "/records/{id:record_id}", response={204: None, **ACCOUNT_ERRORS}, tags=["zones"]
+)
+def record_delete(
+    request: HttpRequest, account_id: int, zone_id: int, record_id: int
+) -> HttpResponse:
+    """Delete a DNS record (`zones:write`)."""
+    zone = _zone(request, "zones:write", zone_id)
+    record = one(Record.objects.all(), pk=record_id, zone_id=zone.pk)
+    record.zone = zone
+    account_services.record_delete(actor=actor(principal_of(request)), record=record)
+    return no_content()
+
+
+# --------------------------------------------------------------------------- domains
+
+
+@router.post(
+    "/{id:account_id}/domains", response={201: Data[DomainOut], **ACCOUNT_ERRORS}, tags=["domains"]
+)
+def domain_create(request: HttpRequest, account_id: int, payload: DomainIn) -> HttpResponse:
+    """Register a domain (`domains:write` on all domains)."""
+    access = authorize(request, "domains:write", creates=Kind.DOMAINS)
+    domain = account_services.domain_create(
+        actor=actor(principal_of(request)),
+        account=Account.objects.get(pk=access.id),
+        name=payload.name,
+        auto_renew=payload.auto_renew,
+    )
+    return ok(resource_json(DomainOut, domain), status=201)
+
+
+@router.delete(DOMAIN, response={204: None, **ACCOUNT_ERRORS}, tags=["domains"])
+def domain_delete(request: HttpRequest, account_id: int, domain_id: int) -> HttpResponse:
+    """Remove a domain (`domains:write`)."""
+    domain = _domain(request, "domains:write", Kind.DOMAINS, domain_id)
+    account_services.domain_delete(actor=actor(principal_of(request)), domain=domain)
+    return no_content()
+
+
+# --------------------------------------------------------------------------- registrar
+
+
+@router.post(
+    REGISTRATION + "/renewals",
+    response={201: Data[DomainOut], **ACCOUNT_ERRORS},
+    tags=["registrar"],
+)
+def registration_renew(request: HttpRequest, account_id: int, domain_id: int) -> HttpResponse:
+    """Renew a domain for one year (`registrar:write`)."""
+    domain = _domain(request, "registrar:write", Kind.REGISTRAR, domain_id)
+    domain = account_services.domain_renew(actor=actor(principal_of(request)), domain=domain)
+    return ok(resource_json(DomainOut, domain), status=201)
+
+
+@router.put(
+    REGISTRATION + "/auto_renewal",
+    response={200: Data[DomainOut], **ACCOUNT_ERRORS},
+    tags=["registrar"],
+)
+def auto_renewal_on(request: HttpRequest, account_id: int, domain_id: int) -> HttpResponse:
+    """Turn auto-renewal on (`registrar:write`)."""
+    return _auto_renewal(request, domain_id, enabled=True)
+
+
+@router.delete(
+    REGISTRATION + "/auto_renewal",
+    response={200: Data[DomainOut], **ACCOUNT_ERRORS},
+    tags=["registrar"],
+)
+def auto_renewal_off(request: HttpRequest, account_id: int, domain_id: int) -> HttpResponse:
+    """Turn auto-renewal off (`registrar:write`)."""
+    return _auto_renewal(request, domain_id, enabled=False)
+
+
+def _auto_renewal(request: HttpRequest, domain_id: int, *, enabled: bool) -> HttpResponse:
+    domain = _domain(request, "registrar:write", Kind.REGISTRAR, domain_id)
+    domain = account_services.domain_auto_renew_set(
+        actor=actor(principal_of(request)), domain=domain, enabled=enabled
+    )
+    return ok(resource_json(DomainOut, domain))
+
+
+# --------------------------------------------------------------------------- certificates
+
+
+@router.post(
+    CERTIFICATE + "/renewals",
+    response={201: Data[CertificateOut], **ACCOUNT_ERRORS},
+    tags=["certificates"],
+)
+def certificate_renew(request: HttpRequest, account_id: int, certificate_id: int) -> HttpResponse:
+    """Reissue a certificate for 90 more days (`certificates:write`, or TLS management)."""
+    certificate = _certificate(request, certificate_id)
+    certificate = account_services.certificate_renew(
+        actor=actor(principal_of(request)), certificate=certificate
+    )
+    return ok(resource_json(CertificateOut, certificate), status=201)
+
+
+# --------------------------------------------------------------------------- services
+
+
+@router.patch(SERVICE, response={200: Data[ServiceOut], **ACCOUNT_ERRORS}, tags=["services"])
+def service_update(
+    request: HttpRequest, account_id: int, service_id: int, payload: ServicePatchIn
+) -> HttpResponse:
+    """Change a service's name, hostname, origin or default TTL (`services:write`)."""
+    service = _service(request, "services:write", service_id)
+    service = account_services.service_update(
+        actor=actor(principal_of(request)),
+        service=service,
+        **payload.model_dump(exclude_unset=True),
+    )
+    return ok(resource_json(ServiceOut, service))
+
+
+@router.post(
+    SERVICE + "/purge", response={202: Data[PurgeOut], **ACCOUNT_ERRORS}, tags=["services"]
+)
+def service_purge(
+    request: HttpRequest, account_id: int, service_id: int, payload: PurgeIn
+) -> HttpResponse:
+    """Purge a URL or a surrogate key from a service's cache (`purge_select`)."""
+    service = _service(request, "purge_select", service_id)
+    purge = account_services.service_purge(
+        actor=actor(principal_of(request)),
+        service=service,
+        url=payload.url,
+        surrogate_key=payload.surrogate_key,
+    )
+    return ok(resource_json(PurgeOut, purge), status=202)
+
+
+@router.post(
+    SERVICE + "/purge_all", response={202: Data[PurgeOut], **ACCOUNT_ERRORS}, tags=["services"]
+)
+def service_purge_all(request: HttpRequest, account_id: int, service_id: int) -> HttpResponse:
+    """Purge everything a service has cached (`purge_all`)."""
+    service = _service(request, "purge_all", service_id)
+    purge = account_services.service_purge_all(actor=actor(principal_of(request)), service=service)
+    return ok(resource_json(PurgeOut, purge), status=202)
