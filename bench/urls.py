@@ -32,7 +32,7 @@ def lookup_only(request):
     credential = request.META["HTTP_AUTHORIZATION"].removeprefix("Bearer ")
     digest = crypto.digest(credential, settings.KEYWARD_TOKEN_PEPPERS[0])
     with connection.cursor() as cursor:
-        cursor.execute(auth._token_sql(1), {"d0": digest})
+        cursor.execute(auth._token_sql(1, in_account=False), {"d0": digest})
         cursor.fetchone()
     return JsonResponse({"status": "ok"})
 

@@ -69,5 +69,6 @@ def urls() -> tuple[list[URLPattern | URLResolver], str, str]:
         if isinstance(p, URLPattern)
         else p
         for p in patterns
+        if getattr(p, "name", None) != "api-root"  # an HTML page: /api/v1/ is a JSON 404
     ]
     return wrapped, app_name, namespace

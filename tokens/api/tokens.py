@@ -186,8 +186,11 @@ def tokens_list(
     else:
         tokens = Token.objects.filter(pk=principal.id).select_related("user", "account")
     rows, paging = paginate(tokens, page, per_page)
-    partial = [token.pk for token in rows if not all(token.has_all(k) for k in Kind)]
-    selections = selectors.token_selections(token_ids=partial)
+    partial = {token.pk: [k for k in Kind if not token.has_all(k)] for token in rows}
+    selections = selectors.token_selections(
+        token_ids=[pk for pk, kinds in partial.items() if kinds],
+        kinds={kind for kinds in partial.values() for kind in kinds},
+    )
     data = [row_json(token, selections.get(token.pk, {})) for token in rows]
     return ok(data, pagination=paging)
 

@@ -1,0 +1,153 @@
+"""Issue 9's API defects, each pinned: strict bodies, text no database stores, JSON under
+/api/ for every path, token management needing `global`, and a JSON error writer that
+cannot fail."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from accounts.models import Purge, Record
+from tests.factories import RecordFactory, ServiceFactory, ZoneFactory, issue_user_token
+from tokens.api.errors import error_response
+from tokens.models import Token
+
+pytestmark = pytest.mark.django_db
+
+
+def basic(email: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()
+
+
+def post_json(client, path, raw: str, **extra):
+    return client.generic(
+        "POST", f"/api/v1{path}", raw.encode(), content_type="application/json", **extra
+    )
+
+
+@pytest.fixture
+def owner(account, member_factory):
+    return member_factory(account, "superuser")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "t", "scope": ["zones:read"]}, "scope"),
+        ({"name": "t", "Scopes": ["zones:read"]}, "Scopes"),
+        ({"name": "t", "resource": {"zones": []}}, "resource"),
+        ({"name": "t", "expires": None}, "expires"),
+        ({"name": "t", "allowed_ips": ["10.0.0.0/8"]}, "allowed_ips"),
+    ],
+)
+def test_an_unknown_field_is_refused_and_creates_nothing(client, owner, password, body, field):
+    response = post_json(
+        client, "/tokens", json.dumps(body), HTTP_AUTHORIZATION=basic(owner.email, password)
+    )
+    assert response.status_code == 422, response.content
+    assert response.json()["error"] == "invalid_request"
+    assert field in response.json()["fields"]
+    assert not Token.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"name": "bad \\ud800 name"}',
+        '{"name": "t", "resources": {"\\ud800": "all"}}',
+        '{"name": "t", "scopes": ["\\udfff"]}',
+        '{"name": "nul \\u0000 byte"}',
+    ],
+)
+def test_text_no_database_can_store_is_422_on_token_creation(client, owner, password, raw):
+    response = post_json(client, "/tokens", raw, HTTP_AUTHORIZATION=basic(owner.email, password))
+    assert response.status_code == 422, response.content
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"] == "invalid_request"
+    assert not Token.objects.exists()
+
+
+def test_lone_surrogates_are_422_on_every_write_with_a_body(client, account, owner):
+    zone = ZoneFactory(account=account)
+    service = ServiceFactory(account=account)
+    secret = issue_user_token(owner).secret
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    base = f"/accounts/{account.pk}"
+    cases = [
+        ("POST", f"{base}/zones/{zone.pk}/records", '{"type": "TXT", "content": "\\ud800"}'),
+        ("POST", f"{base}/zones/{zone.pk}/records", '{"type": "A", "name": "\\udc00x"}'),
+        ("PATCH", f"{base}/services/{service.pk}", '{"name": "\\ud800"}'),
+        ("POST", f"{base}/services/{service.pk}/purge", '{"url": "https://x/\\ud800"}'),
+        ("POST", f"{base}/domains", '{"name": "\\ud800.example"}'),
+    ]
+    for method, path, raw in cases:
+        response = client.generic(
+            method, f"/api/v1{path}", raw.encode(), content_type="application/json", **auth
+        )
+        assert response.status_code == 422, (path, response.content)
+        assert response.json()["error"] == "invalid_request"
+    assert not Record.objects.exists() and not Purge.objects.exists()
+
+
+def test_the_error_writer_cannot_fail_on_unencodable_text():
+    response = error_response(422, "invalid_request", "bad \ud800", fields={"\udfff": ["x"]})
+    assert response.status_code == 422
+    assert json.loads(response.content)["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/foo%0Abar", "/api/v1/nothing/here", "/api/", "/api", "/api/v2/whoami", "/api/v1/"],
+)
+def test_every_path_under_api_answers_json(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"] == "not_found"
+
+
+def test_managing_tokens_needs_the_global_scope(client, owner):
+    reader = issue_user_token(owner, name="reader", scopes=["zones:read"])
+    full = issue_user_token(owner, name="full")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {reader.secret}"}
+
+    listed = client.get("/api/v1/tokens", **auth)
+    revoked = client.delete(f"/api/v1/tokens/{full.token.pk}", **auth)
+
+    for response in (listed, revoked):
+        assert response.status_code == 403
+        assert response.json()["error"] == "insufficient_scope"
+        assert response.json()["required_scope"] == "global"
+        assert 'scope="global"' in response["WWW-Authenticate"]
+    assert Token.objects.filter(pk=full.token.pk).exists()
+    # tokens/self needs no scope at all.
+    assert client.get("/api/v1/tokens/self", **auth).status_code == 200
+    assert client.delete("/api/v1/tokens/self", **auth).status_code == 204
+    assert not Token.objects.filter(pk=reader.token.pk).exists()
+
+
+def test_a_global_token_manages_its_owners_tokens(client, owner):
+    full = issue_user_token(owner, name="full")
+    other = issue_user_token(owner, name="other")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {full.secret}"}
+    assert client.get("/api/v1/tokens", **auth).json()["pagination"]["total_entries"] == 2
+    assert client.delete(f"/api/v1/tokens/{other.token.pk}", **auth).status_code == 204
+    assert not Token.objects.filter(pk=other.token.pk).exists()
+
+
+def test_records_of_a_foreign_zone_are_not_found(client, account, owner, member_factory):
+    from tests.factories import AccountFactory
+
+    elsewhere = AccountFactory(slug="elsewhere")
+    foreign = ZoneFactory(account=elsewhere)
+    RecordFactory(zone=foreign)
+    secret = issue_user_token(owner).secret
+    for path in (
+        f"/api/v1/accounts/{account.pk}/zones/{foreign.pk}/records",
+        f"/api/v1/accounts/{elsewhere.pk}/zones/{foreign.pk}/records",
+        f"/api/v1/accounts/{account.pk}/zones/{foreign.pk}/records?page=3",
+    ):
+        response = client.get(path, HTTP_AUTHORIZATION=f"Bearer {secret}")
+        assert response.status_code == 404, path
