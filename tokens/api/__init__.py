@@ -61,14 +61,19 @@ resources.add_routes(accounts.router)
 api.add_router("/accounts", accounts.router)  # with the writes' routes (tokens.api.writes)
 
 
+def _json_view(pattern: URLPattern) -> Any:
+    if pattern.name == "api-root":  # ninja's HTML landing page: /api/v1/ is a JSON 404 here
+        return errors.api_not_found
+    return errors.json_405(pattern.callback)
+
+
 def urls() -> tuple[list[URLPattern | URLResolver], str, str]:
     """ninja's URLs, each answering a wrong method with JSON (and `Allow`) like every error."""
     patterns, app_name, namespace = api.urls
     wrapped = [
-        URLPattern(p.pattern, errors.json_405(p.callback), p.default_args, p.name)
+        URLPattern(p.pattern, _json_view(p), p.default_args, p.name)
         if isinstance(p, URLPattern)
         else p
         for p in patterns
-        if getattr(p, "name", None) != "api-root"  # an HTML page: /api/v1/ is a JSON 404
     ]
     return wrapped, app_name, namespace
