@@ -49,6 +49,7 @@ class _Breaker:
         self.open_until = 0.0  # monotonic time before which the cache is not tried
         self.failing = False
         self.logged_at: float | None = None
+        self.outage_logged = False  # the recovery is logged once per logged outage
         self.next_probe = 0.0
 
     def trip(self, error: Exception) -> None:
@@ -59,6 +60,7 @@ class _Breaker:
             if self.logged_at is not None and now - self.logged_at < LOG_INTERVAL_SECONDS:
                 return
             self.logged_at = now
+            self.outage_logged = True
         logger.error(
             "Cache unavailable (%s: %s); rate limits fail open and counts are lost until it is"
             " back (this message repeats at most once a minute)",
@@ -71,6 +73,9 @@ class _Breaker:
             if not self.failing:
                 return
             self.failing = False
+            if not self.outage_logged:
+                return
+            self.outage_logged = False
         logger.warning("Cache reachable again; rate limits apply again")
 
 

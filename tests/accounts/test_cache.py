@@ -95,6 +95,28 @@ def test_the_error_is_logged_at_most_once_a_minute(cache_down, caplog, monkeypat
     assert len(cache_errors(caplog)) == 2
 
 
+def test_the_cache_is_used_again_once_it_answers(settings, caplog, monkeypatch):
+    from django.core.cache.backends.locmem import LocMemCache
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    monkeypatch.setattr(cache, "BREAKER_SECONDS", 0)
+    working_get = LocMemCache.get
+
+    def broken_get(self, *args, **kwargs):
+        raise RedisConnectionError("refused")
+
+    monkeypatch.setattr(LocMemCache, "get", broken_get)
+    assert cache.get("k", "neutral") == "neutral" and cache.status() == "unavailable"
+    monkeypatch.setattr(LocMemCache, "get", working_get)
+    cache.set("k", "v", 60)
+    assert cache.get("k") == "v" and cache.status() == "ok"
+    assert [r.levelname for r in caplog.records if r.name == "accounts.cache"] == [
+        "ERROR",
+        "WARNING",
+    ]
+
+
 @pytest.fixture
 def silent_redis(settings):
     """A 'Redis' that accepts connections and never answers (a hung server)."""
