@@ -35,7 +35,7 @@ from accounts.models import (
     User,
     Zone,
 )
-from accounts.ratelimit import Limit, minutes_text
+from accounts.ratelimit import Limit, count_attempt, minutes_text
 from tokens.events import Actor, event_record
 from tokens.models import EventKind, Token, TokenType
 
@@ -58,20 +58,18 @@ class Throttled(CredentialsRejected):
 def credentials_check(*, request: HttpRequest, email: str, password: str) -> User:
     """The active user with this email and password, or CredentialsRejected.
 
-    Failures are counted per email and per client IP; once either limit is hit
-    the password is not even checked until the window closes.
+    Attempts are counted per email and per client IP before the password is
+    checked (a success is taken back off); once either limit is hit the
+    password is not even checked until the window closes.
     """
     email_key, ip_key = email.strip().lower(), client_ip(request)
-    wait = max(
-        SIGN_IN_PER_EMAIL.retry_after(email_key) or 0, SIGN_IN_PER_IP.retry_after(ip_key) or 0
-    )
-    if wait:
-        raise Throttled(wait)
+    attempt = count_attempt((SIGN_IN_PER_EMAIL, email_key), (SIGN_IN_PER_IP, ip_key))
+    if attempt.retry_after:
+        raise Throttled(attempt.retry_after)
     user = authenticate(request, email=email_key, password=password)
     if user is None or user.is_synthetic:
-        SIGN_IN_PER_EMAIL.record_failure(email_key)
-        SIGN_IN_PER_IP.record_failure(ip_key)
         raise CredentialsRejected("That email and password do not match an account.")
+    attempt.succeeded()
     SIGN_IN_PER_EMAIL.reset(email_key)
     return user
 
@@ -674,13 +672,12 @@ def sudo_enter(*, request: HttpRequest, password: str) -> None:
     """
     user, ip = request.user, client_ip(request)
     user_key = str(user.pk)
-    wait = max(SUDO_PER_USER.retry_after(user_key) or 0, SUDO_PER_IP.retry_after(ip) or 0)
-    if wait:
-        raise Throttled(wait)
+    attempt = count_attempt((SUDO_PER_USER, user_key), (SUDO_PER_IP, ip))
+    if attempt.retry_after:
+        raise Throttled(attempt.retry_after)
     if not password or not user.check_password(password):
-        SUDO_PER_USER.record_failure(user_key)
-        SUDO_PER_IP.record_failure(ip)
         raise SudoRejected("That password is not right. Try again.")
+    attempt.succeeded()
     SUDO_PER_USER.reset(user_key)
     until = timezone.now() + SUDO_DURATION
     request.session[SUDO_SESSION_KEY] = {"user": user.pk, "until": until.timestamp()}

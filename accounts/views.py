@@ -45,7 +45,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         return redirect(next_url or "accounts:home")
 
     form = SignInForm(request.POST or None)
-    status = 200
+    throttled: Throttled | None = None
     if request.method == "POST" and form.is_valid():
         try:
             user = credentials_check(
@@ -55,7 +55,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             )
         except CredentialsRejected as rejected:
             form.add_error(None, str(rejected))
-            status = 429 if hasattr(rejected, "retry_after") else 200
+            throttled = rejected if isinstance(rejected, Throttled) else None
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             event_record(
@@ -64,7 +64,16 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 summary=f"{user.email} signed in",
             )
             return redirect(next_url or "accounts:home")
-    return render(request, "accounts/sign_in.html", {"form": form, "next": next_url}, status=status)
+    response = render(request, "accounts/sign_in.html", {"form": form, "next": next_url})
+    return _throttled_answer(response, throttled)
+
+
+def _throttled_answer(response: HttpResponse, throttled: Throttled | None) -> HttpResponse:
+    """A throttled form answers 429 with Retry-After, as the API does (SPEC 7)."""
+    if throttled is not None:
+        response.status_code = 429
+        response["Retry-After"] = str(throttled.retry_after)
+    return response
 
 
 @require_POST
@@ -240,18 +249,16 @@ def sudo(request: HttpRequest) -> HttpResponse:
     if request.method == "GET" and sudo_is_active(request):
         return redirect(next_url)
     form = SudoForm(request.POST or None)
-    status = 200
+    throttled: Throttled | None = None
     if request.method == "POST" and form.is_valid():
         try:
             sudo_enter(request=request, password=form.cleaned_data["password"])
         except CredentialsRejected as rejected:
             form.add_error("password", str(rejected))
-            status = 429 if isinstance(rejected, Throttled) else 200
+            throttled = rejected if isinstance(rejected, Throttled) else None
         else:
             return redirect(next_url)
-    return render(
-        request,
-        "accounts/sudo.html",
-        {"form": form, "next": next_url, "cancel": cancel_url},
-        status=status,
+    response = render(
+        request, "accounts/sudo.html", {"form": form, "next": next_url, "cancel": cancel_url}
     )
+    return _throttled_answer(response, throttled)

@@ -134,13 +134,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The cache holds rate limits and counters. With Redis, short socket timeouts keep
+# an outage from holding requests: accounts.cache fails open on an error and then
+# leaves the cache alone for a few seconds (SPEC 1).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "keyward",
+            "OPTIONS": REDIS_OPTIONS,
         }
     }
 else:

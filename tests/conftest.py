@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+
 import pytest
+import redis
 from django.core.cache import cache
 
 from tests.factories import PASSWORD, AccountFactory, MembershipFactory, UserFactory
@@ -30,6 +34,53 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+# A Redis database of Keyward's tests' own; each test also gets its own key prefix.
+TEST_REDIS_URL = os.environ.get("KEYWARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The default cache on a real Redis, as in production (REDIS_URL).
+
+    Skipped when no Redis answers, except where KEYWARD_REQUIRE_REDIS=1 (CI):
+    there a missing Redis is a failure, not a silent skip.
+    """
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=0.5)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as error:
+        if os.environ.get("KEYWARD_REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis is required (KEYWARD_REQUIRE_REDIS=1): {error}")
+        pytest.skip(f"no Redis at {TEST_REDIS_URL}")
+    prefix = f"kwtest-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": REDIS_BACKEND,
+            "LOCATION": TEST_REDIS_URL,
+            "KEY_PREFIX": prefix,
+            "OPTIONS": settings.REDIS_OPTIONS,
+        }
+    }
+    yield client
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def cache_down(settings):
+    """The default cache is a Redis that cannot be reached (a closed port)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": REDIS_BACKEND,
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": settings.REDIS_OPTIONS,
+        }
+    }
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def test_healthz_answers_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "cache": "ok"}
 
 
 def test_healthz_answers_503_when_the_database_is_down(client, monkeypatch):

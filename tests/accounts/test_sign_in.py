@@ -58,6 +58,7 @@ def test_repeated_failures_block_the_email_without_checking_the_password(
     monkeypatch.setattr("accounts.services.authenticate", fail)
     response = client.post(SIGN_IN, {"email": user.email, "password": password})
     assert response.status_code == 429
+    assert 14 * 60 < int(response["Retry-After"]) <= 15 * 60
     assert b"Too many attempts. Try again in 15 minutes." in response.content
     assert "_auth_user_id" not in client.session
 

@@ -59,6 +59,7 @@ def test_sudo_is_rate_limited_like_sign_in(client, person, password):
         client.post(SUDO, {"password": "wrong"})
     response = client.post(SUDO, {"password": password})
     assert response.status_code == 429
+    assert 14 * 60 < int(response["Retry-After"]) <= 15 * 60
     assert b"Too many attempts" in response.content
     assert client.get(reverse("tokens:new")).status_code == 302
 
