@@ -251,15 +251,14 @@ def authenticate(request: HttpRequest, account_id: int | None = None) -> Princip
         raise
     if credential is None:
         raise AuthenticationFailed("Authentication required.", credentials_sent=False)
-    if not _well_formed(credential):
-        raise _fail(ip, "The token is malformed.")
-
     digests = crypto.digests(credential, settings.KEYWARD_TOKEN_PEPPERS)
     wait = throttle.retry_after(ip, digests)
     if wait:
         raise AuthenticationFailed(
             "Too many failed authentication attempts.", credentials_sent=True, retry_after=wait
         )
+    if not _well_formed(credential):
+        raise _fail(ip, "The token is malformed.")
     params: dict[str, object] = dict(zip(_digest_params(len(digests)), digests, strict=True))
     if account_id is not None:
         params["account"] = account_id

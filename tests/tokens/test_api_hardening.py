@@ -151,3 +151,36 @@ def test_records_of_a_foreign_zone_are_not_found(client, account, owner, member_
     ):
         response = client.get(path, HTTP_AUTHORIZATION=f"Bearer {secret}")
         assert response.status_code == 404, path
+
+
+def test_garbage_from_one_address_does_not_lock_out_tokens_that_worked_there(client, owner):
+    """Behind a proxy everyone may share one address: a guesser must not lock them out."""
+    from tokens.constants import BEARER_FAILURE_LIMIT
+
+    used = issue_user_token(owner, name="in use").secret
+    fresh = issue_user_token(owner, name="fresh").secret
+    shared = {"REMOTE_ADDR": "198.51.100.7"}
+    assert (
+        client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {used}", **shared).status_code
+        == 200
+    )
+    garbage = "kwu_" + "A" * 38
+    for _ in range(BEARER_FAILURE_LIMIT):
+        client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {garbage}", **shared)
+
+    blocked = client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {garbage}", **shared)
+    assert blocked.status_code == 429 and int(blocked["Retry-After"]) > 0
+    assert (
+        client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {used}", **shared).status_code
+        == 200
+    )
+    # A token never used from there waits like any guess would.
+    assert (
+        client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {fresh}", **shared).status_code
+        == 429
+    )
+    other = {"REMOTE_ADDR": "203.0.113.9"}
+    assert (
+        client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {fresh}", **other).status_code
+        == 200
+    )
