@@ -184,3 +184,22 @@ def test_garbage_from_one_address_does_not_lock_out_tokens_that_worked_there(cli
         client.get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {fresh}", **other).status_code
         == 200
     )
+
+
+def _documented_operations():
+    from tokens.api import api
+
+    for path, methods in api.get_openapi_schema()["paths"].items():
+        for method in methods:
+            yield method.upper(), path.replace("{", "").replace("}", "").replace("account_id", "1")
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(set(_documented_operations())))
+def test_every_documented_operation_refuses_missing_and_bad_credentials(client, method, path):
+    import re
+
+    concrete = re.sub(r"[a-z_]+_id", "1", path)
+    for credentials in ({}, {"HTTP_AUTHORIZATION": "Bearer kwu_" + "A" * 38}):
+        response = client.generic(method, concrete, b"{}", "application/json", **credentials)
+        assert response.status_code == 401, (method, concrete, credentials)
+        assert "WWW-Authenticate" in response

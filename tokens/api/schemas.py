@@ -15,6 +15,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field
 
+from accounts.constants import RecordType
 from tokens.constants import MAX_NAME_LENGTH
 from tokens.permissions import SCOPES, Kind
 
@@ -247,7 +248,7 @@ class TokenCreateIn(StrictIn):
 
 
 class RecordIn(StrictIn):
-    type: Text
+    type: RecordType
     name: Text = Field(default="", description='Relative to the zone; "" or "@" for the apex.')
     content: Text
     ttl: int = Field(default=3600, description="Seconds, 60 to 604800.")
@@ -255,14 +256,16 @@ class RecordIn(StrictIn):
 
 
 class DomainIn(StrictIn):
-    name: Text
+    name: Annotated[Text, Field(min_length=1, max_length=253)]
     auto_renew: bool = False
 
 
 class ServicePatchIn(StrictIn):
     """Send at least one field; a field that is sent may not be null."""
 
-    name: Text = Field(default=None, validate_default=False)  # type: ignore[assignment]
+    name: Annotated[Text, Field(min_length=1, max_length=100)] = Field(  # type: ignore[assignment]
+        default=None, validate_default=False
+    )
     hostname: Text = Field(default=None, validate_default=False)  # type: ignore[assignment]
     origin: Text = Field(default=None, validate_default=False)  # type: ignore[assignment]
     default_ttl: int = Field(default=None, validate_default=False)  # type: ignore[assignment]

@@ -47,7 +47,7 @@ from tokens.services import token_create, token_revoke
 
 router = Router(tags=["tokens"])
 
-MANAGE_ERRORS: dict[int, Any] = {**ERRORS, 403: ScopeErrorOut}
+MANAGE_ERRORS: dict[int, Any] = {**ERRORS, 403: ScopeErrorOut, 422: InvalidOut}
 
 
 def _require_global(principal: Principal) -> None:

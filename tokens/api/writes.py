@@ -19,6 +19,7 @@ from tokens.api.accounts import router
 from tokens.api.responses import no_content, ok
 from tokens.api.schemas import (
     ACCOUNT_ERRORS,
+    BODY_ERRORS,
     CertificateOut,
     Data,
     DomainIn,
@@ -71,7 +72,11 @@ def _service(request: HttpRequest, operation: str, service_id: int) -> Service:
 # --------------------------------------------------------------------------- zones
 
 
-@router.post(ZONE + "/records", response={201: Data[RecordOut], **ACCOUNT_ERRORS}, tags=["zones"])
+@router.post(
+    ZONE + "/records",
+    response={201: Data[RecordOut], **ACCOUNT_ERRORS, **BODY_ERRORS},
+    tags=["zones"],
+)
 def record_create(
     request: HttpRequest, account_id: int, zone_id: int, payload: RecordIn
 ) -> HttpResponse:
@@ -101,7 +106,9 @@ def record_delete(
 
 
 @router.post(
-    "/{id:account_id}/domains", response={201: Data[DomainOut], **ACCOUNT_ERRORS}, tags=["domains"]
+    "/{id:account_id}/domains",
+    response={201: Data[DomainOut], **ACCOUNT_ERRORS, **BODY_ERRORS},
+    tags=["domains"],
 )
 def domain_create(request: HttpRequest, account_id: int, payload: DomainIn) -> HttpResponse:
     """Register a domain (`domains:write` on all domains)."""
@@ -186,7 +193,9 @@ def certificate_renew(request: HttpRequest, account_id: int, certificate_id: int
 # --------------------------------------------------------------------------- services
 
 
-@router.patch(SERVICE, response={200: Data[ServiceOut], **ACCOUNT_ERRORS}, tags=["services"])
+@router.patch(
+    SERVICE, response={200: Data[ServiceOut], **ACCOUNT_ERRORS, **BODY_ERRORS}, tags=["services"]
+)
 def service_update(
     request: HttpRequest, account_id: int, service_id: int, payload: ServicePatchIn
 ) -> HttpResponse:
@@ -201,7 +210,9 @@ def service_update(
 
 
 @router.post(
-    SERVICE + "/purge", response={202: Data[PurgeOut], **ACCOUNT_ERRORS}, tags=["services"]
+    SERVICE + "/purge",
+    response={202: Data[PurgeOut], **ACCOUNT_ERRORS, **BODY_ERRORS},
+    tags=["services"],
 )
 def service_purge(
     request: HttpRequest, account_id: int, service_id: int, payload: PurgeIn
