@@ -8,6 +8,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.constants import Plan, RecordType, Role
+from accounts.roles import manages_account
 
 
 class UserManager(BaseUserManager["User"]):
@@ -128,6 +129,11 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.account} ({self.role})"
+
+    @property
+    def manages_account(self) -> bool:
+        """This member manages the account's tokens and members (for templates)."""
+        return manages_account(self.role)
 
 
 class Zone(models.Model):

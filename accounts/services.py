@@ -36,6 +36,8 @@ from accounts.models import (
     Zone,
 )
 from accounts.ratelimit import Limit, minutes_text
+from accounts.roles import MANAGING_ROLES, manages_account
+from accounts.selectors import memberships_managing
 from tokens.events import Actor, event_record
 from tokens.models import EventKind, Token, TokenType
 
@@ -83,8 +85,8 @@ class MembershipChangeRefused(Exception):
     """A role change or removal that would break a rule; the message is safe to show."""
 
 
-def _lock_superusers(account_id: int) -> list[int]:
-    """Lock the account's memberships and return its human superusers' membership ids.
+def _lock_managers(account_id: int) -> list[int]:
+    """Lock the account's memberships and return the ids of those a human manages it with.
 
     The synthetic owner of legacy keys is a superuser member but cannot sign in,
     so it never counts as the superuser who keeps an account manageable.
@@ -95,7 +97,7 @@ def _lock_superusers(account_id: int) -> list[int]:
         .order_by("pk")
         .values_list("pk", "role", "user__is_synthetic")
     )
-    return [pk for pk, role, synthetic in rows if role == Role.SUPERUSER and not synthetic]
+    return [pk for pk, role, synthetic in rows if manages_account(role) and not synthetic]
 
 
 @transaction.atomic
@@ -108,12 +110,12 @@ def membership_change_role(*, actor: Actor, membership: Membership, role: str) -
     """
     if role not in Role.values:
         raise MembershipChangeRefused("Choose superuser, engineer, user or billing.")
-    superusers = _lock_superusers(membership.account_id)
+    managers = _lock_managers(membership.account_id)
     membership = Membership.objects.select_related("user", "account").get(pk=membership.pk)
     before = membership.role
     if before == role:
         return membership
-    if before == Role.SUPERUSER and superusers == [membership.pk]:
+    if manages_account(before) and not manages_account(role) and managers == [membership.pk]:
         raise MembershipChangeRefused(
             f"{membership.user.email} is the only superuser of {membership.account.name}. "
             "Make another member a superuser first."
@@ -142,9 +144,9 @@ def membership_remove(*, actor: Actor, membership: Membership) -> None:
     Their user tokens stop acting in this account on the next request (they
     keep working in the member's other accounts). The last superuser cannot be removed.
     """
-    superusers = _lock_superusers(membership.account_id)
+    managers = _lock_managers(membership.account_id)
     membership = Membership.objects.select_related("user", "account").get(pk=membership.pk)
-    if membership.role == Role.SUPERUSER and superusers == [membership.pk]:
+    if manages_account(membership.role) and managers == [membership.pk]:
         raise MembershipChangeRefused(
             f"{membership.user.email} is the only superuser of {membership.account.name}. "
             "Make another member a superuser first."
@@ -189,18 +191,18 @@ def user_deletion_blockers(user: User) -> UserDeletionBlocked | None:
         )
     sole = [
         membership.account.name
-        for membership in Membership.objects.filter(user=user, role=Role.SUPERUSER)
+        for membership in memberships_managing(user)
         .select_related("account")
         .annotate(
-            superusers=Count(
+            managers=Count(
                 "account__memberships",
                 filter=Q(
-                    account__memberships__role=Role.SUPERUSER,
+                    account__memberships__role__in=MANAGING_ROLES,
                     account__memberships__user__is_synthetic=False,
                 ),
             )
         )
-        if membership.superusers == 1
+        if membership.managers == 1
     ]
     if sole:
         reasons.append(

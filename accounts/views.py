@@ -16,6 +16,7 @@ from accounts.decorators import account_view, signed_in_required
 from accounts.forms import DeleteAccountForm, MemberRoleForm, SignInForm, SudoForm
 from accounts.http import client_ip
 from accounts.models import Membership
+from accounts.roles import manages_account, role_can_read
 from accounts.services import (
     CredentialsRejected,
     MembershipChangeRefused,
@@ -31,7 +32,6 @@ from accounts.services import (
 )
 from tokens.events import Actor, event_record
 from tokens.models import EventKind, Token
-from tokens.permissions import Kind, role_can_read
 
 
 @require_http_methods(["GET", "POST"])
@@ -89,15 +89,15 @@ def overview(request: HttpRequest) -> HttpResponse:
     """The account's resources, as far as the member's role may read them."""
     account, role = request.account, request.membership.role
     sections = []
-    if role_can_read(role, Kind.ZONES):
+    if role_can_read(role, "zones"):
         sections.append(("zones", "DNS zones", list(selectors.zones_of(account))))
-    if role_can_read(role, Kind.DOMAINS) or role_can_read(role, Kind.REGISTRAR):
+    if role_can_read(role, "domains") or role_can_read(role, "registrar"):
         sections.append(("domains", "Domains", list(selectors.domains_of(account))))
-    if role_can_read(role, Kind.CERTIFICATES):
+    if role_can_read(role, "certificates"):
         sections.append(
             ("certificates", "TLS certificates", list(selectors.certificates_of(account)))
         )
-    if role_can_read(role, Kind.SERVICES):
+    if role_can_read(role, "services"):
         sections.append(("services", "CDN services", list(selectors.services_of(account))))
     return render(request, "accounts/overview.html", {"sections": sections})
 
@@ -106,14 +106,14 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 
 def _members_forbidden(request: HttpRequest) -> HttpResponse:
-    """Only superusers manage members: others get a 403 page that says so (nothing changes)."""
+    """Members who do not manage the account get a 403 page that says so (nothing changes)."""
     return render(request, "accounts/members_forbidden.html", status=403)
 
 
 @account_view
 def members(request: HttpRequest) -> HttpResponse:
     """Superusers: the account's members, their roles and how many active tokens each has."""
-    if request.membership.role != Role.SUPERUSER:
+    if not manages_account(request.membership.role):
         return _members_forbidden(request)
     rows = [
         (membership, MemberRoleForm(initial={"role": membership.role}, prefix=f"m{membership.pk}"))
@@ -126,7 +126,7 @@ def members(request: HttpRequest) -> HttpResponse:
 @account_view
 def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
     """Change a member's role; their user tokens follow on the next API request."""
-    if request.membership.role != Role.SUPERUSER:
+    if not manages_account(request.membership.role):
         return _members_forbidden(request)
     membership = get_object_or_404(
         Membership.objects.select_related("user"), pk=membership_id, account=request.account
@@ -148,10 +148,9 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
             request,
             f"{membership.user.email} is now {Role(form.cleaned_data['role']).label.lower()}.",
         )
-    demoted_self = membership.user_id == request.user.pk and not (
-        Membership.objects.filter(pk=membership.pk, role=Role.SUPERUSER).exists()
-    )
-    if demoted_self:  # the members page is no longer theirs
+    if membership.user_id == request.user.pk and not manages_account(
+        Membership.objects.filter(pk=membership.pk).values_list("role", flat=True).first()
+    ):  # they demoted themselves: the members page is no longer theirs
         return redirect("accounts:overview", slug=request.account.slug)
     return redirect("accounts:members", slug=request.account.slug)
 
@@ -160,7 +159,7 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 @account_view
 def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     """Confirm, then remove a member: their user tokens stop acting in this account."""
-    if request.membership.role != Role.SUPERUSER:
+    if not manages_account(request.membership.role):
         return _members_forbidden(request)
     membership = get_object_or_404(
         Membership.objects.select_related("user"), pk=membership_id, account=request.account

@@ -21,6 +21,8 @@ from django.http import Http404
 
 from accounts.constants import Role
 from accounts.models import Account, Certificate, Domain, Membership, Service, User, Zone
+from accounts.roles import manages_account
+from accounts.selectors import accounts_managed_by, memberships_managing
 from tokens.models import SELECTION_FIELDS, Event, Token, TokenType
 from tokens.permissions import KIND_LABELS, Kind, kinds_for_scopes
 
@@ -53,7 +55,7 @@ def events_visible_to(membership: Membership) -> QuerySet[Event]:
     `engineer`: also what automation tokens did; `superuser`: the whole account.
     """
     events = events_in_account(membership.account)
-    if membership.role == Role.SUPERUSER:
+    if manages_account(membership.role):
         return events
     mine = Q(actor_user_id=membership.user_id) | Q(token_owner_id=membership.user_id)
     if membership.role == Role.ENGINEER:
@@ -149,7 +151,7 @@ def tokens_counting_towards_limit(*, user_id: int) -> QuerySet[Token]:
 # --------------------------------------------------------------------------- the panel's reach
 # Who may see, edit and revoke which token in the control panel:
 # - their own user tokens: see, edit, revoke (as owner);
-# - automation tokens of accounts where they are superuser: see, edit, revoke;
+# - automation tokens of accounts they manage (superusers): see, edit, revoke;
 # - user tokens of members of such accounts: see and revoke (as superuser).
 # Anything else is a 404, so a foreign id reveals nothing.
 
@@ -163,13 +165,6 @@ PICKER_MODELS: dict[Kind, type[Zone | Domain | Certificate | Service]] = {
 RESOURCE_PREVIEW = 3
 
 
-def superuser_accounts_of(user: User) -> QuerySet[Account]:
-    """Accounts where `user` is a superuser (they manage its tokens)."""
-    return Account.objects.filter(
-        memberships__user=user, memberships__role=Role.SUPERUSER
-    ).order_by("name")
-
-
 def _panel_tokens() -> QuerySet[Token]:
     return Token.objects.select_related("user", "account", "created_by")
 
@@ -180,11 +175,11 @@ def tokens_of_user(user: User) -> QuerySet[Token]:
 
 
 def tokens_visible_to(user: User, account: Account) -> QuerySet[Token]:
-    """Every token that can act in `account`, for a superuser of it (else none).
+    """Every token that can act in `account`, for a member who manages it (else none).
 
     The account's automation tokens and the user tokens of its members.
     """
-    if not Membership.objects.filter(user=user, account=account, role=Role.SUPERUSER).exists():
+    if not memberships_managing(user).filter(account=account).exists():
         return Token.objects.none()
     members = Membership.objects.filter(account=account).values("user_id")
     return _panel_tokens().filter(
@@ -193,7 +188,7 @@ def tokens_visible_to(user: User, account: Account) -> QuerySet[Token]:
 
 
 def _managed_accounts(user: User) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user, role=Role.SUPERUSER).values("account_id")
+    return memberships_managing(user).values("account_id")
 
 
 def token_get_manageable(user: User, token_id: int) -> Token:
@@ -248,9 +243,7 @@ def token_get_revocable(user: User, token_id: int, account_slug: str = "") -> Re
         return Revocation(token, "owner", None)
     if token.type == TokenType.AUTOMATION:
         return Revocation(token, "superuser", token.account)
-    shared = Account.objects.filter(
-        memberships__user=user, memberships__role=Role.SUPERUSER
-    ).filter(memberships__user_id=token.user_id)
+    shared = accounts_managed_by(user).filter(memberships__user_id=token.user_id)
     account = shared.filter(slug=account_slug).first() if account_slug else None
     return Revocation(token, "superuser", account or shared.order_by("name").first())
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.constants import Role
 from accounts.models import Account, Certificate, Domain, Membership, Service, User, Zone
+from accounts.roles import manages_account
 from tokens import crypto
 from tokens.constants import (
     DEFAULT_EXPIRY,
@@ -41,7 +42,6 @@ from tokens.models import (
 from tokens.permissions import (
     AUTOMATION_ROLES,
     KIND_LABELS,
-    ROLE_OPERATIONS,
     SCOPE_OPERATIONS,
     SCOPES,
     Kind,
@@ -279,10 +279,9 @@ def token_permissions_snapshot(token: Token) -> dict[str, Any]:
 
 
 def _may_manage_account_tokens(user: User, account: Account) -> bool:
-    role = (
+    return manages_account(
         Membership.objects.filter(user=user, account=account).values_list("role", flat=True).first()
     )
-    return role is not None and "manage_tokens" in ROLE_OPERATIONS[role]
 
 
 # --------------------------------------------------------------------------- services

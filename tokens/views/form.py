@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.decorators import signed_in_required
 from accounts.models import Membership
+from accounts.selectors import accounts_managed_by
 from tokens import selectors
 from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
 from tokens.models import TokenType
@@ -134,7 +135,7 @@ def resource_picker(request: HttpRequest) -> HttpResponse:
         token = selectors.token_get_manageable(request.user, int(token_id))
         account_ids = selectors.token_reach_account_ids(token)
     elif request.GET.get("token_type") == TokenType.AUTOMATION:
-        accounts = list(selectors.superuser_accounts_of(request.user))
+        accounts = list(accounts_managed_by(request.user))
         chosen = request.GET.get("account", "")
         account = next((a for a in accounts if str(a.pk) == chosen), None)
         account_ids = [account.pk] if account else []

@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.constants import Role
 from accounts.decorators import account_view, signed_in_required
 from accounts.models import Account, Membership, User
+from accounts.roles import manages_account
 from tokens import selectors
 from tokens.constants import MAX_ACTIVE_TOKENS_PER_USER
 from tokens.models import Token, TokenType
@@ -82,7 +82,7 @@ ACCOUNT_FILTERS = {
 def account_token_list(request: HttpRequest) -> HttpResponse:
     """Account tokens: every token that can act in the account (superusers only)."""
     account: Account = request.account
-    if request.membership.role != Role.SUPERUSER:
+    if not manages_account(request.membership.role):
         return render(request, "tokens/forbidden.html", {"account": account}, status=403)
     members = list(
         Membership.objects.filter(account=account).select_related("user").order_by("user__email")

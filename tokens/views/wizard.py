@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.constants import Role
 from accounts.decorators import signed_in_required
 from accounts.models import Account, Membership
+from accounts.selectors import accounts_managed_by
 from accounts.services import sudo_is_active
 from tokens import selectors
 from tokens.forms import TokenCreateForm
@@ -93,7 +94,7 @@ def token_new(request: HttpRequest) -> HttpResponse:
             return to_sudo(request, f"{here}?resume=1", reverse("tokens:list"))
         return to_sudo(request, here, reverse("tokens:list"))
 
-    superuser_accounts = list(selectors.superuser_accounts_of(request.user))
+    superuser_accounts = list(accounts_managed_by(request.user))
     data = request.POST if request.method == "POST" else None
     resumed = False
     if request.method == "GET" and request.GET.get("resume"):
@@ -176,7 +177,7 @@ def _to_reveal(request: HttpRequest, created: CreatedToken) -> HttpResponse:
 @signed_in_required
 def token_new_permissions(request: HttpRequest) -> HttpResponse:
     """htmx: the scopes and resources section, redrawn for another type, account or role."""
-    superuser_accounts = list(selectors.superuser_accounts_of(request.user))
+    superuser_accounts = list(accounts_managed_by(request.user))
     form = TokenCreateForm(
         initial=initial_from(request.GET, TokenCreateForm), superuser_accounts=superuser_accounts
     )
