@@ -28,6 +28,14 @@ SELECTION_FIELDS: dict[Kind, str] = {
     Kind.CERTIFICATES: "certificates",
     Kind.SERVICES: "services",
 }
+# The account-owned model each kind selects from (registrar access selects domains).
+RESOURCE_MODELS: dict[Kind, type[Zone | Domain | Certificate | Service]] = {
+    Kind.ZONES: Zone,
+    Kind.DOMAINS: Domain,
+    Kind.REGISTRAR: Domain,
+    Kind.CERTIFICATES: Certificate,
+    Kind.SERVICES: Service,
+}
 
 
 class TokenType(models.TextChoices):

@@ -20,10 +20,10 @@ from django.db.models.functions import RowNumber
 from django.http import Http404
 
 from accounts.constants import Role
-from accounts.models import Account, Certificate, Domain, Membership, Service, User, Zone
+from accounts.models import Account, Membership, User
 from accounts.roles import manages_account
 from accounts.selectors import accounts_managed_by, memberships_managing
-from tokens.models import SELECTION_FIELDS, Event, Token, TokenType
+from tokens.models import RESOURCE_MODELS, SELECTION_FIELDS, Event, Token, TokenType
 from tokens.permissions import KIND_LABELS, Kind, kinds_for_scopes
 
 # --------------------------------------------------------------------------- event log
@@ -155,13 +155,6 @@ def tokens_counting_towards_limit(*, user_id: int) -> QuerySet[Token]:
 # - user tokens of members of such accounts: see and revoke (as superuser).
 # Anything else is a 404, so a foreign id reveals nothing.
 
-PICKER_MODELS: dict[Kind, type[Zone | Domain | Certificate | Service]] = {
-    Kind.ZONES: Zone,
-    Kind.DOMAINS: Domain,
-    Kind.REGISTRAR: Domain,
-    Kind.CERTIFICATES: Certificate,
-    Kind.SERVICES: Service,
-}
 RESOURCE_PREVIEW = 3
 
 
@@ -343,7 +336,7 @@ def resources_for_picker(
     Returns the items (at most `limit` unselected matches, plus every selected
     resource in reach) and how many matches were left out.
     """
-    model = PICKER_MODELS[kind]
+    model = RESOURCE_MODELS[kind]
     in_reach = model.objects.filter(account_id__in=account_ids).select_related("account")
     selected = list(in_reach.filter(pk__in=selected_ids).order_by("account__name", "name"))
     matches = in_reach.exclude(pk__in=[item.pk for item in selected])

@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.constants import Role
-from accounts.models import Account, Certificate, Domain, Membership, Service, User, Zone
+from accounts.models import Account, Membership, User
 from accounts.roles import manages_account
 from tokens import crypto
 from tokens.constants import (
@@ -33,6 +33,7 @@ from tokens.constants import (
 from tokens.events import Actor, event_record
 from tokens.models import (
     ALL_FIELDS,
+    RESOURCE_MODELS,
     SELECTION_FIELDS,
     ActorKind,
     EventKind,
@@ -49,14 +50,6 @@ from tokens.permissions import (
     scopes_allowed_for_role,
     scopes_allowed_for_roles,
 )
-
-RESOURCE_MODELS: dict[Kind, type[Zone | Domain | Certificate | Service]] = {
-    Kind.ZONES: Zone,
-    Kind.DOMAINS: Domain,
-    Kind.REGISTRAR: Domain,
-    Kind.CERTIFICATES: Certificate,
-    Kind.SERVICES: Service,
-}
 
 # "All resources" in a resources mapping; otherwise a collection of ids.
 ALL: Final = "all"
