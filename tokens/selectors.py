@@ -141,13 +141,6 @@ def tokens_owned_by(*, user_id: int) -> QuerySet[Token]:
     )
 
 
-def tokens_counting_towards_limit(*, user_id: int) -> QuerySet[Token]:
-    """Tokens a person owns or created (automation): those the 100-token limit counts."""
-    return Token.objects.filter(
-        Q(user_id=user_id) | Q(created_by_id=user_id, type=TokenType.AUTOMATION)
-    )
-
-
 # --------------------------------------------------------------------------- the panel's reach
 # Who may see, edit and revoke which token in the control panel:
 # - their own user tokens: see, edit, revoke (as owner);

@@ -17,7 +17,6 @@ from typing import Any, Final
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.constants import Role
@@ -239,14 +238,6 @@ def _clean_expiry(expires_at: datetime | None, now: datetime) -> datetime | None
     return expires_at
 
 
-def _active_count_for(user: User, now: datetime) -> int:
-    return (
-        Token.objects.filter(Q(user=user) | Q(created_by=user, type=TokenType.AUTOMATION))
-        .active(now)
-        .count()
-    )
-
-
 def _apply_resources(token: Token, resources: Mapping[Kind, list[int] | None]) -> None:
     for kind, ids in resources.items():
         setattr(token, ALL_FIELDS[kind], ids is None)
@@ -369,7 +360,8 @@ def token_create(
     if limit_holder is not None:
         # Lock the person's row so concurrent creations count one after another.
         User.objects.select_for_update().filter(pk=limit_holder.pk).first()
-        if _active_count_for(limit_holder, now) >= MAX_ACTIVE_TOKENS_PER_USER:
+        active = Token.objects.counting_towards_limit(limit_holder).active(now).count()
+        if active >= MAX_ACTIVE_TOKENS_PER_USER:
             raise TokenLimitReached()
 
     secret = legacy_key if legacy_key is not None else crypto.generate(token_type)

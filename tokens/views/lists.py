@@ -57,7 +57,7 @@ def token_rows(tokens: list[Token], user: User) -> list[TokenRow]:
 def token_list(request: HttpRequest) -> HttpResponse:
     """Personal tokens: the signed-in person's user tokens."""
     tokens = list(selectors.tokens_of_user(request.user))
-    active = selectors.tokens_counting_towards_limit(user_id=request.user.pk).active().count()
+    active = Token.objects.counting_towards_limit(request.user).active().count()
     return render(
         request,
         LIST_TEMPLATE,
