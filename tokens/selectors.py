@@ -234,13 +234,36 @@ def token_get_revocable(user: User, token_id: int, account_slug: str = "") -> Re
     return Revocation(token, "superuser", account or shared.order_by("name").first())
 
 
-def token_reach_account_ids(token: Token) -> list[int]:
-    """Accounts a token acts in: its account, or its owner's accounts."""
-    if token.type == TokenType.AUTOMATION:
-        return [token.account_id]
-    return list(
-        Membership.objects.filter(user_id=token.user_id).values_list("account_id", flat=True)
+@dataclass(frozen=True)
+class TokenReach:
+    """The accounts a token acts in and, for a user token, its owner's memberships there."""
+
+    account_ids: list[int]
+    memberships: list[Membership]  # user tokens: with their accounts, by account name
+
+    @property
+    def owner_roles(self) -> list[str]:
+        """The roles that cap a user token, one per account it acts in."""
+        return [membership.role for membership in self.memberships]
+
+
+def token_reach(
+    *, token_type: str, owner_id: int | None = None, account_id: int | None = None
+) -> TokenReach:
+    """Which accounts a token acts in (SPEC 3), for a token that exists or is being made.
+
+    An automation token acts in its one account (`account_id`); a user token in
+    every account its owner (`owner_id`) is a member of now, capped there by the
+    owner's current role. One query for a user token, none for an automation one.
+    """
+    if token_type == TokenType.AUTOMATION:
+        return TokenReach([account_id] if account_id is not None else [], [])
+    memberships = list(
+        Membership.objects.filter(user_id=owner_id)
+        .select_related("account")
+        .order_by("account__name", "pk")
     )
+    return TokenReach([membership.account_id for membership in memberships], memberships)
 
 
 @dataclass(frozen=True)

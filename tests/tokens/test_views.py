@@ -499,6 +499,19 @@ def test_superuser_edits_automation_token(client, account, owner, password):
     assert bot.name == "Bot 2"
 
 
+def test_solo_plan_automation_token_is_edited_without_scopes(client, owner):
+    solo = AccountFactory(plan=Plan.SOLO, name="Solo Co")
+    MembershipFactory(user=owner, account=solo, role=Role.SUPERUSER)
+    bot = issue_automation_token(solo, "Bot", creator=owner).token
+    client.force_login(owner)
+    edit_url = reverse("tokens:edit", args=[bot.pk])
+    assert 'name="scopes"' not in client.get(edit_url).content.decode()
+    response = client.post(edit_url, wizard_post(name="Bot 2", scopes=[]))
+    assert response.status_code == 302
+    bot.refresh_from_db()
+    assert (bot.name, bot.scopes) == ("Bot 2", ["global"])
+
+
 # --------------------------------------------------------------------------- delete
 
 

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.constants import Role
 from accounts.decorators import signed_in_required
-from accounts.models import Membership
 from accounts.services import sudo_is_active
 from tokens import selectors
 from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
@@ -59,19 +58,16 @@ def _edit_initial(token: Token) -> dict[str, Any]:
 
 
 def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token) -> dict[str, Any]:
-    account_ids = selectors.token_reach_account_ids(token)
-    memberships = []
+    reach = selectors.token_reach(
+        token_type=token.type, owner_id=token.user_id, account_id=token.account_id
+    )
     if token.is_automation:
         allowed = scopes_allowed_for_role(token.role)
         scoped = plan_allows_scoped(token.account.plan, token.type)
     else:
-        memberships = list(
-            Membership.objects.filter(user_id=token.user_id)
-            .select_related("account")
-            .order_by("account__name")
-        )
-        allowed = scopes_allowed_for_roles(m.role for m in memberships)
+        allowed = scopes_allowed_for_roles(reach.owner_roles)
         scoped = True
+    account_ids = reach.account_ids
     return {
         "mode": "edit",
         "form": form,
@@ -80,7 +76,7 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
         "chosen_account": token.account,
         "chosen_role": token.role,
         "role_label": Role(token.role).label if token.role else "",
-        "memberships": memberships,
+        "memberships": reach.memberships,
         "scoped": scoped,
         "scope_options": scope_options(allowed, values_of(form, "scopes")),
         "pickers": pickers(form, account_ids, grouped=len(account_ids) > 1) if scoped else [],
@@ -122,7 +118,7 @@ def token_edit(request: HttpRequest, token_id: int) -> HttpResponse:
                 actor=actor_of(request),
                 token=token,
                 name=data["name"],
-                scopes=data["scopes"] or (None if _solo_automation(token) else []),
+                scopes=data["scopes"],
                 resources=form.resources(),
                 allowed_ips=data["allowed_ips"],
                 tls_access=bool(data["tls_access"]) if token.is_automation else None,
@@ -137,10 +133,6 @@ def token_edit(request: HttpRequest, token_id: int) -> HttpResponse:
             messages.success(request, f"Token “{data['name'].strip()}” updated.")
             return redirect(back_url(token))
     return render(request, FORM_TEMPLATE, _edit_context(request, form, token), status=400)
-
-
-def _solo_automation(token: Token) -> bool:
-    return token.is_automation and not plan_allows_scoped(token.account.plan, token.type)
 
 
 # --------------------------------------------------------------------------- delete

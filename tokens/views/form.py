@@ -14,7 +14,6 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import signed_in_required
-from accounts.models import Membership
 from accounts.selectors import accounts_managed_by
 from tokens import selectors
 from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
@@ -133,15 +132,17 @@ def resource_picker(request: HttpRequest) -> HttpResponse:
     token_id = request.GET.get("token", "")
     if token_id.isdigit():
         token = selectors.token_get_manageable(request.user, int(token_id))
-        account_ids = selectors.token_reach_account_ids(token)
-    elif request.GET.get("token_type") == TokenType.AUTOMATION:
-        accounts = list(accounts_managed_by(request.user))
-        chosen = request.GET.get("account", "")
-        account = next((a for a in accounts if str(a.pk) == chosen), None)
-        account_ids = [account.pk] if account else []
-    else:
-        account_ids = list(
-            Membership.objects.filter(user=request.user).values_list("account_id", flat=True)
+        reach = selectors.token_reach(
+            token_type=token.type, owner_id=token.user_id, account_id=token.account_id
         )
+    elif request.GET.get("token_type") == TokenType.AUTOMATION:
+        chosen = request.GET.get("account", "")
+        account = next((a for a in accounts_managed_by(request.user) if str(a.pk) == chosen), None)
+        reach = selectors.token_reach(
+            token_type=TokenType.AUTOMATION, account_id=account.pk if account else None
+        )
+    else:
+        reach = selectors.token_reach(token_type=TokenType.USER, owner_id=request.user.pk)
+    account_ids = reach.account_ids
     shown = picker(None, kind, account_ids, grouped=len(account_ids) > 1, data=request.GET)
     return render(request, f"{FORM_TEMPLATE}#resource-list", {"picker": shown})

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.constants import Role
 from accounts.decorators import signed_in_required
-from accounts.models import Account, Membership
+from accounts.models import Account
 from accounts.selectors import accounts_managed_by
 from accounts.services import sudo_is_active
 from tokens import selectors
@@ -52,19 +52,15 @@ def _wizard_context(
     if role not in AUTOMATION_ROLES:
         role = Role.ENGINEER
 
-    memberships = list(
-        Membership.objects.filter(user=request.user)
-        .select_related("account")
-        .order_by("account__name")
-    )
     if token_type == TokenType.AUTOMATION:
+        reach = selectors.token_reach(token_type=token_type, account_id=account.pk)
         allowed = scopes_allowed_for_role(role)
-        account_ids = [account.pk]
         scoped = plan_allows_scoped(account.plan, token_type)
     else:
-        allowed = scopes_allowed_for_roles(m.role for m in memberships)
-        account_ids = [m.account_id for m in memberships]
+        reach = selectors.token_reach(token_type=token_type, owner_id=request.user.pk)
+        allowed = scopes_allowed_for_roles(reach.owner_roles)
         scoped = True
+    account_ids = reach.account_ids
     return {
         "mode": "create",
         "form": form,
@@ -73,7 +69,7 @@ def _wizard_context(
         "chosen_role": role,
         "role_label": Role(role).label,
         "superuser_accounts": superuser_accounts,
-        "memberships": memberships,
+        "memberships": reach.memberships,
         "scoped": scoped,
         "scope_options": scope_options(allowed, values_of(form, "scopes")),
         "pickers": pickers(form, account_ids, grouped=len(account_ids) > 1) if scoped else [],
@@ -133,9 +129,6 @@ def _create(
     account = None
     if automation:
         account = next((a for a in superuser_accounts if a.pk == data["account"]), None)
-    scopes = data["scopes"]
-    if automation and account is not None and not plan_allows_scoped(account.plan, "automation"):
-        scopes = scopes or None  # the plan gives full access, capped by the role
     try:
         return token_create(
             actor=actor_of(request),
@@ -144,7 +137,7 @@ def _create(
             owner=None if automation else request.user,
             account=account,
             role=data["role"] or None if automation else None,
-            scopes=scopes,
+            scopes=data["scopes"],
             resources=form.resources(),
             tls_access=bool(data["tls_access"]) if automation else False,
             allowed_ips=data["allowed_ips"],
