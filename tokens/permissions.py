@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from accounts.constants import Plan, Role
+from accounts.constants import PLANS_WITH_SCOPED_AUTOMATION_TOKENS, Role
 from accounts.roles import MANAGE_TOKENS, OPERATIONS, ROLE_OPERATIONS
 
 
@@ -145,7 +145,7 @@ def required_scope(operation: str) -> str:
 
 def plan_allows_scoped(plan: str, token_type: str) -> bool:
     """Solo accounts cannot scope automation tokens; user tokens are scoped on every plan."""
-    return not (token_type == "automation" and plan == Plan.SOLO)
+    return token_type != "automation" or plan in PLANS_WITH_SCOPED_AUTOMATION_TOKENS
 
 
 def ip_allowed(ip: str, networks: Collection[str]) -> bool:
