@@ -7,14 +7,13 @@ from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors
 from accounts.constants import Role
 from accounts.decorators import account_view, signed_in_required
 from accounts.forms import DeleteAccountForm, MemberRoleForm, SignInForm, SudoForm
-from accounts.http import client_ip
+from accounts.http import client_ip, safe_next_url
 from accounts.models import Membership
 from accounts.roles import manages_account, role_can_read
 from accounts.services import (
@@ -36,11 +35,7 @@ from tokens.models import EventKind, Token
 
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = ""
+    next_url = safe_next_url(request) or ""
     if request.user.is_authenticated and request.method == "GET":
         return redirect(next_url or "accounts:home")
 
@@ -218,24 +213,12 @@ def profile(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    """The `next` parameter when it points back into this site, else `fallback`."""
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return next_url
-    return fallback
-
-
 @require_http_methods(["GET", "POST"])
 @signed_in_required
 def sudo(request: HttpRequest) -> HttpResponse:
     """Sudo mode: re-enter the password before sensitive token changes (10 minutes)."""
-    next_url = _safe_next(request, reverse("accounts:home"))
-    cancel_url = request.POST.get("cancel") or request.GET.get("cancel") or ""
-    if not url_has_allowed_host_and_scheme(cancel_url, allowed_hosts={request.get_host()}):
-        cancel_url = reverse("accounts:home")
+    next_url = safe_next_url(request) or reverse("accounts:home")
+    cancel_url = safe_next_url(request, "cancel") or reverse("accounts:home")
     if request.method == "GET" and sudo_is_active(request):
         return redirect(next_url)
     form = SudoForm(request.POST or None)

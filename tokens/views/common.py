@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.http import client_ip
@@ -20,14 +20,6 @@ LIST_TEMPLATE = "tokens/token_list.html"
 def actor_of(request: HttpRequest) -> Actor:
     """The signed-in person, as the event log records them."""
     return Actor.person(request.user, ip=client_ip(request))
-
-
-def safe_url(request: HttpRequest, url: str | None) -> str | None:
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return None
 
 
 def redirect_htmx(request: HttpRequest, url: str) -> HttpResponse:

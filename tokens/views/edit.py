@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.constants import Role
 from accounts.decorators import signed_in_required
+from accounts.http import safe_next_url
 from accounts.services import sudo_is_active
 from tokens import selectors
 from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
@@ -33,7 +34,6 @@ from tokens.views.common import (
     LIST_TEMPLATE,
     actor_of,
     back_url,
-    safe_url,
     stash,
     to_sudo,
     unstash,
@@ -81,7 +81,7 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
         "scope_options": scope_options(allowed, values_of(form, "scopes")),
         "pickers": pickers(form, account_ids, grouped=len(account_ids) > 1) if scoped else [],
         "picker_url": reverse("tokens:resource-picker"),
-        "cancel_url": safe_url(request, request.GET.get("next")) or back_url(token),
+        "cancel_url": safe_next_url(request) or back_url(token),
         "sudo_active": sudo_is_active(request),
     }
 
@@ -164,7 +164,7 @@ def token_delete(request: HttpRequest, token_id: int) -> HttpResponse:
     slug = request.GET.get("account") or request.POST.get("account") or ""
     revocation = selectors.token_get_revocable(request.user, token_id, slug)
     token = revocation.token
-    back = safe_url(request, request.POST.get("next") or request.GET.get("next"))
+    back = safe_next_url(request)
     if not back:
         back = (
             reverse("tokens:account-list", args=[slug])
