@@ -57,13 +57,18 @@ class Throttled(CredentialsRejected):
         super().__init__(f"Too many attempts. Try again in {minutes_text(retry_after)}.")
 
 
+def _ip_key(request: HttpRequest) -> str:
+    """The per-IP failure counter's key; clients whose address is unknown share one."""
+    return client_ip(request) or "unknown"
+
+
 def credentials_check(*, request: HttpRequest, email: str, password: str) -> User:
     """The active user with this email and password, or CredentialsRejected.
 
     Failures are counted per email and per client IP; once either limit is hit
     the password is not even checked until the window closes.
     """
-    email_key, ip_key = email.strip().lower(), client_ip(request)
+    email_key, ip_key = email.strip().lower(), _ip_key(request)
     wait = max(
         SIGN_IN_PER_EMAIL.retry_after(email_key) or 0, SIGN_IN_PER_IP.retry_after(ip_key) or 0
     )
@@ -674,14 +679,14 @@ def sudo_enter(*, request: HttpRequest, password: str) -> None:
     Throttled like sign-in (failures per user and per client IP; raises Throttled
     while blocked, SudoRejected for a wrong password). Logs an `auth.sudo` event.
     """
-    user, ip = request.user, client_ip(request)
+    user, ip, ip_key = request.user, client_ip(request), _ip_key(request)
     user_key = str(user.pk)
-    wait = max(SUDO_PER_USER.retry_after(user_key) or 0, SUDO_PER_IP.retry_after(ip) or 0)
+    wait = max(SUDO_PER_USER.retry_after(user_key) or 0, SUDO_PER_IP.retry_after(ip_key) or 0)
     if wait:
         raise Throttled(wait)
     if not password or not user.check_password(password):
         SUDO_PER_USER.record_failure(user_key)
-        SUDO_PER_IP.record_failure(ip)
+        SUDO_PER_IP.record_failure(ip_key)
         raise SudoRejected("That password is not right. Try again.")
     SUDO_PER_USER.reset(user_key)
     until = timezone.now() + SUDO_DURATION

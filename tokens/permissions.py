@@ -220,12 +220,16 @@ class Decision:
 
 
 def token_is_usable(grant: Grant, *, now: datetime, client_ip: str | None) -> str | None:
-    """None when the token may be used at all now, from this IP; else why not."""
+    """None when the token may be used at all now, from this IP; else why not.
+
+    `client_ip` None means the caller's address is unknown: a token with an IP
+    allow-list is then refused (its list cannot be checked).
+    """
     if not grant.owner_active:
         return "The token's owner is deactivated."
     if grant.expires_at is not None and grant.expires_at <= now:
         return "The token has expired."
-    if client_ip is not None and not ip_allowed(client_ip, grant.allowed_ips):
+    if grant.allowed_ips and (client_ip is None or not ip_allowed(client_ip, grant.allowed_ips)):
         return "The token may not be used from this IP address."
     return None
 
@@ -245,7 +249,8 @@ def decide(
     membership role for a user token, the token's own role for an automation
     token, or None when the token does not act in the account. With
     `resource_id=None` the question is "on the resources of this kind at all"
-    (used for lists, which are then filtered by `visible_ids`).
+    (used for lists, which are then filtered by `visible_ids`). `client_ip` is the
+    caller's address; None (unknown) passes no IP allow-list.
     """
 
     def result(outcome: Outcome) -> Decision:

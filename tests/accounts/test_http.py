@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import RequestFactory
 
-from accounts.http import safe_next_url
+from accounts.http import client_ip, safe_next_url
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,22 @@ def test_posted_next_wins_and_other_parameters_can_be_read():
     assert safe_next_url(request) == "/from-form/"
     assert safe_next_url(request, "cancel") == "/back/"
     assert safe_next_url(request, "missing") is None
+
+
+@pytest.mark.parametrize(
+    ("trusted", "meta", "ip"),
+    [
+        (0, {"REMOTE_ADDR": "192.0.2.7"}, "192.0.2.7"),
+        (0, {"REMOTE_ADDR": ""}, None),
+        (0, {}, None),
+        (1, {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "1.1.1.1, 192.0.2.7"}, "192.0.2.7"),
+        (2, {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "1.1.1.1, 192.0.2.7"}, "1.1.1.1"),
+        (2, {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "192.0.2.7"}, "10.0.0.1"),
+    ],
+)
+def test_client_ip_is_the_address_or_none(settings, trusted, meta, ip):
+    settings.KEYWARD_TRUSTED_PROXIES = trusted
+    request = RequestFactory().get("/")
+    request.META.pop("REMOTE_ADDR", None)
+    request.META.update(meta)
+    assert client_ip(request) == ip
