@@ -16,18 +16,20 @@ from accounts.forms import DeleteAccountForm, MemberRoleForm, SignInForm, SudoFo
 from accounts.http import client_ip, safe_next_url
 from accounts.models import Membership
 from accounts.roles import manages_account, role_can_read
-from accounts.services import (
+from accounts.services.identity import (
     CredentialsRejected,
-    MembershipChangeRefused,
     Throttled,
     UserDeletionBlocked,
     credentials_check,
-    membership_change_role,
-    membership_remove,
     sudo_enter,
     sudo_is_active,
     user_delete,
     user_deletion_blockers,
+)
+from accounts.services.members import (
+    MembershipChangeRefused,
+    membership_change_role,
+    membership_remove,
 )
 from tokens.events import Actor, event_record
 from tokens.models import EventKind, Token

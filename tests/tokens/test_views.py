@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.constants import Plan, Role
-from accounts.services import SUDO_SESSION_KEY
+from accounts.services.identity import SUDO_SESSION_KEY
 from tests.factories import (
     AccountFactory,
     MembershipFactory,

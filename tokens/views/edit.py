@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.constants import Role
 from accounts.decorators import signed_in_required
 from accounts.http import safe_next_url
-from accounts.services import sudo_is_active
+from accounts.services.identity import sudo_is_active
 from tokens import selectors
 from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
 from tokens.models import Token

@@ -15,7 +15,7 @@ from accounts.constants import Role
 from accounts.decorators import signed_in_required
 from accounts.models import Account
 from accounts.selectors import accounts_managed_by
-from accounts.services import sudo_is_active
+from accounts.services.identity import sudo_is_active
 from tokens import selectors
 from tokens.forms import TokenCreateForm
 from tokens.models import TokenType
