@@ -19,7 +19,7 @@ from accounts.models import (
     User,
     Zone,
 )
-from accounts.services import user_delete, user_deletion_blockers
+from accounts.services.identity import user_delete, user_deletion_blockers
 
 
 class MembershipInline(admin.TabularInline):

@@ -29,6 +29,10 @@ class RecordType(models.TextChoices):
     CAA = "CAA", "CAA"
 
 
+# Plans whose automation tokens choose scopes and resources (SPEC 4, Plans). On
+# the others (Solo) an automation token has `global` on all resources.
+PLANS_WITH_SCOPED_AUTOMATION_TOKENS = frozenset({Plan.TEAMS, Plan.ENTERPRISE})
+
 # Monthly price in US dollars, shown by the billing endpoint.
 PLAN_MONTHLY_PRICE_USD = {Plan.SOLO: 10, Plan.TEAMS: 50, Plan.ENTERPRISE: 300}
 

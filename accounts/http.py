@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The caller's IP: REMOTE_ADDR, or the address our trusted proxies saw.
+def client_ip(request: HttpRequest) -> str | None:
+    """The caller's IP: REMOTE_ADDR, or the address our trusted proxies saw; None if unknown.
 
     With KEYWARD_TRUSTED_PROXIES = n, the n-th address from the right of
     X-Forwarded-For is the client (entries further left are caller-controlled).
+    An unknown address is None, never a placeholder: it matches no IP allow-list
+    and is logged as no address.
     """
     trusted = settings.KEYWARD_TRUSTED_PROXIES
     if trusted:
@@ -18,4 +21,19 @@ def client_ip(request: HttpRequest) -> str:
         forwarded = [p for p in forwarded if p]
         if len(forwarded) >= trusted:
             return forwarded[-trusted]
-    return request.META.get("REMOTE_ADDR", "") or "0.0.0.0"  # noqa: S104 (unknown peer)
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def safe_next_url(request: HttpRequest, param: str = "next") -> str | None:
+    """The URL in the `param` parameter (POST, else query string) if it stays on this site.
+
+    None for anything else: another host, a scheme other than http(s), or plain
+    http from an https page. Redirecting only to this keeps `?next=` from being
+    an open redirect.
+    """
+    url = request.POST.get(param) or request.GET.get(param)
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return None

@@ -7,7 +7,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.constants import Plan, RecordType, Role
+from accounts.constants import PLANS_WITH_SCOPED_AUTOMATION_TOKENS, Plan, RecordType, Role
+from accounts.roles import manages_account
 
 
 class UserManager(BaseUserManager["User"]):
@@ -106,7 +107,7 @@ class Account(models.Model):
     @property
     def allows_scoped_automation_tokens(self) -> bool:
         """Solo accounts give automation tokens global access only (SPEC 4, Plans)."""
-        return self.plan != Plan.SOLO
+        return self.plan in PLANS_WITH_SCOPED_AUTOMATION_TOKENS
 
 
 class Membership(models.Model):
@@ -128,6 +129,11 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.account} ({self.role})"
+
+    @property
+    def manages_account(self) -> bool:
+        """This member manages the account's tokens and members (for templates)."""
+        return manages_account(self.role)
 
 
 class Zone(models.Model):

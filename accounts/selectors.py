@@ -1,13 +1,18 @@
-"""Reads about users, accounts and their resources, shared by views and the API."""
+"""Reads about users, accounts and their resources, shared by views and the API.
+
+Dependencies point one way: tokens uses accounts. These reads may look at
+tokens.models (a member's token count) but never at tokens' rules or services.
+"""
 
 from __future__ import annotations
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.utils import timezone
 
 from accounts.models import Account, Certificate, Domain, Membership, Service, User, Zone
+from accounts.roles import MANAGING_ROLES
+from tokens.models import Token
 
 
 def memberships_of(user: User) -> QuerySet[Membership]:
@@ -21,6 +26,18 @@ def membership_get(*, user: User, slug: str) -> Membership:
         return Membership.objects.select_related("account").get(user=user, account__slug=slug)
     except Membership.DoesNotExist:
         raise Http404("No such account.") from None
+
+
+def memberships_managing(user: User) -> QuerySet[Membership]:
+    """The user's memberships in the accounts they manage (accounts.roles.manages_account)."""
+    return Membership.objects.filter(user=user, role__in=MANAGING_ROLES)
+
+
+def accounts_managed_by(user: User) -> QuerySet[Account]:
+    """Accounts whose tokens and members `user` manages, by name."""
+    return Account.objects.filter(
+        memberships__user=user, memberships__role__in=MANAGING_ROLES
+    ).order_by("name")
 
 
 def zones_of(account: Account) -> QuerySet[Zone]:
@@ -41,12 +58,9 @@ def services_of(account: Account) -> QuerySet[Service]:
 
 def members_of(account: Account) -> QuerySet[Membership]:
     """The account's memberships with their users and each one's active user-token count."""
-    from tokens.models import Token  # tokens depends on accounts, not the other way round
-
-    now = timezone.now()
     active_tokens = (
         Token.objects.filter(user_id=OuterRef("user_id"))
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .active()
         .order_by()
         .values("user_id")
         .annotate(count=Count("pk"))

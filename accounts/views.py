@@ -7,40 +7,37 @@ from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors
 from accounts.constants import Role
 from accounts.decorators import account_view, signed_in_required
 from accounts.forms import DeleteAccountForm, MemberRoleForm, SignInForm, SudoForm
-from accounts.http import client_ip
+from accounts.http import client_ip, safe_next_url
 from accounts.models import Membership
-from accounts.services import (
+from accounts.roles import manages_account, role_can_read
+from accounts.services.identity import (
     CredentialsRejected,
-    MembershipChangeRefused,
     Throttled,
     UserDeletionBlocked,
     credentials_check,
-    membership_change_role,
-    membership_remove,
     sudo_enter,
     sudo_is_active,
     user_delete,
     user_deletion_blockers,
 )
+from accounts.services.members import (
+    MembershipChangeRefused,
+    membership_change_role,
+    membership_remove,
+)
 from tokens.events import Actor, event_record
 from tokens.models import EventKind, Token
-from tokens.permissions import Kind, role_can_read
 
 
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = ""
+    next_url = safe_next_url(request) or ""
     if request.user.is_authenticated and request.method == "GET":
         return redirect(next_url or "accounts:home")
 
@@ -98,15 +95,15 @@ def overview(request: HttpRequest) -> HttpResponse:
     """The account's resources, as far as the member's role may read them."""
     account, role = request.account, request.membership.role
     sections = []
-    if role_can_read(role, Kind.ZONES):
+    if role_can_read(role, "zones"):
         sections.append(("zones", "DNS zones", list(selectors.zones_of(account))))
-    if role_can_read(role, Kind.DOMAINS) or role_can_read(role, Kind.REGISTRAR):
+    if role_can_read(role, "domains") or role_can_read(role, "registrar"):
         sections.append(("domains", "Domains", list(selectors.domains_of(account))))
-    if role_can_read(role, Kind.CERTIFICATES):
+    if role_can_read(role, "certificates"):
         sections.append(
             ("certificates", "TLS certificates", list(selectors.certificates_of(account)))
         )
-    if role_can_read(role, Kind.SERVICES):
+    if role_can_read(role, "services"):
         sections.append(("services", "CDN services", list(selectors.services_of(account))))
     return render(request, "accounts/overview.html", {"sections": sections})
 
@@ -115,14 +112,14 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 
 def _members_forbidden(request: HttpRequest) -> HttpResponse:
-    """Only superusers manage members: others get a 403 page that says so (nothing changes)."""
+    """Members who do not manage the account get a 403 page that says so (nothing changes)."""
     return render(request, "accounts/members_forbidden.html", status=403)
 
 
 @account_view
 def members(request: HttpRequest) -> HttpResponse:
     """Superusers: the account's members, their roles and how many active tokens each has."""
-    if request.membership.role != Role.SUPERUSER:
+    if not manages_account(request.membership.role):
         return _members_forbidden(request)
     rows = [
         (membership, MemberRoleForm(initial={"role": membership.role}, prefix=f"m{membership.pk}"))
@@ -135,7 +132,7 @@ def members(request: HttpRequest) -> HttpResponse:
 @account_view
 def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
     """Change a member's role; their user tokens follow on the next API request."""
-    if request.membership.role != Role.SUPERUSER:
+    if not manages_account(request.membership.role):
         return _members_forbidden(request)
     membership = get_object_or_404(
         Membership.objects.select_related("user"), pk=membership_id, account=request.account
@@ -157,10 +154,9 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
             request,
             f"{membership.user.email} is now {Role(form.cleaned_data['role']).label.lower()}.",
         )
-    demoted_self = membership.user_id == request.user.pk and not (
-        Membership.objects.filter(pk=membership.pk, role=Role.SUPERUSER).exists()
-    )
-    if demoted_self:  # the members page is no longer theirs
+    if membership.user_id == request.user.pk and not manages_account(
+        Membership.objects.filter(pk=membership.pk).values_list("role", flat=True).first()
+    ):  # they demoted themselves: the members page is no longer theirs
         return redirect("accounts:overview", slug=request.account.slug)
     return redirect("accounts:members", slug=request.account.slug)
 
@@ -169,7 +165,7 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 @account_view
 def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     """Confirm, then remove a member: their user tokens stop acting in this account."""
-    if request.membership.role != Role.SUPERUSER:
+    if not manages_account(request.membership.role):
         return _members_forbidden(request)
     membership = get_object_or_404(
         Membership.objects.select_related("user"), pk=membership_id, account=request.account
@@ -228,24 +224,12 @@ def profile(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    """The `next` parameter when it points back into this site, else `fallback`."""
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return next_url
-    return fallback
-
-
 @require_http_methods(["GET", "POST"])
 @signed_in_required
 def sudo(request: HttpRequest) -> HttpResponse:
     """Sudo mode: re-enter the password before sensitive token changes (10 minutes)."""
-    next_url = _safe_next(request, reverse("accounts:home"))
-    cancel_url = request.POST.get("cancel") or request.GET.get("cancel") or ""
-    if not url_has_allowed_host_and_scheme(cancel_url, allowed_hosts={request.get_host()}):
-        cancel_url = reverse("accounts:home")
+    next_url = safe_next_url(request) or reverse("accounts:home")
+    cancel_url = safe_next_url(request, "cancel") or reverse("accounts:home")
     if request.method == "GET" and sudo_is_active(request):
         return redirect(next_url)
     form = SudoForm(request.POST or None)

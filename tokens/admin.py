@@ -7,8 +7,6 @@ logged as support. Events are read-only.
 
 from __future__ import annotations
 
-import re
-
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -24,14 +22,12 @@ from tokens.events import Actor
 from tokens.models import Event, Token, TokenType
 from tokens.services import token_revoke
 
-# A pasted credential worth hashing: a Keyward token or a legacy-shaped key.
-_LEGACY_KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]{16,128}$")
-
 
 def _looks_like_credential(term: str) -> bool:
+    """A pasted value worth hashing: a well-formed Keyward token or a legacy-shaped key."""
     if term[:4] in ("kwu_", "kwa_"):
         return crypto.is_well_formed(term)
-    return bool(_LEGACY_KEY_RE.match(term))
+    return crypto.is_legacy_key_shaped(term)
 
 
 class TokenStateFilter(admin.SimpleListFilter):

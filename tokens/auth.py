@@ -34,9 +34,6 @@ from tokens.constants import LAST_USED_INTERVAL, MAX_CREDENTIAL_LENGTH
 from tokens.models import ALL_FIELDS, Token, TokenType
 from tokens.permissions import Grant, Kind, token_is_usable
 
-# Imported legacy keys have no fixed format; anything else that is not a
-# well-formed Keyward token is refused without a query.
-_LEGACY_KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]{16,128}$")
 _KEYWARD_PREFIX_RE = re.compile(r"^kw[ua]_")
 
 _KINDS = tuple(Kind)
@@ -231,9 +228,10 @@ def credential_from(request: HttpRequest) -> str | None:
 
 
 def _well_formed(credential: str) -> bool:
+    """A Keyward token with a good checksum, or something shaped like an imported legacy key."""
     if _KEYWARD_PREFIX_RE.match(credential):
         return crypto.is_well_formed(credential)
-    return bool(_LEGACY_KEY_RE.match(credential))
+    return crypto.is_legacy_key_shaped(credential)
 
 
 def authenticate(request: HttpRequest, account_id: int | None = None) -> Principal:

@@ -1,9 +1,9 @@
-"""Token secrets: generation, checksum, digest and display hint (SPEC 5). Nothing else.
+"""Token secrets: generation, checksum, digest, display hint (SPEC 5), legacy key shape.
 
-A secret is `kwu_` or `kwa_`, 32 random base62 characters, then a 6-character
-checksum: zlib.crc32 of everything before it, in base62, zero-padded. A scanner
-can validate one offline, and the server refuses a bad checksum without a
-database query. Only HMAC-SHA256(pepper, secret) is stored.
+Nothing else. A secret is `kwu_` or `kwa_`, 32 random base62 characters, then a
+6-character checksum: zlib.crc32 of everything before it, in base62, zero-padded.
+A scanner can validate one offline, and the server refuses a bad checksum without
+a database query. Only HMAC-SHA256(pepper, secret) is stored.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from tokens.constants import (
 )
 
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
+# Imported legacy keys (SPEC 9) have no fixed format beyond this shape.
+_LEGACY_KEY_RE = re.compile(r"[A-Za-z0-9_.\-]{16,128}")
 PREFIXES = {"user": USER_TOKEN_PREFIX, "automation": AUTOMATION_TOKEN_PREFIX}
 
 
@@ -55,6 +57,15 @@ def is_well_formed(value: str) -> bool:
     if not _TOKEN_RE.match(value):
         return False
     return hmac.compare_digest(checksum(value[:-CHECKSUM_LENGTH]), value[-CHECKSUM_LENGTH:])
+
+
+def is_legacy_key_shaped(value: str) -> bool:
+    """16 to 128 letters, digits, '_', '.' or '-': what an imported legacy key may be.
+
+    Checked before hashing a credential that is not a Keyward token, so anything
+    else is refused without a database query.
+    """
+    return _LEGACY_KEY_RE.fullmatch(value) is not None
 
 
 def digest(value: str, pepper: str) -> str:

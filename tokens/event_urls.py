@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from tokens import event_views
+from tokens.views import events
 
 app_name = "events"
 
 urlpatterns = [
-    path("a/<slug:slug>/events/", event_views.event_log, name="event-log"),
+    path("a/<slug:slug>/events/", events.event_log, name="event-log"),
 ]

@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.constants import Role
-from accounts.models import Account, Certificate, Domain, Service, Zone
+from accounts.models import Account, Certificate, Domain, Service, User, Zone
 from tokens.permissions import AUTOMATION_ROLES, Kind
 
 # The boolean column that says "all resources of this kind", per kind.
@@ -28,6 +28,14 @@ SELECTION_FIELDS: dict[Kind, str] = {
     Kind.CERTIFICATES: "certificates",
     Kind.SERVICES: "services",
 }
+# The account-owned model each kind selects from (registrar access selects domains).
+RESOURCE_MODELS: dict[Kind, type[Zone | Domain | Certificate | Service]] = {
+    Kind.ZONES: Zone,
+    Kind.DOMAINS: Domain,
+    Kind.REGISTRAR: Domain,
+    Kind.CERTIFICATES: Certificate,
+    Kind.SERVICES: Service,
+}
 
 
 class TokenType(models.TextChoices):
@@ -43,6 +51,16 @@ class TokenQuerySet(models.QuerySet["Token"]):
 
     def expired(self, now: datetime | None = None) -> TokenQuerySet:
         return self.filter(expires_at__lte=now or timezone.now())
+
+    def counting_towards_limit(self, user: User | int) -> TokenQuerySet:
+        """Tokens the per-person limit counts (SPEC 9): those `user` owns or created.
+
+        Automation tokens count towards their creator. Chain `.active(now)`:
+        expired tokens do not count (and deleted ones are gone).
+        """
+        return self.filter(
+            models.Q(user=user) | models.Q(created_by=user, type=TokenType.AUTOMATION)
+        )
 
 
 class Token(models.Model):

@@ -1,8 +1,12 @@
-"""What a token may do: the role table, the scope table and the one decision (SPEC 4).
+"""What a token may do: the scope table and the one decision (SPEC 4).
 
-Everything here is plain data and pure functions. The API asks `decide()` before
-every operation; the panel uses the same tables to enable scope checkboxes and
-the token services use them to validate what is granted.
+The role table (SPEC 4, "Roles cap everything") is kept once, in accounts.roles,
+because the account pages ask it too: who manages the account, which resources
+a member sees. This module adds the scopes on top of it.
+
+Everything here is plain data and pure functions. The API asks `decide()`
+before every operation; the panel uses the same tables to enable scope
+checkboxes and the token services use them to validate what is granted.
 
 An *operation* is a string such as "zones:read", "purge_all" or "billing:read".
 A *kind* is a resource type that can be granted all-or-selected.
@@ -16,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from accounts.constants import Plan, Role
+from accounts.constants import PLANS_WITH_SCOPED_AUTOMATION_TOKENS, Role
+from accounts.roles import MANAGE_TOKENS, OPERATIONS, ROLE_OPERATIONS
 
 
 class Kind(StrEnum):
@@ -37,7 +42,8 @@ KIND_LABELS = {
     Kind.SERVICES: "Services",
 }
 
-# The resource kind each resource-bound operation touches; purges act on services.
+# The resource kind each resource-bound operation (accounts.roles.RESOURCE_OPERATIONS)
+# touches; purges act on services.
 OPERATION_KIND: dict[str, Kind] = {
     "zones:read": Kind.ZONES,
     "zones:write": Kind.ZONES,
@@ -52,21 +58,6 @@ OPERATION_KIND: dict[str, Kind] = {
     "purge_select": Kind.SERVICES,
     "purge_all": Kind.SERVICES,
 }
-OPERATIONS: tuple[str, ...] = (*OPERATION_KIND, "billing:read", "manage_tokens")
-
-_READS = {"zones:read", "domains:read", "services:read"}
-_WRITES = {"zones:write", "domains:write", "services:write"}
-
-# SPEC 4, "Roles cap everything".
-ROLE_OPERATIONS: dict[str, frozenset[str]] = {
-    Role.SUPERUSER: frozenset(OPERATIONS),
-    Role.ENGINEER: frozenset(
-        _READS | _WRITES | {"certificates:read", "registrar:read", "purge_select", "purge_all"}
-    ),
-    Role.USER: frozenset(_READS | {"certificates:read", "registrar:read"}),
-    Role.BILLING: frozenset({"registrar:read", "registrar:write", "billing:read"}),
-}
-
 # Roles an automation token may be given (SPEC 3); engineer is the default.
 AUTOMATION_ROLES: tuple[str, ...] = (Role.ENGINEER, Role.USER, Role.BILLING)
 
@@ -147,7 +138,7 @@ def required_scope(operation: str) -> str:
     """The narrowest scope that covers `operation`, named in 403 answers."""
     if operation == "billing:read":
         return "global:read"
-    if operation == "manage_tokens":
+    if operation == MANAGE_TOKENS:
         return "global"
     return operation
 
@@ -159,7 +150,7 @@ def scopes_cover(scopes: Iterable[str], operation: str) -> bool:
 
 def plan_allows_scoped(plan: str, token_type: str) -> bool:
     """Solo accounts cannot scope automation tokens; user tokens are scoped on every plan."""
-    return not (token_type == "automation" and plan == Plan.SOLO)
+    return token_type != "automation" or plan in PLANS_WITH_SCOPED_AUTOMATION_TOKENS
 
 
 def ip_allowed(ip: str, networks: Collection[str]) -> bool:
@@ -234,12 +225,16 @@ class Decision:
 
 
 def token_is_usable(grant: Grant, *, now: datetime, client_ip: str | None) -> str | None:
-    """None when the token may be used at all now, from this IP; else why not."""
+    """None when the token may be used at all now, from this IP; else why not.
+
+    `client_ip` None means the caller's address is unknown: a token with an IP
+    allow-list is then refused (its list cannot be checked).
+    """
     if not grant.owner_active:
         return "The token's owner is deactivated."
     if grant.expires_at is not None and grant.expires_at <= now:
         return "The token has expired."
-    if client_ip is not None and not ip_allowed(client_ip, grant.allowed_ips):
+    if grant.allowed_ips and (client_ip is None or not ip_allowed(client_ip, grant.allowed_ips)):
         return "The token may not be used from this IP address."
     return None
 
@@ -259,7 +254,8 @@ def decide(
     membership role for a user token, the token's own role for an automation
     token, or None when the token does not act in the account. With
     `resource_id=None` the question is "on the resources of this kind at all"
-    (used for lists, which are then filtered by `visible_ids`).
+    (used for lists, which are then filtered by `visible_ids`). `client_ip` is the
+    caller's address; None (unknown) passes no IP allow-list.
     """
 
     def result(outcome: Outcome) -> Decision:
@@ -290,8 +286,3 @@ def selection_is_total(grant: Grant, kind: Kind) -> bool:
     if grant.tls_access and kind is Kind.CERTIFICATES:
         return True
     return kind in grant.all_kinds
-
-
-def role_can_read(role: str, kind: Kind) -> bool:
-    """Whether members with `role` see resources of `kind` in the panel."""
-    return f"{kind}:read" in ROLE_OPERATIONS[role]

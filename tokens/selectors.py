@@ -20,8 +20,10 @@ from django.db.models.functions import RowNumber
 from django.http import Http404
 
 from accounts.constants import Role
-from accounts.models import Account, Certificate, Domain, Membership, Service, User, Zone
-from tokens.models import SELECTION_FIELDS, Event, Token, TokenType
+from accounts.models import Account, Membership, User
+from accounts.roles import manages_account
+from accounts.selectors import accounts_managed_by, memberships_managing
+from tokens.models import RESOURCE_MODELS, SELECTION_FIELDS, Event, Token, TokenType
 from tokens.permissions import KIND_LABELS, Kind, kinds_for_scopes
 
 # --------------------------------------------------------------------------- event log
@@ -53,7 +55,7 @@ def events_visible_to(membership: Membership) -> QuerySet[Event]:
     `engineer`: also what automation tokens did; `superuser`: the whole account.
     """
     events = events_in_account(membership.account)
-    if membership.role == Role.SUPERUSER:
+    if manages_account(membership.role):
         return events
     mine = Q(actor_user_id=membership.user_id) | Q(token_owner_id=membership.user_id)
     if membership.role == Role.ENGINEER:
@@ -139,35 +141,14 @@ def tokens_owned_by(*, user_id: int) -> QuerySet[Token]:
     )
 
 
-def tokens_counting_towards_limit(*, user_id: int) -> QuerySet[Token]:
-    """Tokens a person owns or created (automation): those the 100-token limit counts."""
-    return Token.objects.filter(
-        Q(user_id=user_id) | Q(created_by_id=user_id, type=TokenType.AUTOMATION)
-    )
-
-
 # --------------------------------------------------------------------------- the panel's reach
 # Who may see, edit and revoke which token in the control panel:
 # - their own user tokens: see, edit, revoke (as owner);
-# - automation tokens of accounts where they are superuser: see, edit, revoke;
+# - automation tokens of accounts they manage (superusers): see, edit, revoke;
 # - user tokens of members of such accounts: see and revoke (as superuser).
 # Anything else is a 404, so a foreign id reveals nothing.
 
-PICKER_MODELS: dict[Kind, type[Zone | Domain | Certificate | Service]] = {
-    Kind.ZONES: Zone,
-    Kind.DOMAINS: Domain,
-    Kind.REGISTRAR: Domain,
-    Kind.CERTIFICATES: Certificate,
-    Kind.SERVICES: Service,
-}
 RESOURCE_PREVIEW = 3
-
-
-def superuser_accounts_of(user: User) -> QuerySet[Account]:
-    """Accounts where `user` is a superuser (they manage its tokens)."""
-    return Account.objects.filter(
-        memberships__user=user, memberships__role=Role.SUPERUSER
-    ).order_by("name")
 
 
 def _panel_tokens() -> QuerySet[Token]:
@@ -180,11 +161,11 @@ def tokens_of_user(user: User) -> QuerySet[Token]:
 
 
 def tokens_visible_to(user: User, account: Account) -> QuerySet[Token]:
-    """Every token that can act in `account`, for a superuser of it (else none).
+    """Every token that can act in `account`, for a member who manages it (else none).
 
     The account's automation tokens and the user tokens of its members.
     """
-    if not Membership.objects.filter(user=user, account=account, role=Role.SUPERUSER).exists():
+    if not memberships_managing(user).filter(account=account).exists():
         return Token.objects.none()
     members = Membership.objects.filter(account=account).values("user_id")
     return _panel_tokens().filter(
@@ -193,7 +174,7 @@ def tokens_visible_to(user: User, account: Account) -> QuerySet[Token]:
 
 
 def _managed_accounts(user: User) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user, role=Role.SUPERUSER).values("account_id")
+    return memberships_managing(user).values("account_id")
 
 
 def token_get_manageable(user: User, token_id: int) -> Token:
@@ -248,20 +229,41 @@ def token_get_revocable(user: User, token_id: int, account_slug: str = "") -> Re
         return Revocation(token, "owner", None)
     if token.type == TokenType.AUTOMATION:
         return Revocation(token, "superuser", token.account)
-    shared = Account.objects.filter(
-        memberships__user=user, memberships__role=Role.SUPERUSER
-    ).filter(memberships__user_id=token.user_id)
+    shared = accounts_managed_by(user).filter(memberships__user_id=token.user_id)
     account = shared.filter(slug=account_slug).first() if account_slug else None
     return Revocation(token, "superuser", account or shared.order_by("name").first())
 
 
-def token_reach_account_ids(token: Token) -> list[int]:
-    """Accounts a token acts in: its account, or its owner's accounts."""
-    if token.type == TokenType.AUTOMATION:
-        return [token.account_id]
-    return list(
-        Membership.objects.filter(user_id=token.user_id).values_list("account_id", flat=True)
+@dataclass(frozen=True)
+class TokenReach:
+    """The accounts a token acts in and, for a user token, its owner's memberships there."""
+
+    account_ids: list[int]
+    memberships: list[Membership]  # user tokens: with their accounts, by account name
+
+    @property
+    def owner_roles(self) -> list[str]:
+        """The roles that cap a user token, one per account it acts in."""
+        return [membership.role for membership in self.memberships]
+
+
+def token_reach(
+    *, token_type: str, owner_id: int | None = None, account_id: int | None = None
+) -> TokenReach:
+    """Which accounts a token acts in (SPEC 3), for a token that exists or is being made.
+
+    An automation token acts in its one account (`account_id`); a user token in
+    every account its owner (`owner_id`) is a member of now, capped there by the
+    owner's current role. One query for a user token, none for an automation one.
+    """
+    if token_type == TokenType.AUTOMATION:
+        return TokenReach([account_id] if account_id is not None else [], [])
+    memberships = list(
+        Membership.objects.filter(user_id=owner_id)
+        .select_related("account")
+        .order_by("account__name", "pk")
     )
+    return TokenReach([membership.account_id for membership in memberships], memberships)
 
 
 @dataclass(frozen=True)
@@ -350,7 +352,7 @@ def resources_for_picker(
     Returns the items (at most `limit` unselected matches, plus every selected
     resource in reach) and how many matches were left out.
     """
-    model = PICKER_MODELS[kind]
+    model = RESOURCE_MODELS[kind]
     in_reach = model.objects.filter(account_id__in=account_ids).select_related("account")
     selected = list(in_reach.filter(pk__in=selected_ids).order_by("account__name", "name"))
     matches = in_reach.exclude(pk__in=[item.pk for item in selected])

@@ -17,11 +17,11 @@ from typing import Any, Final
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.constants import Role
-from accounts.models import Account, Certificate, Domain, Membership, Service, User, Zone
+from accounts.models import Account, Membership, User
+from accounts.roles import manages_account
 from tokens import crypto
 from tokens.constants import (
     DEFAULT_EXPIRY,
@@ -32,6 +32,7 @@ from tokens.constants import (
 from tokens.events import Actor, event_record
 from tokens.models import (
     ALL_FIELDS,
+    RESOURCE_MODELS,
     SELECTION_FIELDS,
     ActorKind,
     EventKind,
@@ -41,7 +42,6 @@ from tokens.models import (
 from tokens.permissions import (
     AUTOMATION_ROLES,
     KIND_LABELS,
-    ROLE_OPERATIONS,
     SCOPE_OPERATIONS,
     SCOPES,
     Kind,
@@ -49,14 +49,7 @@ from tokens.permissions import (
     scopes_allowed_for_role,
     scopes_allowed_for_roles,
 )
-
-RESOURCE_MODELS: dict[Kind, type[Zone | Domain | Certificate | Service]] = {
-    Kind.ZONES: Zone,
-    Kind.DOMAINS: Domain,
-    Kind.REGISTRAR: Domain,
-    Kind.CERTIFICATES: Certificate,
-    Kind.SERVICES: Service,
-}
+from tokens.selectors import TokenReach, token_reach
 
 # "All resources" in a resources mapping; otherwise a collection of ids.
 ALL: Final = "all"
@@ -113,17 +106,6 @@ class CreatedToken:
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def token_reach(
-    *, token_type: str, owner: User | None, account: Account | None
-) -> tuple[list[int], list[str]]:
-    """Account ids a token would act in, and the roles that cap it there."""
-    if token_type == TokenType.AUTOMATION:
-        assert account is not None
-        return [account.pk], []
-    memberships = list(Membership.objects.filter(user=owner).values_list("account_id", "role"))
-    return [account_id for account_id, _ in memberships], [role for _, role in memberships]
 
 
 def _clean_name(name: str) -> str:
@@ -246,14 +228,6 @@ def _clean_expiry(expires_at: datetime | None, now: datetime) -> datetime | None
     return expires_at
 
 
-def _active_count_for(user: User, now: datetime) -> int:
-    return (
-        Token.objects.filter(Q(user=user) | Q(created_by=user, type=TokenType.AUTOMATION))
-        .active(now)
-        .count()
-    )
-
-
 def _apply_resources(token: Token, resources: Mapping[Kind, list[int] | None]) -> None:
     for kind, ids in resources.items():
         setattr(token, ALL_FIELDS[kind], ids is None)
@@ -279,10 +253,90 @@ def token_permissions_snapshot(token: Token) -> dict[str, Any]:
 
 
 def _may_manage_account_tokens(user: User, account: Account) -> bool:
-    role = (
+    return manages_account(
         Membership.objects.filter(user=user, account=account).values_list("role", flat=True).first()
     )
-    return role is not None and "manage_tokens" in ROLE_OPERATIONS[role]
+
+
+def _user_token_owner(*, actor: Actor, owner: User | None, tls_access: bool) -> User:
+    """The owner of a new user token: people create user tokens for themselves only."""
+    if owner is None:
+        raise TokenValidationError({"__all__": "A user token needs an owner."})
+    if actor.kind == ActorKind.USER and actor.user != owner:
+        raise NotPermitted("People create user tokens for themselves only.")
+    if tls_access:
+        raise TokenValidationError({"tls_access": "TLS management is for automation tokens only."})
+    return owner
+
+
+def _automation_token_role(*, actor: Actor, account: Account | None, role: str | None) -> str:
+    """The role of a new automation token (engineer by default); its account's managers only."""
+    if account is None:
+        raise TokenValidationError({"account": "Choose the account the token acts in."})
+    role = role or Role.ENGINEER
+    if role not in AUTOMATION_ROLES:
+        raise TokenValidationError(
+            {"role": "An automation token's role is engineer, user or billing."}
+        )
+    if actor.kind == ActorKind.USER and not _may_manage_account_tokens(actor.user, account):
+        raise NotPermitted("Only superusers of the account create automation tokens.")
+    return role
+
+
+def _solo_plan_grant(
+    account: Account, scopes: Sequence[str] | None, resources: Resources | None
+) -> tuple[list[str], dict[Kind, list[int] | None]]:
+    """The only grant of an automation token on a plan that does not scope them (Solo).
+
+    `global` on all resources, capped by the token's role (SPEC 4, Plans). No
+    scopes or exactly `global`, and "all" of every kind, are accepted (the panel
+    sends no scopes, as the wizard shows none); anything narrower is refused.
+    """
+    narrowed_scopes = scopes is not None and list(scopes) not in ([], ["global"])
+    narrowed_resources = resources is not None and (
+        not isinstance(resources, Mapping)
+        or any(value not in (ALL, None) for value in resources.values())
+    )
+    if narrowed_scopes or narrowed_resources:
+        raise TokenValidationError(
+            {
+                "scopes": (
+                    f"On the {account.get_plan_display()} plan automation tokens have the scope "
+                    "'global' on all resources, capped by their role. Upgrade to Teams to "
+                    "choose scopes and resources."
+                )
+            }
+        )
+    return ["global"], dict.fromkeys(Kind)
+
+
+def _clean_grant(
+    *,
+    token_type: str,
+    account: Account | None,
+    role: str,
+    reach: TokenReach,
+    scopes: Sequence[str] | None,
+    resources: Resources | None,
+) -> tuple[list[str], dict[Kind, list[int] | None]]:
+    """The scopes and resources a token gets: its plan's, or those asked within role and reach."""
+    if token_type == TokenType.AUTOMATION:
+        if not plan_allows_scoped(account.plan, token_type):
+            return _solo_plan_grant(account, scopes, resources)
+        allowed = scopes_allowed_for_role(role)
+    else:
+        allowed = scopes_allowed_for_roles(reach.owner_roles)
+    return _clean_scopes(scopes, allowed), _clean_resources(resources, reach.account_ids)
+
+
+def _check_token_limit(person: User, now: datetime) -> None:
+    """Refuse a token beyond the person's limit of active tokens (SPEC 9)."""
+    # Lock the person's row so concurrent creations count one after another.
+    User.objects.select_for_update().filter(pk=person.pk).first()
+    if Token.objects.counting_towards_limit(person).active(now).count() >= (
+        MAX_ACTIVE_TOKENS_PER_USER
+    ):
+        raise TokenLimitReached()
 
 
 # --------------------------------------------------------------------------- services
@@ -316,76 +370,41 @@ def token_create(
     if token_type not in TokenType.values:
         raise TokenValidationError({"type": "Choose a user token or an automation token."})
     name = _clean_name(name)
-
     if token_type == TokenType.USER:
-        if owner is None:
-            raise TokenValidationError({"__all__": "A user token needs an owner."})
-        if actor.kind == ActorKind.USER and actor.user != owner:
-            raise NotPermitted("People create user tokens for themselves only.")
-        if tls_access:
-            raise TokenValidationError(
-                {"tls_access": "TLS management is for automation tokens only."}
-            )
-        role = ""
-        limit_holder = owner
+        owner = _user_token_owner(actor=actor, owner=owner, tls_access=tls_access)
+        account, role, limit_holder = None, "", owner
     else:
-        if account is None:
-            raise TokenValidationError({"account": "Choose the account the token acts in."})
-        role = role or Role.ENGINEER
-        if role not in AUTOMATION_ROLES:
-            raise TokenValidationError(
-                {"role": "An automation token's role is engineer, user or billing."}
-            )
-        if actor.kind == ActorKind.USER and not _may_manage_account_tokens(actor.user, account):
-            raise NotPermitted("Only superusers of the account create automation tokens.")
-        owner = None
-        limit_holder = actor.user
+        role = _automation_token_role(actor=actor, account=account, role=role)
+        owner, limit_holder = None, actor.user
 
-    account_ids, owner_roles = token_reach(token_type=token_type, owner=owner, account=account)
-    if token_type == TokenType.USER and not account_ids:
+    reach = token_reach(
+        token_type=token_type,
+        owner_id=owner.pk if owner else None,
+        account_id=account.pk if account else None,
+    )
+    if token_type == TokenType.USER and not reach.account_ids:
         raise TokenValidationError(
             {"__all__": "You are not a member of any account, so a token could not act anywhere."}
         )
-
-    if token_type == TokenType.AUTOMATION and not plan_allows_scoped(account.plan, token_type):
-        narrowed = (scopes is not None and list(scopes) not in ([], ["global"])) or any(
-            value not in (ALL, None) for value in (resources or {}).values()
-        )
-        if narrowed:
-            raise TokenValidationError(
-                {
-                    "scopes": (
-                        f"On the {account.get_plan_display()} plan automation tokens have full "
-                        "access, capped by their role. Upgrade to Teams to choose scopes and "
-                        "resources."
-                    )
-                }
-            )
-        clean_scopes, clean_resources = ["global"], dict.fromkeys(Kind)
-    else:
-        allowed = (
-            scopes_allowed_for_role(role)
-            if token_type == TokenType.AUTOMATION
-            else scopes_allowed_for_roles(owner_roles)
-        )
-        clean_scopes = _clean_scopes(["global"] if scopes is None else scopes, allowed)
-        clean_resources = _clean_resources(resources, account_ids)
-
+    clean_scopes, clean_resources = _clean_grant(
+        token_type=token_type,
+        account=account,
+        role=role,
+        reach=reach,
+        scopes=["global"] if scopes is None else scopes,
+        resources=resources,
+    )
     networks = clean_allowed_ips(allowed_ips)
     expiry = _clean_expiry(now + DEFAULT_EXPIRY if expires_at is _DEFAULT else expires_at, now)
-
     if limit_holder is not None:
-        # Lock the person's row so concurrent creations count one after another.
-        User.objects.select_for_update().filter(pk=limit_holder.pk).first()
-        if _active_count_for(limit_holder, now) >= MAX_ACTIVE_TOKENS_PER_USER:
-            raise TokenLimitReached()
+        _check_token_limit(limit_holder, now)
 
     secret = legacy_key if legacy_key is not None else crypto.generate(token_type)
     token = Token(
         type=token_type,
         name=name,
         user=owner,
-        account=account if token_type == TokenType.AUTOMATION else None,
+        account=account,
         created_by=actor.user if actor.kind in (ActorKind.USER, ActorKind.TOKEN) else None,
         role=role,
         scopes=clean_scopes,
@@ -466,27 +485,17 @@ def token_update_permissions(
     """
     token = Token.objects.select_for_update().get(pk=token.pk)
     before = token_permissions_snapshot(token)
-    account_ids, owner_roles = token_reach(
-        token_type=token.type, owner=token.user, account=token.account
-    )
+    reach = token_reach(token_type=token.type, owner_id=token.user_id, account_id=token.account_id)
     updated = Token(pk=token.pk, type=token.type, role=token.role)
     updated.name = _clean_name(name)
-    if token.is_automation and not plan_allows_scoped(token.account.plan, token.type):
-        if (scopes is not None and list(scopes) != ["global"]) or any(
-            value not in (ALL, None) for value in (resources or {}).values()
-        ):
-            raise TokenValidationError(
-                {"scopes": "On the Solo plan automation tokens always have full access."}
-            )
-        updated.scopes, clean_resources = ["global"], dict.fromkeys(Kind)
-    else:
-        allowed = (
-            scopes_allowed_for_role(token.role)
-            if token.is_automation
-            else scopes_allowed_for_roles(owner_roles)
-        )
-        updated.scopes = _clean_scopes(scopes, allowed)
-        clean_resources = _clean_resources(resources, account_ids)
+    updated.scopes, clean_resources = _clean_grant(
+        token_type=token.type,
+        account=token.account,
+        role=token.role,
+        reach=reach,
+        scopes=scopes,
+        resources=resources,
+    )
     updated.allowed_ips = clean_allowed_ips(allowed_ips)
     updated.tls_access = token.tls_access if tls_access is None else bool(tls_access)
     if updated.tls_access and not token.is_automation:

@@ -10,7 +10,7 @@ from django.test import RequestFactory
 
 from accounts.constants import SIGN_IN_MAX_FAILURES_PER_EMAIL, SIGN_IN_WINDOW_SECONDS
 from accounts.ratelimit import Limit, count_attempt
-from accounts.services import CredentialsRejected, Throttled, credentials_check
+from accounts.services.identity import CredentialsRejected, Throttled, credentials_check
 
 BACKENDS = ["locmem", pytest.param("redis", marks=pytest.mark.redis)]
 
@@ -108,7 +108,7 @@ def test_forty_concurrent_wrong_passwords_check_five(backend, monkeypatch):
         time.sleep(0.02)  # a password hash takes a while: let the others pile up
         return None
 
-    monkeypatch.setattr("accounts.services.authenticate", slow_wrong_password)
+    monkeypatch.setattr("accounts.services.identity.authenticate", slow_wrong_password)
     request = RequestFactory().post("/sign-in/", REMOTE_ADDR="203.0.113.8")
 
     def sign_in():

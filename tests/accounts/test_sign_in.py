@@ -55,7 +55,7 @@ def test_repeated_failures_block_the_email_without_checking_the_password(
     def fail(*args, **kwargs):
         raise AssertionError("the password must not be checked while blocked")
 
-    monkeypatch.setattr("accounts.services.authenticate", fail)
+    monkeypatch.setattr("accounts.services.identity.authenticate", fail)
     response = client.post(SIGN_IN, {"email": user.email, "password": password})
     assert response.status_code == 429
     assert 14 * 60 < int(response["Retry-After"]) <= 15 * 60

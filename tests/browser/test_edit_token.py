@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from accounts.models import Account
-from accounts.services import SUDO_SESSION_KEY
+from accounts.services.identity import SUDO_SESSION_KEY
 from tests.browser.token_steps import (
     DESKTOP,
     PHONE,

@@ -122,3 +122,13 @@ def test_automation_tokens_act_in_their_account_only(account, django_assert_num_
     other = AccountFactory()
     with django_assert_num_queries(1):  # the token lookup reads the account too
         assert authenticate(request_with(bearer), other.pk).access is None
+
+
+def test_an_unknown_client_address_passes_no_ip_allow_list(account, member_factory):
+    owner = member_factory(account, "engineer")
+    listed = issue_user_token(owner, name="Listed", allowed_ips=["0.0.0.0/0"])
+    unlisted = issue_user_token(owner, name="Open")
+    with pytest.raises(AuthenticationFailed):
+        authenticate(request_with(f"Bearer {listed.secret}", ip=""))
+    principal = authenticate(request_with(f"Bearer {unlisted.secret}", ip=""))
+    assert principal.client_ip is None

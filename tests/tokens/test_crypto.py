@@ -115,3 +115,20 @@ def test_display_hint_shows_prefix_and_last_four_only():
     secret = crypto.generate("user")
     assert crypto.display_hint(secret) == f"kwu_…{secret[-4:]}"
     assert secret[4:-4] not in crypto.display_hint(secret)
+
+
+@pytest.mark.parametrize(
+    ("value", "shaped"),
+    [
+        ("a" * 16, True),
+        ("Legacy_key-1.2345", True),
+        ("x" * 128, True),
+        ("a" * 15, False),
+        ("x" * 129, False),
+        ("has space in it ok", False),
+        ("a" * 16 + "\n", False),
+        ("ключ-ключ-ключ-ключ", False),
+    ],
+)
+def test_legacy_key_shape(value, shaped):
+    assert crypto.is_legacy_key_shaped(value) is shaped

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Membership
-from accounts.services import membership_change_role
+from accounts.services.members import membership_change_role
 from tests.factories import AccountFactory, issue_automation_token, issue_user_token
 from tokens.events import Actor, event_record
 from tokens.models import Event, EventKind

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
 from accounts.models import Membership, User
-from accounts.services import CredentialsRejected, credentials_check
+from accounts.services.identity import CredentialsRejected, credentials_check
 from tests.factories import AccountFactory, issue_user_token
 from tokens.auth import AuthenticationFailed, authenticate
 from tokens.models import Event, EventKind, Token

@@ -281,6 +281,50 @@ def test_update_validates_like_create(owner):
     assert "resources.domains" in field_errors(excinfo)
 
 
+def test_solo_plan_rule_is_the_same_for_create_and_update(member_factory):
+    solo = AccountFactory(plan=Plan.SOLO)
+    superuser = member_factory(solo, "superuser")
+    zone = ZoneFactory(account=solo)
+    messages = []
+    for narrowed in ({"scopes": ["zones:read"]}, {"resources": {"zones": [zone.pk]}}):
+        with pytest.raises(TokenValidationError) as excinfo:
+            issue_automation_token(solo, creator=superuser, **narrowed)
+        messages.append(field_errors(excinfo)["scopes"])
+    token = issue_automation_token(solo, creator=superuser, scopes=[]).token
+    assert token.scopes == ["global"]
+    for narrowed in ({"scopes": ["zones:read"]}, {"resources": {"zones": [zone.pk]}}):
+        with pytest.raises(TokenValidationError) as excinfo:
+            token_update_permissions(
+                actor=Actor.person(superuser),
+                token=token,
+                name="Bot",
+                **{"scopes": [], "resources": None, "allowed_ips": [], **narrowed},
+                sudo=True,
+            )
+        messages.append(field_errors(excinfo)["scopes"])
+    assert all(message == messages[0] for message in messages)
+    assert "'global'" in messages[0][0] and "Solo plan" in messages[0][0]
+    for scopes in ([], ["global"], None):  # what the panel and the API may send
+        updated = token_update_permissions(
+            actor=Actor.person(superuser),
+            token=token,
+            name="Bot",
+            scopes=scopes,
+            resources=None,
+            allowed_ips=[],
+            sudo=False,
+        )
+        assert updated.scopes == ["global"] and all(updated.has_all(kind) for kind in Kind)
+
+
+def test_solo_plan_refuses_resources_that_are_not_a_mapping(member_factory):
+    solo = AccountFactory(plan=Plan.SOLO)
+    superuser = member_factory(solo, "superuser")
+    with pytest.raises(TokenValidationError) as excinfo:
+        issue_automation_token(solo, creator=superuser, resources=["zones"])
+    assert "scopes" in field_errors(excinfo)
+
+
 # --------------------------------------------------------------------------- revoke
 
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.constants import Plan, Role
-from accounts.services import SUDO_SESSION_KEY
+from accounts.services.identity import SUDO_SESSION_KEY
 from tests.factories import (
     AccountFactory,
     MembershipFactory,
@@ -497,6 +497,19 @@ def test_superuser_edits_automation_token(client, account, owner, password):
     assert response["Location"] == reverse("tokens:account-list", args=[account.slug])
     bot.refresh_from_db()
     assert bot.name == "Bot 2"
+
+
+def test_solo_plan_automation_token_is_edited_without_scopes(client, owner):
+    solo = AccountFactory(plan=Plan.SOLO, name="Solo Co")
+    MembershipFactory(user=owner, account=solo, role=Role.SUPERUSER)
+    bot = issue_automation_token(solo, "Bot", creator=owner).token
+    client.force_login(owner)
+    edit_url = reverse("tokens:edit", args=[bot.pk])
+    assert 'name="scopes"' not in client.get(edit_url).content.decode()
+    response = client.post(edit_url, wizard_post(name="Bot 2", scopes=[]))
+    assert response.status_code == 302
+    bot.refresh_from_db()
+    assert (bot.name, bot.scopes) == ("Bot 2", ["global"])
 
 
 # --------------------------------------------------------------------------- delete

@@ -88,5 +88,5 @@ def actor(principal: Principal) -> Actor:
         token_type=principal.type,
         owner=owner,
         label=f"Token “{principal.name}” ({principal.display})",
-        ip=principal.client_ip if principal.client_ip != "0.0.0.0" else None,  # noqa: S104
+        ip=principal.client_ip,
     )

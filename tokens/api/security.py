@@ -17,7 +17,7 @@ from ninja.security import HttpBasicAuth, HttpBearer
 
 from accounts.models import User
 from accounts.selectors import accounts_requiring_sso_or_2fa
-from accounts.services import CredentialsRejected, Throttled, credentials_check
+from accounts.services.identity import CredentialsRejected, Throttled, credentials_check
 from tokens.api.errors import ApiError
 from tokens.auth import Principal, authenticate
 

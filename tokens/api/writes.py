@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
-from accounts import services as account_services
 from accounts.models import Account, Certificate, Domain, Record, Service, Zone
+from accounts.services import cdn, certificates, dns, domains
 from tokens.api.access import actor, authorize, one, principal_of, visible
 from tokens.api.accounts import router
 from tokens.api.responses import no_content, ok
@@ -82,7 +82,7 @@ def record_create(
 ) -> HttpResponse:
     """Add a DNS record to a zone (`zones:write`)."""
     zone = _zone(request, "zones:write", zone_id)
-    record = account_services.record_create(
+    record = dns.record_create(
         actor=actor(principal_of(request)), zone=zone, **payload.model_dump()
     )
     return ok(resource_json(RecordOut, record), status=201)
@@ -98,7 +98,7 @@ def record_delete(
     zone = _zone(request, "zones:write", zone_id)
     record = one(Record.objects.all(), pk=record_id, zone_id=zone.pk)
     record.zone = zone
-    account_services.record_delete(actor=actor(principal_of(request)), record=record)
+    dns.record_delete(actor=actor(principal_of(request)), record=record)
     return no_content()
 
 
@@ -113,7 +113,7 @@ def record_delete(
 def domain_create(request: HttpRequest, account_id: int, payload: DomainIn) -> HttpResponse:
     """Register a domain (`domains:write` on all domains)."""
     access = authorize(request, "domains:write", creates=Kind.DOMAINS)
-    domain = account_services.domain_create(
+    domain = domains.domain_create(
         actor=actor(principal_of(request)),
         account=Account.objects.get(pk=access.id),
         name=payload.name,
@@ -126,7 +126,7 @@ def domain_create(request: HttpRequest, account_id: int, payload: DomainIn) -> H
 def domain_delete(request: HttpRequest, account_id: int, domain_id: int) -> HttpResponse:
     """Remove a domain (`domains:write`)."""
     domain = _domain(request, "domains:write", Kind.DOMAINS, domain_id)
-    account_services.domain_delete(actor=actor(principal_of(request)), domain=domain)
+    domains.domain_delete(actor=actor(principal_of(request)), domain=domain)
     return no_content()
 
 
@@ -141,7 +141,7 @@ def domain_delete(request: HttpRequest, account_id: int, domain_id: int) -> Http
 def registration_renew(request: HttpRequest, account_id: int, domain_id: int) -> HttpResponse:
     """Renew a domain for one year (`registrar:write`)."""
     domain = _domain(request, "registrar:write", Kind.REGISTRAR, domain_id)
-    domain = account_services.domain_renew(actor=actor(principal_of(request)), domain=domain)
+    domain = domains.domain_renew(actor=actor(principal_of(request)), domain=domain)
     return ok(resource_json(DomainOut, domain), status=201)
 
 
@@ -167,7 +167,7 @@ def auto_renewal_off(request: HttpRequest, account_id: int, domain_id: int) -> H
 
 def _auto_renewal(request: HttpRequest, domain_id: int, *, enabled: bool) -> HttpResponse:
     domain = _domain(request, "registrar:write", Kind.REGISTRAR, domain_id)
-    domain = account_services.domain_auto_renew_set(
+    domain = domains.domain_auto_renew_set(
         actor=actor(principal_of(request)), domain=domain, enabled=enabled
     )
     return ok(resource_json(DomainOut, domain))
@@ -184,7 +184,7 @@ def _auto_renewal(request: HttpRequest, domain_id: int, *, enabled: bool) -> Htt
 def certificate_renew(request: HttpRequest, account_id: int, certificate_id: int) -> HttpResponse:
     """Reissue a certificate for 90 more days (`certificates:write`, or TLS management)."""
     certificate = _certificate(request, certificate_id)
-    certificate = account_services.certificate_renew(
+    certificate = certificates.certificate_renew(
         actor=actor(principal_of(request)), certificate=certificate
     )
     return ok(resource_json(CertificateOut, certificate), status=201)
@@ -201,7 +201,7 @@ def service_update(
 ) -> HttpResponse:
     """Change a service's name, hostname, origin or default TTL (`services:write`)."""
     service = _service(request, "services:write", service_id)
-    service = account_services.service_update(
+    service = cdn.service_update(
         actor=actor(principal_of(request)),
         service=service,
         **payload.model_dump(exclude_unset=True),
@@ -219,7 +219,7 @@ def service_purge(
 ) -> HttpResponse:
     """Purge a URL or a surrogate key from a service's cache (`purge_select`)."""
     service = _service(request, "purge_select", service_id)
-    purge = account_services.service_purge(
+    purge = cdn.service_purge(
         actor=actor(principal_of(request)),
         service=service,
         url=payload.url,
@@ -234,5 +234,5 @@ def service_purge(
 def service_purge_all(request: HttpRequest, account_id: int, service_id: int) -> HttpResponse:
     """Purge everything a service has cached (`purge_all`)."""
     service = _service(request, "purge_all", service_id)
-    purge = account_services.service_purge_all(actor=actor(principal_of(request)), service=service)
+    purge = cdn.service_purge_all(actor=actor(principal_of(request)), service=service)
     return ok(resource_json(PurgeOut, purge), status=202)

@@ -12,7 +12,6 @@ imported are skipped, so re-running changes nothing.
 from __future__ import annotations
 
 import csv
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -33,8 +32,6 @@ from tokens.models import Token, TokenType
 from tokens.services import token_create
 
 HEADER = ["account", "key", "created_at"]
-# Same shape bearer authentication accepts for a key without a Keyward prefix.
-LEGACY_KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]{16,128}$")
 MAX_ERRORS_SHOWN = 50
 
 
@@ -94,7 +91,7 @@ def read_legacy_keys(path: Path) -> tuple[list[LegacyKey], list[str]]:
         account = accounts.get(slug)
         if account is None:
             problems.append(f"unknown account {slug[:60]!r}")
-        if not LEGACY_KEY_RE.match(key):
+        if not crypto.is_legacy_key_shaped(key):
             problems.append(
                 "the key must be 16 to 128 characters of letters, digits, '_', '.' or '-'"
             )
@@ -170,11 +167,8 @@ class Command(BaseCommand):
         per_account = Counter(item.account.pk for item in new_keys)
         slugs = {item.account.pk: item.account.slug for item in new_keys}
         for account_id, count in per_account.items():
-            active = (
-                Token.objects.filter(user__email=legacy_user_email(slugs[account_id]))
-                .active()
-                .count()
-            )
+            owner = User.objects.filter(email=legacy_user_email(slugs[account_id])).first()
+            active = Token.objects.counting_towards_limit(owner).active().count() if owner else 0
             if active + count > MAX_ACTIVE_TOKENS_PER_USER:
                 errors.append(
                     f"account {slugs[account_id]!r}: {active + count} legacy keys would exceed "

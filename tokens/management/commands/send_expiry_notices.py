@@ -18,8 +18,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.constants import Role
 from accounts.models import Membership, User
+from accounts.roles import MANAGING_ROLES
 from tokens.models import Token, TokenType
 
 NOTICE_DAYS = (7, 1)
@@ -95,7 +95,7 @@ class Command(BaseCommand):
         superusers: dict[int, list[User]] = defaultdict(list)
         account_ids = {token.account_id for token in tokens if token.account_id}
         for membership in Membership.objects.filter(
-            account_id__in=account_ids, role=Role.SUPERUSER, user__is_active=True
+            account_id__in=account_ids, role__in=MANAGING_ROLES, user__is_active=True
         ).select_related("user"):
             superusers[membership.account_id].append(membership.user)
 

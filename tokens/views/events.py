@@ -13,6 +13,7 @@ from django.utils.http import urlencode
 
 from accounts.decorators import account_view
 from accounts.models import Membership
+from accounts.roles import manages_account
 from tokens.models import ActorKind, Event, EventKind
 from tokens.selectors import events_visible_to
 
@@ -141,7 +142,7 @@ def event_log(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "filtered": any(filters.values()),
         "query": query,
-        "sees_everything": membership.role == "superuser",
+        "sees_everything": manages_account(membership.role),
         "role_label": membership.get_role_display(),
         "sees_automation": membership.role == "engineer",
     }

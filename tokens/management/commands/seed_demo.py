@@ -1,4 +1,7 @@
-"""Create the demo accounts, people, resources and tokens of SPEC 8 (idempotent)."""
+"""Create the demo accounts, people, resources and tokens of SPEC 8 (idempotent).
+
+It seeds both apps, so it lives in tokens, at the top of the dependency chain.
+"""
 
 from __future__ import annotations
 

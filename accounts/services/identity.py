@@ -1,0 +1,174 @@
+"""Who someone is: signing in (throttled), sudo mode (the password re-check), deleting users."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import HttpRequest
+from django.template.defaultfilters import pluralize
+from django.utils import timezone
+
+from accounts.constants import (
+    SIGN_IN_MAX_FAILURES_PER_EMAIL,
+    SIGN_IN_MAX_FAILURES_PER_IP,
+    SIGN_IN_WINDOW_SECONDS,
+    SUDO_DURATION,
+)
+from accounts.http import client_ip
+from accounts.models import User
+from accounts.ratelimit import Limit, count_attempt, minutes_text
+from accounts.roles import MANAGING_ROLES
+from accounts.selectors import memberships_managing
+from tokens.events import Actor, event_record
+from tokens.models import EventKind, Token, TokenType
+
+SIGN_IN_PER_EMAIL = Limit("sign-in-email", SIGN_IN_MAX_FAILURES_PER_EMAIL, SIGN_IN_WINDOW_SECONDS)
+SIGN_IN_PER_IP = Limit("sign-in-ip", SIGN_IN_MAX_FAILURES_PER_IP, SIGN_IN_WINDOW_SECONDS)
+
+
+class CredentialsRejected(Exception):
+    """Sign-in refused; the message is safe to show (it never says which part was wrong)."""
+
+
+class Throttled(CredentialsRejected):
+    """Too many recent failures: the caller must wait `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"Too many attempts. Try again in {minutes_text(retry_after)}.")
+
+
+def _ip_key(request: HttpRequest) -> str:
+    """The per-IP failure counter's key; clients whose address is unknown share one."""
+    return client_ip(request) or "unknown"
+
+
+def credentials_check(*, request: HttpRequest, email: str, password: str) -> User:
+    """The active user with this email and password, or CredentialsRejected.
+
+    Attempts are counted per email and per client IP before the password is
+    checked (a success is taken back off); once either limit is hit the
+    password is not even checked until the window closes.
+    """
+    email_key, ip_key = email.strip().lower(), _ip_key(request)
+    attempt = count_attempt((SIGN_IN_PER_EMAIL, email_key), (SIGN_IN_PER_IP, ip_key))
+    if attempt.retry_after:
+        raise Throttled(attempt.retry_after)
+    user = authenticate(request, email=email_key, password=password)
+    if user is None or user.is_synthetic:
+        raise CredentialsRejected("That email and password do not match an account.")
+    attempt.succeeded()
+    SIGN_IN_PER_EMAIL.reset(email_key)
+    return user
+
+
+# --------------------------------------------------------------------------- sudo mode
+
+SUDO_SESSION_KEY = "sudo"
+SUDO_PER_USER = Limit("sudo-user", SIGN_IN_MAX_FAILURES_PER_EMAIL, SIGN_IN_WINDOW_SECONDS)
+SUDO_PER_IP = Limit("sudo-ip", SIGN_IN_MAX_FAILURES_PER_IP, SIGN_IN_WINDOW_SECONDS)
+
+
+class SudoRejected(CredentialsRejected):
+    """The password re-check failed; the message is safe to show."""
+
+
+def sudo_enter(*, request: HttpRequest, password: str) -> None:
+    """Re-check the signed-in user's password and open sudo mode for SUDO_DURATION.
+
+    Throttled like sign-in (failures per user and per client IP; raises Throttled
+    while blocked, SudoRejected for a wrong password). Logs an `auth.sudo` event.
+    """
+    user, ip, ip_key = request.user, client_ip(request), _ip_key(request)
+    user_key = str(user.pk)
+    attempt = count_attempt((SUDO_PER_USER, user_key), (SUDO_PER_IP, ip_key))
+    if attempt.retry_after:
+        raise Throttled(attempt.retry_after)
+    if not password or not user.check_password(password):
+        raise SudoRejected("That password is not right. Try again.")
+    attempt.succeeded()
+    SUDO_PER_USER.reset(user_key)
+    until = timezone.now() + SUDO_DURATION
+    request.session[SUDO_SESSION_KEY] = {"user": user.pk, "until": until.timestamp()}
+    event_record(
+        kind=EventKind.SUDO,
+        actor=Actor.person(user, ip=ip),
+        summary=f"{user.email} confirmed their password (sudo mode)",
+    )
+
+
+def sudo_is_active(request: HttpRequest) -> bool:
+    """True when the signed-in user re-entered their password within SUDO_DURATION."""
+    state = request.session.get(SUDO_SESSION_KEY)
+    if not request.user.is_authenticated or not isinstance(state, dict):
+        return False
+    if state.get("user") != request.user.pk:
+        return False
+    try:
+        return float(state.get("until", 0)) > timezone.now().timestamp()
+    except (TypeError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------- deleting users
+
+
+class UserDeletionBlocked(Exception):
+    """The user cannot be deleted yet; `reasons` says why and `tokens` what to revoke."""
+
+    def __init__(self, reasons: list[str], tokens: list[Token]) -> None:
+        super().__init__(" ".join(reasons))
+        self.reasons = reasons
+        self.tokens = tokens
+
+
+def user_deletion_blockers(user: User) -> UserDeletionBlocked | None:
+    """Why `user` cannot be deleted now, or None.
+
+    A user token never outlives its owner (SPEC 3): every user token must be
+    revoked first. An account must keep a superuser, so its last one stays too.
+    """
+    reasons: list[str] = []
+    tokens = list(Token.objects.filter(user=user, type=TokenType.USER).order_by("name", "pk"))
+    if tokens:
+        names = ", ".join(f"“{token.name}” ({token.display})" for token in tokens[:20])
+        more = f" and {len(tokens) - 20} more" if len(tokens) > 20 else ""
+        reasons.append(
+            f"{user.email} still has {len(tokens)} user token{pluralize(len(tokens))}: "
+            f"{names}{more}. Revoke them first."
+        )
+    sole = [
+        membership.account.name
+        for membership in memberships_managing(user)
+        .select_related("account")
+        .annotate(
+            managers=Count(
+                "account__memberships",
+                filter=Q(
+                    account__memberships__role__in=MANAGING_ROLES,
+                    account__memberships__user__is_synthetic=False,
+                ),
+            )
+        )
+        if membership.managers == 1
+    ]
+    if sole:
+        reasons.append(
+            f"{user.email} is the only superuser of {', '.join(sole)}. "
+            "Make another member a superuser first."
+        )
+    return UserDeletionBlocked(reasons, tokens) if reasons else None
+
+
+@transaction.atomic
+def user_delete(*, user: User) -> None:
+    """Delete a person and their memberships, or raise UserDeletionBlocked (nothing deleted).
+
+    Automation tokens they created keep working (the creator is recorded, not required).
+    """
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    blocked = user_deletion_blockers(user)
+    if blocked:
+        raise blocked
+    user.delete()

@@ -1,0 +1,198 @@
+"""Changing a token: edit its permissions (widening needs sudo), or delete (revoke) it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.constants import Role
+from accounts.decorators import signed_in_required
+from accounts.http import safe_next_url
+from accounts.services.identity import sudo_is_active
+from tokens import selectors
+from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
+from tokens.models import Token
+from tokens.permissions import (
+    Kind,
+    plan_allows_scoped,
+    scopes_allowed_for_role,
+    scopes_allowed_for_roles,
+)
+from tokens.services import (
+    SudoRequired,
+    TokenValidationError,
+    token_revoke,
+    token_update_permissions,
+)
+from tokens.views.common import (
+    FORM_TEMPLATE,
+    LIST_TEMPLATE,
+    actor_of,
+    back_url,
+    stash,
+    to_sudo,
+    unstash,
+)
+from tokens.views.form import initial_from, pickers, scope_options, values_of
+from tokens.views.lists import token_rows
+
+# --------------------------------------------------------------------------- edit
+
+
+def _edit_initial(token: Token) -> dict[str, Any]:
+    initial: dict[str, Any] = {
+        "name": token.name,
+        "scopes": list(token.scopes),
+        "allowed_ips": "\n".join(token.allowed_ips),
+        "tls_access": token.tls_access,
+    }
+    for kind in Kind:
+        initial[resource_mode_name(kind)] = "all" if token.has_all(kind) else "selected"
+        initial[resource_field_name(kind)] = [str(pk) for pk in token.selected_ids(kind)]
+    return initial
+
+
+def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token) -> dict[str, Any]:
+    reach = selectors.token_reach(
+        token_type=token.type, owner_id=token.user_id, account_id=token.account_id
+    )
+    if token.is_automation:
+        allowed = scopes_allowed_for_role(token.role)
+        scoped = plan_allows_scoped(token.account.plan, token.type)
+    else:
+        allowed = scopes_allowed_for_roles(reach.owner_roles)
+        scoped = True
+    account_ids = reach.account_ids
+    return {
+        "mode": "edit",
+        "form": form,
+        "token": token,
+        "token_type": token.type,
+        "chosen_account": token.account,
+        "chosen_role": token.role,
+        "role_label": Role(token.role).label if token.role else "",
+        "memberships": reach.memberships,
+        "scoped": scoped,
+        "scope_options": scope_options(allowed, values_of(form, "scopes")),
+        "pickers": pickers(form, account_ids, grouped=len(account_ids) > 1) if scoped else [],
+        "picker_url": reverse("tokens:resource-picker"),
+        "cancel_url": safe_next_url(request) or back_url(token),
+        "sudo_active": sudo_is_active(request),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@signed_in_required
+def token_edit(request: HttpRequest, token_id: int) -> HttpResponse:
+    """Edit a token's name, scopes, resources and IP allow-list (widening needs sudo)."""
+    token = selectors.token_get_manageable(request.user, token_id)
+    here = reverse("tokens:edit", args=[token.pk])
+    stash_key = f"edit:{token.pk}"
+    if request.method == "GET":
+        stashed = unstash(request, stash_key) if request.GET.get("resume") else None
+        if stashed is not None:
+            form = TokenPermissionsForm(initial=initial_from(stashed, TokenPermissionsForm))
+            messages.info(
+                request,
+                "Your password is confirmed and your changes are kept. "
+                "Press Update token to save them.",
+            )
+        else:
+            form = TokenPermissionsForm(initial=_edit_initial(token))
+        return render(request, FORM_TEMPLATE, _edit_context(request, form, token))
+
+    if request.POST.get("_refresh"):
+        # Enter in a text field (a resource search without JS): redraw, change nothing.
+        form = TokenPermissionsForm(initial=initial_from(request.POST, TokenPermissionsForm))
+        return render(request, FORM_TEMPLATE, _edit_context(request, form, token))
+    form = TokenPermissionsForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            token_update_permissions(
+                actor=actor_of(request),
+                token=token,
+                name=data["name"],
+                scopes=data["scopes"],
+                resources=form.resources(),
+                allowed_ips=data["allowed_ips"],
+                tls_access=bool(data["tls_access"]) if token.is_automation else None,
+                sudo=sudo_is_active(request),
+            )
+        except SudoRequired:
+            stash(request, stash_key, request.POST)
+            return to_sudo(request, f"{here}?resume=1", here)
+        except TokenValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"Token “{data['name'].strip()}” updated.")
+            return redirect(back_url(token))
+    return render(request, FORM_TEMPLATE, _edit_context(request, form, token), status=400)
+
+
+# --------------------------------------------------------------------------- delete
+
+
+def _row_context(request: HttpRequest, token: Token) -> dict[str, Any]:
+    slug = request.GET.get("account") or request.POST.get("account") or ""
+    return {
+        "row": token_rows([token], request.user)[0],
+        "page": "account" if slug else "personal",
+        "account": {"slug": slug} if slug else None,
+    }
+
+
+@require_GET
+@signed_in_required
+def token_row(request: HttpRequest, token_id: int) -> HttpResponse:
+    """htmx: one table row again (Cancel on an inline delete confirmation)."""
+    revocation = selectors.token_get_revocable(
+        request.user, token_id, request.GET.get("account", "")
+    )
+    return render(request, f"{LIST_TEMPLATE}#token-row", _row_context(request, revocation.token))
+
+
+@require_http_methods(["GET", "POST"])
+@signed_in_required
+def token_delete(request: HttpRequest, token_id: int) -> HttpResponse:
+    """Confirm, then revoke: the owner for their own, a superuser for their account's."""
+    slug = request.GET.get("account") or request.POST.get("account") or ""
+    revocation = selectors.token_get_revocable(request.user, token_id, slug)
+    token = revocation.token
+    back = safe_next_url(request)
+    if not back:
+        back = (
+            reverse("tokens:account-list", args=[slug])
+            if slug
+            else reverse("tokens:list")
+            if revocation.revoked_by == "owner"
+            else back_url(token)
+        )
+    if request.method == "POST":
+        name, display = token.name, token.display
+        token_revoke(
+            actor=actor_of(request),
+            token=token,
+            revoked_by=revocation.revoked_by,
+            account=revocation.account,
+        )
+        message = f"Token “{name}” ({display}) deleted. It no longer works."
+        if request.htmx:
+            return render(request, f"{LIST_TEMPLATE}#deleted", {"message": message})
+        messages.success(request, message)
+        return redirect(back)
+    context = {
+        **_row_context(request, token),
+        "token": token,
+        "revocation": revocation,
+        "back_url": back,
+        "slug": slug,
+    }
+    if request.htmx:
+        return render(request, f"{LIST_TEMPLATE}#delete-confirm", context)
+    return render(request, "tokens/token_delete.html", context)

@@ -1,0 +1,148 @@
+"""Drawing the permissions form that the wizard and the edit page share.
+
+Scope checkboxes enabled by role, one resource picker per kind (searchable,
+selected resources first), and the values to redraw a form with without
+judging it yet. The services decide what is valid; this only shows it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts.decorators import signed_in_required
+from accounts.selectors import accounts_managed_by
+from tokens import selectors
+from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
+from tokens.models import TokenType
+from tokens.permissions import KIND_LABELS, SCOPE_DESCRIPTIONS, SCOPES, Kind
+from tokens.views.common import FORM_TEMPLATE
+
+
+def initial_from(data: QueryDict, form_class: type[TokenPermissionsForm]) -> dict[str, Any]:
+    """Unvalidated values to redraw a form (type or role changed): no errors shown."""
+    initial: dict[str, Any] = {}
+    for name in form_class().fields:
+        if name == "tls_access":
+            initial[name] = bool(data.get(name))
+        elif name in data:
+            many = name == "scopes" or name.endswith("_ids")
+            initial[name] = data.getlist(name) if many else data.get(name)
+    for kind in Kind:
+        initial[f"{kind}_q"] = data.get(f"{kind}_q", "")  # resource searches (no-JS)
+    return initial
+
+
+def value_of(form: TokenPermissionsForm, name: str) -> Any:
+    """A field's submitted value, or its initial one on an unbound form."""
+    if form.is_bound:
+        return form.data.get(name)
+    return form.initial.get(name, form.fields[name].initial if name in form.fields else None)
+
+
+def values_of(form: TokenPermissionsForm, name: str) -> list[str]:
+    """A many-valued field's submitted values, or its initial ones, as strings."""
+    if form.is_bound:
+        return form.data.getlist(name)
+    value = form.initial.get(name) or []
+    return [str(item) for item in (value if isinstance(value, list | tuple) else [value])]
+
+
+def _int_set(values: list[str]) -> frozenset[int]:
+    ids = set()
+    for value in values:
+        try:
+            ids.add(int(value))
+        except (TypeError, ValueError):
+            continue
+    return frozenset(ids)
+
+
+def scope_options(allowed: tuple[str, ...], checked: list[str]) -> list[dict[str, Any]]:
+    """Every scope as a checkbox, enabled when the role allows it."""
+    return [
+        {
+            "value": scope,
+            "id": "scope-" + scope.replace(":", "-").replace("_", "-"),
+            "description": SCOPE_DESCRIPTIONS[scope],
+            "enabled": scope in allowed,
+            "checked": scope in checked and scope in allowed,
+        }
+        for scope in SCOPES
+    ]
+
+
+def pickers(
+    form: TokenPermissionsForm, account_ids: list[int], grouped: bool
+) -> list[dict[str, Any]]:
+    """One resource picker per kind, for the accounts the token acts in."""
+    return [picker(form, kind, account_ids, grouped) for kind in Kind]
+
+
+def picker(
+    form: TokenPermissionsForm | None,
+    kind: Kind,
+    account_ids: list[int],
+    grouped: bool,
+    data: QueryDict | None = None,
+) -> dict[str, Any]:
+    """One kind's picker: all or selected, the matching resources, and its errors."""
+    ids_name = resource_field_name(kind)
+    if data is not None:
+        query, selected, mode = data.get(f"{kind}_q", ""), data.getlist(ids_name), "selected"
+    else:
+        source = form.data if form.is_bound else form.initial
+        query = source.get(f"{kind}_q", "") or ""
+        selected = values_of(form, ids_name)
+        mode = value_of(form, resource_mode_name(kind)) or "all"
+    items, left_out = selectors.resources_for_picker(
+        kind=kind,
+        account_ids=account_ids,
+        query=query,
+        selected_ids=_int_set(selected),
+    )
+    errors: list[str] = []
+    if form is not None and form.is_bound and form._errors is not None:
+        errors = list(form.errors.get(ids_name, []))
+    return {
+        "kind": str(kind),
+        "label": KIND_LABELS[kind],
+        "mode": "selected" if mode == "selected" else "all",
+        "mode_name": resource_mode_name(kind),
+        "ids_name": ids_name,
+        "items": items,
+        "left_out": left_out,
+        "query": query,
+        "grouped": grouped,
+        "errors": errors,
+    }
+
+
+@require_GET
+@signed_in_required
+def resource_picker(request: HttpRequest) -> HttpResponse:
+    """htmx: one resource list (search results), for the wizard or an edit form."""
+    try:
+        kind = Kind(request.GET.get("kind", ""))
+    except ValueError:
+        return HttpResponse("Unknown resource type.", status=400)
+    token_id = request.GET.get("token", "")
+    if token_id.isdigit():
+        token = selectors.token_get_manageable(request.user, int(token_id))
+        reach = selectors.token_reach(
+            token_type=token.type, owner_id=token.user_id, account_id=token.account_id
+        )
+    elif request.GET.get("token_type") == TokenType.AUTOMATION:
+        chosen = request.GET.get("account", "")
+        account = next((a for a in accounts_managed_by(request.user) if str(a.pk) == chosen), None)
+        reach = selectors.token_reach(
+            token_type=TokenType.AUTOMATION, account_id=account.pk if account else None
+        )
+    else:
+        reach = selectors.token_reach(token_type=TokenType.USER, owner_id=request.user.pk)
+    account_ids = reach.account_ids
+    shown = picker(None, kind, account_ids, grouped=len(account_ids) > 1, data=request.GET)
+    return render(request, f"{FORM_TEMPLATE}#resource-list", {"picker": shown})

@@ -1,0 +1,126 @@
+"""The token lists: Personal tokens (a person's own) and an account's tokens (superusers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.decorators import account_view, signed_in_required
+from accounts.models import Account, Membership, User
+from accounts.roles import manages_account
+from tokens import selectors
+from tokens.constants import MAX_ACTIVE_TOKENS_PER_USER
+from tokens.models import Token, TokenType
+from tokens.permissions import SCOPE_DESCRIPTIONS, Kind
+from tokens.views.common import LIST_TEMPLATE
+
+
+@dataclass
+class TokenRow:
+    """One row of a token table, with what it shows in words."""
+
+    token: Token
+    resources: list[selectors.ResourceSummary]
+    scopes: list[tuple[str, str]]
+    expired: bool
+    can_edit: bool
+
+    @property
+    def all_resources(self) -> bool:
+        """Every kind of resource, all of them: shown as one line instead of five."""
+        return len(self.resources) == len(Kind) and all(item.all for item in self.resources)
+
+
+def token_rows(tokens: list[Token], user: User) -> list[TokenRow]:
+    """The rows of a token table as `user` sees them."""
+    now = timezone.now()
+    summaries = selectors.token_resource_summaries(tokens)
+    return [
+        TokenRow(
+            token=token,
+            resources=summaries[token.pk],
+            scopes=[(scope, SCOPE_DESCRIPTIONS.get(scope, scope)) for scope in token.scopes],
+            expired=token.is_expired(now),
+            can_edit=token.is_automation or token.user_id == user.pk,
+        )
+        for token in tokens
+    ]
+
+
+@require_GET
+@signed_in_required
+def token_list(request: HttpRequest) -> HttpResponse:
+    """Personal tokens: the signed-in person's user tokens."""
+    tokens = list(selectors.tokens_of_user(request.user))
+    active = Token.objects.counting_towards_limit(request.user).active().count()
+    return render(
+        request,
+        LIST_TEMPLATE,
+        {
+            "rows": token_rows(tokens, request.user),
+            "page": "personal",
+            "active_count": active,
+            "token_limit": MAX_ACTIVE_TOKENS_PER_USER,
+            "list_url": reverse("tokens:list"),
+        },
+    )
+
+
+ACCOUNT_FILTERS = {
+    "type": {"": "All types", TokenType.USER: "User tokens", TokenType.AUTOMATION: "Automation"},
+    "state": {"": "Any state", "active": "Active", "expired": "Expired"},
+}
+
+
+@require_GET
+@account_view
+def account_token_list(request: HttpRequest) -> HttpResponse:
+    """Account tokens: every token that can act in the account (superusers only)."""
+    account: Account = request.account
+    if not manages_account(request.membership.role):
+        return render(request, "tokens/forbidden.html", {"account": account}, status=403)
+    members = list(
+        Membership.objects.filter(account=account).select_related("user").order_by("user__email")
+    )
+    filters = {
+        "type": request.GET.get("type", ""),
+        "state": request.GET.get("state", ""),
+        "owner": request.GET.get("owner", ""),
+    }
+    for key, choices in ACCOUNT_FILTERS.items():
+        if filters[key] not in choices:
+            filters[key] = ""
+    member_ids = {str(m.user_id) for m in members}
+    if filters["owner"] not in member_ids and filters["owner"] != "account":
+        filters["owner"] = ""
+
+    tokens = selectors.tokens_visible_to(request.user, account)
+    if filters["type"]:
+        tokens = tokens.filter(type=filters["type"])
+    if filters["state"] == "active":
+        tokens = tokens.active()
+    elif filters["state"] == "expired":
+        tokens = tokens.expired()
+    if filters["owner"] == "account":
+        tokens = tokens.filter(type=TokenType.AUTOMATION)
+    elif filters["owner"]:
+        tokens = tokens.filter(type=TokenType.USER, user_id=int(filters["owner"]))
+    tokens = list(tokens)
+    context = {
+        "rows": token_rows(tokens, request.user),
+        "page": "account",
+        "account": account,
+        "members": members,
+        "filters": filters,
+        "filter_choices": ACCOUNT_FILTERS,
+        "filtered": any(filters.values()),
+        "list_url": reverse("tokens:account-list", args=[account.slug]),
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, f"{LIST_TEMPLATE}#token-table", context)
+    return render(request, LIST_TEMPLATE, context)

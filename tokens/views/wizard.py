@@ -1,0 +1,210 @@
+"""The create-token wizard (sudo mode first), then the one-time reveal of the secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.constants import Role
+from accounts.decorators import signed_in_required
+from accounts.models import Account
+from accounts.selectors import accounts_managed_by
+from accounts.services.identity import sudo_is_active
+from tokens import selectors
+from tokens.forms import TokenCreateForm
+from tokens.models import TokenType
+from tokens.permissions import (
+    AUTOMATION_ROLES,
+    plan_allows_scoped,
+    scopes_allowed_for_role,
+    scopes_allowed_for_roles,
+)
+from tokens.services import CreatedToken, NotPermitted, TokenValidationError, token_create
+from tokens.views.common import FORM_TEMPLATE, actor_of, back_url, stash, to_sudo, unstash
+from tokens.views.form import initial_from, pickers, scope_options, value_of, values_of
+
+# The secret travels from the wizard to the reveal in a signed, HttpOnly cookie
+# scoped to the reveal URL, never in the session store or any other table; the
+# reveal deletes it. A secret left unclaimed this long is dropped.
+REVEAL_COOKIE = "kw_reveal"
+REVEAL_WITHIN_SECONDS = 5 * 60
+
+
+def _wizard_context(
+    request: HttpRequest, form: TokenCreateForm, superuser_accounts: list[Account]
+) -> dict[str, Any]:
+    """What the create form shows for the type, account and role chosen so far."""
+    token_type = value_of(form, "token_type")
+    if token_type != TokenType.AUTOMATION or not superuser_accounts:
+        token_type = TokenType.USER
+    account = None
+    if token_type == TokenType.AUTOMATION:
+        chosen = str(value_of(form, "account") or "")
+        account = next((a for a in superuser_accounts if str(a.pk) == chosen), None)
+        account = account or superuser_accounts[0]
+    role = value_of(form, "role")
+    if role not in AUTOMATION_ROLES:
+        role = Role.ENGINEER
+
+    if token_type == TokenType.AUTOMATION:
+        reach = selectors.token_reach(token_type=token_type, account_id=account.pk)
+        allowed = scopes_allowed_for_role(role)
+        scoped = plan_allows_scoped(account.plan, token_type)
+    else:
+        reach = selectors.token_reach(token_type=token_type, owner_id=request.user.pk)
+        allowed = scopes_allowed_for_roles(reach.owner_roles)
+        scoped = True
+    account_ids = reach.account_ids
+    return {
+        "mode": "create",
+        "form": form,
+        "token_type": token_type,
+        "chosen_account": account,
+        "chosen_role": role,
+        "role_label": Role(role).label,
+        "superuser_accounts": superuser_accounts,
+        "memberships": reach.memberships,
+        "scoped": scoped,
+        "scope_options": scope_options(allowed, values_of(form, "scopes")),
+        "pickers": pickers(form, account_ids, grouped=len(account_ids) > 1) if scoped else [],
+        "permissions_url": reverse("tokens:new-permissions"),
+        "picker_url": reverse("tokens:resource-picker"),
+        "cancel_url": reverse("tokens:list"),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@signed_in_required
+def token_new(request: HttpRequest) -> HttpResponse:
+    """The create-token wizard (sudo mode first), then the one-time reveal."""
+    here = reverse("tokens:new")
+    if not sudo_is_active(request):
+        if request.method == "POST":
+            stash(request, "new", request.POST)
+            return to_sudo(request, f"{here}?resume=1", reverse("tokens:list"))
+        return to_sudo(request, here, reverse("tokens:list"))
+
+    superuser_accounts = list(accounts_managed_by(request.user))
+    data = request.POST if request.method == "POST" else None
+    resumed = False
+    if request.method == "GET" and request.GET.get("resume"):
+        stashed = unstash(request, "new")
+        if stashed is not None:
+            data, resumed = stashed, True
+
+    if data is not None and (data.get("_refresh") or resumed):
+        # No-JS "show the scopes for this choice", or back from the sudo page:
+        # redraw with what was entered, without judging it yet.
+        form = TokenCreateForm(
+            initial=initial_from(data, TokenCreateForm), superuser_accounts=superuser_accounts
+        )
+        if resumed:
+            messages.info(
+                request, "Your password is confirmed. Check the form and generate the token."
+            )
+    elif data is not None:
+        form = TokenCreateForm(data, superuser_accounts=superuser_accounts)
+        if form.is_valid():
+            created = _create(request, form, superuser_accounts)
+            if created is not None:
+                return _to_reveal(request, created)
+    else:
+        form = TokenCreateForm(superuser_accounts=superuser_accounts)
+    context = _wizard_context(request, form, superuser_accounts)
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, FORM_TEMPLATE, context, status=status)
+
+
+def _create(
+    request: HttpRequest, form: TokenCreateForm, superuser_accounts: list[Account]
+) -> CreatedToken | None:
+    data = form.cleaned_data
+    automation = data["token_type"] == TokenType.AUTOMATION
+    account = None
+    if automation:
+        account = next((a for a in superuser_accounts if a.pk == data["account"]), None)
+    try:
+        return token_create(
+            actor=actor_of(request),
+            token_type=data["token_type"],
+            name=data["name"],
+            owner=None if automation else request.user,
+            account=account,
+            role=data["role"] or None if automation else None,
+            scopes=data["scopes"],
+            resources=form.resources(),
+            tls_access=bool(data["tls_access"]) if automation else False,
+            allowed_ips=data["allowed_ips"],
+            expires_at=form.expires_at(),
+        )
+    except TokenValidationError as error:
+        form.add_service_errors(error)
+    except NotPermitted as refusal:
+        form.add_error(None, str(refusal))
+    return None
+
+
+def _to_reveal(request: HttpRequest, created: CreatedToken) -> HttpResponse:
+    """Redirect to the reveal page, the secret riding along in its scoped cookie."""
+    response = redirect("tokens:reveal", token_id=created.token.pk)
+    response.set_signed_cookie(
+        REVEAL_COOKIE,
+        created.secret,
+        salt=_reveal_salt(request, created.token.pk),
+        max_age=REVEAL_WITHIN_SECONDS,
+        path=response["Location"],
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
+
+
+@require_GET
+@signed_in_required
+def token_new_permissions(request: HttpRequest) -> HttpResponse:
+    """htmx: the scopes and resources section, redrawn for another type, account or role."""
+    superuser_accounts = list(accounts_managed_by(request.user))
+    form = TokenCreateForm(
+        initial=initial_from(request.GET, TokenCreateForm), superuser_accounts=superuser_accounts
+    )
+    context = _wizard_context(request, form, superuser_accounts)
+    return render(request, f"{FORM_TEMPLATE}#permissions", context)
+
+
+@never_cache
+@require_GET
+@signed_in_required
+def token_reveal(request: HttpRequest, token_id: int) -> HttpResponse:
+    """The secret, exactly once: read from the reveal cookie, which this answer deletes."""
+    token = selectors.token_get_manageable(request.user, token_id)
+    secret = request.get_signed_cookie(
+        REVEAL_COOKIE,
+        default=None,
+        salt=_reveal_salt(request, token.pk),
+        max_age=REVEAL_WITHIN_SECONDS,
+    )
+    response = render(
+        request,
+        "tokens/token_reveal.html",
+        {
+            "token": token,
+            "secret": secret,
+            "whoami_url": request.build_absolute_uri("/api/v1/whoami"),
+            "back_url": back_url(token),
+        },
+    )
+    response["Cache-Control"] = "no-store, no-cache, must-revalidate, max-age=0, private"
+    response.delete_cookie(REVEAL_COOKIE, path=request.path, samesite="Strict")
+    return response
+
+
+def _reveal_salt(request: HttpRequest, token_id: int) -> str:
+    """Binds a reveal cookie to one token and one signed-in person."""
+    return f"keyward.reveal:{request.user.pk}:{token_id}"
