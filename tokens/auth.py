@@ -31,7 +31,7 @@ from accounts.http import client_ip
 from accounts.models import Account, Membership, User
 from tokens import crypto, throttle
 from tokens.constants import LAST_USED_INTERVAL, MAX_CREDENTIAL_LENGTH
-from tokens.models import ALL_FIELDS, Token, TokenType
+from tokens.models import ALL_FIELDS, Token, TokenRemoval, TokenType
 from tokens.permissions import Grant, Kind, token_is_usable
 
 _KEYWARD_PREFIX_RE = re.compile(r"^kw[ua]_")
@@ -71,7 +71,8 @@ def _token_sql(pepper_count: int, *, in_account: bool) -> str:
 
     With `in_account`, the account is the route's (`%(account)s`), joined only
     where the token acts in it: an automation token's own account, or an account
-    where a user token's owner is a member (whose role caps it). Without, an
+    where a user token's owner is a member (whose role caps it) and from which no
+    superuser removed the token. Without, an
     automation token's own account is joined (whoami and the token routes show it).
     """
     token_table = Token._meta.db_table
@@ -82,9 +83,12 @@ def _token_sql(pepper_count: int, *, in_account: bool) -> str:
     # regular expression over the whole statement on every execution.
     placeholders = ", ".join(f"%({name})s" for name in _digest_params(pepper_count))
     if in_account:
+        # A user token a superuser removed from the account acts there no more.
         account_join = (
-            f"LEFT JOIN {account_table} a ON a.id = %(account)s "
+            f"LEFT JOIN {account_table} a ON a.id = %(account)s "  # noqa: S608 (no user input)
             "AND (t.account_id IS NULL OR t.account_id = a.id) "
+            f"AND NOT EXISTS (SELECT 1 FROM {TokenRemoval._meta.db_table} r "
+            "WHERE r.token_id = t.id AND r.account_id = a.id) "
             f"LEFT JOIN {membership_table} m ON m.account_id = a.id AND m.user_id = t.user_id "
         )
     else:

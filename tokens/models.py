@@ -189,10 +189,36 @@ class Token(models.Model):
         }
 
 
+class TokenRemoval(models.Model):
+    """A member's user token cut off from one account by a superuser of it (SPEC 6).
+
+    The token stops working in that account at once (it answers 404 there, as for
+    any account it does not act in) and keeps working in its owner's other accounts.
+    """
+
+    token = models.ForeignKey(Token, on_delete=models.CASCADE, related_name="removals")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    removed_by_label = models.CharField(max_length=200, help_text="Who, for humans.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["account__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["token", "account"], name="token_removal_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.token_id} removed from {self.account_id}"
+
+
 class EventKind(models.TextChoices):
     TOKEN_CREATED = "token.created", "Token created"
     TOKEN_UPDATED = "token.updated", "Token permissions changed"
     TOKEN_REVOKED = "token.revoked", "Token revoked"
+    TOKEN_REMOVED = "token.removed_from_account", "Token removed from the account"
     API_WRITE = "api.write", "API write"
     SUDO = "auth.sudo", "Sudo mode entered"
     SIGN_IN = "auth.sign_in", "Signed in"

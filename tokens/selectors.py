@@ -11,6 +11,7 @@ from django.db.models import (
     Exists,
     F,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Value,
@@ -23,7 +24,7 @@ from accounts.constants import Role
 from accounts.models import Account, Membership, User
 from accounts.roles import manages_account
 from accounts.selectors import accounts_managed_by, memberships_managing
-from tokens.models import RESOURCE_MODELS, SELECTION_FIELDS, Event, Token, TokenType
+from tokens.models import RESOURCE_MODELS, SELECTION_FIELDS, Event, Token, TokenRemoval, TokenType
 from tokens.permissions import KIND_LABELS, Kind, kinds_for_scopes
 
 # --------------------------------------------------------------------------- event log
@@ -156,8 +157,16 @@ def _panel_tokens() -> QuerySet[Token]:
 
 
 def tokens_of_user(user: User) -> QuerySet[Token]:
-    """The person's user tokens (the Personal tokens page), newest first."""
-    return _panel_tokens().filter(type=TokenType.USER, user=user)
+    """The person's user tokens (the Personal tokens page), newest first.
+
+    With the accounts superusers removed each from (one query for the whole page).
+    """
+    removals = TokenRemoval.objects.select_related("account").order_by("account__name")
+    return (
+        _panel_tokens()
+        .filter(type=TokenType.USER, user=user)
+        .prefetch_related(Prefetch("removals", queryset=removals))
+    )
 
 
 def tokens_visible_to(user: User, account: Account) -> QuerySet[Token]:
@@ -168,8 +177,10 @@ def tokens_visible_to(user: User, account: Account) -> QuerySet[Token]:
     if not memberships_managing(user).filter(account=account).exists():
         return Token.objects.none()
     members = Membership.objects.filter(account=account).values("user_id")
+    removed = TokenRemoval.objects.filter(account=account).values("token_id")
     return _panel_tokens().filter(
-        Q(type=TokenType.AUTOMATION, account=account) | Q(type=TokenType.USER, user_id__in=members)
+        Q(type=TokenType.AUTOMATION, account=account)
+        | Q(type=TokenType.USER, user_id__in=members) & ~Q(pk__in=removed)
     )
 
 
@@ -198,11 +209,16 @@ def token_get_manageable(user: User, token_id: int) -> Token:
 
 @dataclass(frozen=True)
 class Revocation:
-    """A token `user` may revoke, in which capacity, and in whose account's name."""
+    """A token `user` may revoke, in which capacity, and in whose account's name.
+
+    `remove_only`: a member's user token that also acts in an account the
+    superuser does not manage is removed from `account` only (SPEC 6), not revoked.
+    """
 
     token: Token
     revoked_by: str  # "owner" or "superuser" (token_revoke's revoked_by)
     account: Account | None
+    remove_only: bool = False
 
 
 def token_get_revocable(user: User, token_id: int, account_slug: str = "") -> Revocation:
@@ -229,9 +245,14 @@ def token_get_revocable(user: User, token_id: int, account_slug: str = "") -> Re
         return Revocation(token, "owner", None)
     if token.type == TokenType.AUTOMATION:
         return Revocation(token, "superuser", token.account)
-    shared = accounts_managed_by(user).filter(memberships__user_id=token.user_id)
-    account = shared.filter(slug=account_slug).first() if account_slug else None
-    return Revocation(token, "superuser", account or shared.order_by("name").first())
+    reach = token_reach(token_type=token.type, owner_id=token.user_id, token_id=token.pk)
+    managed_ids = set(accounts_managed_by(user).values_list("pk", flat=True))
+    shared = [m.account for m in reach.memberships if m.account_id in managed_ids]
+    if not shared:
+        raise Http404("No such token.")  # removed already from every account they manage
+    account = next((a for a in shared if a.slug == account_slug), shared[0])
+    elsewhere = any(m.account_id not in managed_ids for m in reach.memberships)
+    return Revocation(token, "superuser", account, remove_only=elsewhere)
 
 
 @dataclass(frozen=True)
@@ -248,21 +269,27 @@ class TokenReach:
 
 
 def token_reach(
-    *, token_type: str, owner_id: int | None = None, account_id: int | None = None
+    *,
+    token_type: str,
+    owner_id: int | None = None,
+    account_id: int | None = None,
+    token_id: int | None = None,
 ) -> TokenReach:
     """Which accounts a token acts in (SPEC 3), for a token that exists or is being made.
 
     An automation token acts in its one account (`account_id`); a user token in
     every account its owner (`owner_id`) is a member of now, capped there by the
-    owner's current role. One query for a user token, none for an automation one.
+    owner's current role, except the accounts a superuser removed the token
+    (`token_id`, when it exists) from. One query for a user token, none for an
+    automation one.
     """
     if token_type == TokenType.AUTOMATION:
         return TokenReach([account_id] if account_id is not None else [], [])
-    memberships = list(
-        Membership.objects.filter(user_id=owner_id)
-        .select_related("account")
-        .order_by("account__name", "pk")
-    )
+    memberships = Membership.objects.filter(user_id=owner_id)
+    if token_id is not None:
+        removed = TokenRemoval.objects.filter(token_id=token_id).values("account_id")
+        memberships = memberships.exclude(account_id__in=removed)
+    memberships = list(memberships.select_related("account").order_by("account__name", "pk"))
     return TokenReach([membership.account_id for membership in memberships], memberships)
 
 

@@ -37,6 +37,7 @@ from tokens.models import (
     ActorKind,
     EventKind,
     Token,
+    TokenRemoval,
     TokenType,
 )
 from tokens.permissions import (
@@ -485,7 +486,12 @@ def token_update_permissions(
     """
     token = Token.objects.select_for_update().get(pk=token.pk)
     before = token_permissions_snapshot(token)
-    reach = token_reach(token_type=token.type, owner_id=token.user_id, account_id=token.account_id)
+    reach = token_reach(
+        token_type=token.type,
+        owner_id=token.user_id,
+        account_id=token.account_id,
+        token_id=token.pk,
+    )
     updated = Token(pk=token.pk, type=token.type, role=token.role)
     updated.name = _clean_name(name)
     updated.scopes, clean_resources = _clean_grant(
@@ -568,4 +574,31 @@ def token_revoke(
         summary=f"“{token.name}” ({token.display}) revoked by {REVOKED_BY[revoked_by]}"
         + (f" ({actor.label})" if actor.label and revoked_by != "self" else ""),
         details=details,
+    )
+
+
+@transaction.atomic
+def token_remove_from_account(*, actor: Actor, token: Token, account: Account) -> None:
+    """Cut a member's user token off from one account (SPEC 6, "Remove from <account>").
+
+    The token stops working there at once and keeps working in its owner's other
+    accounts; its owner sees who removed it. Logged in that account.
+    """
+    if token.type != TokenType.USER:
+        raise ValueError("Only user tokens are removed from an account; revoke others.")
+    _, created = TokenRemoval.objects.get_or_create(
+        token=token,
+        account=account,
+        defaults={"removed_by": actor.user, "removed_by_label": actor.label[:200]},
+    )
+    if not created:
+        return  # removed already; log nothing twice
+    event_record(
+        kind=EventKind.TOKEN_REMOVED,
+        actor=actor,
+        account=account,
+        token=token,
+        summary=f"“{token.name}” ({token.display}) removed from {account.name}"
+        + (f" by {actor.label}" if actor.label else ""),
+        details={"permissions": token_permissions_snapshot(token)},
     )

@@ -10,6 +10,7 @@ from accounts.models import Account
 from tokens.api.access import authorize, principal_of
 from tokens.api.responses import ok
 from tokens.api.schemas import ACCOUNT_ERRORS, ERRORS, AccountOut, BillingOut, Data
+from tokens.models import TokenRemoval
 
 router = Router(tags=["accounts"])
 
@@ -21,7 +22,10 @@ def accounts_list(request: HttpRequest) -> HttpResponse:
     if principal.is_automation:
         accounts = Account.objects.filter(pk=principal.account_id)
     else:
-        accounts = Account.objects.filter(memberships__user_id=principal.user_id)
+        removed = TokenRemoval.objects.filter(token_id=principal.id).values("account_id")
+        accounts = Account.objects.filter(memberships__user_id=principal.user_id).exclude(
+            pk__in=removed
+        )
     return ok(list(accounts.order_by("name", "id").values("id", "slug", "name", "plan")))
 
 

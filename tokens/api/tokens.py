@@ -43,7 +43,7 @@ from tokens.auth import AuthenticationFailed, Principal, authenticate
 from tokens.events import Actor
 from tokens.models import Token, TokenType
 from tokens.permissions import Kind, scopes_cover
-from tokens.services import token_create, token_revoke
+from tokens.services import token_create, token_remove_from_account, token_revoke
 
 router = Router(tags=["tokens"])
 
@@ -233,7 +233,11 @@ def tokens_create(request: HttpRequest, payload: TokenCreateIn) -> HttpResponse:
 
 @router.delete("/tokens/{id:token_id}", response={204: None, **MANAGE_ERRORS})
 def token_revoke_one(request: HttpRequest, token_id: int) -> HttpResponse:
-    """Revoke a token (`global`): the caller's own, or (superusers) one of their account."""
+    """Revoke a token (`global`): the caller's own, or (superusers) one of their account.
+
+    A member's user token that also acts in accounts the caller does not manage is
+    removed from the caller's account only (it answers 404 there from then on).
+    """
     principal = principal_of(request)
     _require_global(principal)
     if token_id == principal.id:
@@ -246,10 +250,15 @@ def token_revoke_one(request: HttpRequest, token_id: int) -> HttpResponse:
         revocation = selectors.token_get_revocable(owner, token_id)
     except Http404:
         raise not_found() from None
-    token_revoke(
-        actor=actor(principal),
-        token=revocation.token,
-        revoked_by=revocation.revoked_by,
-        account=revocation.account,
-    )
+    if revocation.remove_only and revocation.account is not None:
+        token_remove_from_account(
+            actor=actor(principal), token=revocation.token, account=revocation.account
+        )
+    else:
+        token_revoke(
+            actor=actor(principal),
+            token=revocation.token,
+            revoked_by=revocation.revoked_by,
+            account=revocation.account,
+        )
     return HttpResponse(status=204)

@@ -26,6 +26,7 @@ from tokens.permissions import (
 from tokens.services import (
     SudoRequired,
     TokenValidationError,
+    token_remove_from_account,
     token_revoke,
     token_update_permissions,
 )
@@ -59,7 +60,10 @@ def _edit_initial(token: Token) -> dict[str, Any]:
 
 def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token) -> dict[str, Any]:
     reach = selectors.token_reach(
-        token_type=token.type, owner_id=token.user_id, account_id=token.account_id
+        token_type=token.type,
+        owner_id=token.user_id,
+        account_id=token.account_id,
+        token_id=token.pk,
     )
     if token.is_automation:
         allowed = scopes_allowed_for_role(token.role)
@@ -157,6 +161,24 @@ def token_row(request: HttpRequest, token_id: int) -> HttpResponse:
     return render(request, f"{LIST_TEMPLATE}#token-row", _row_context(request, revocation.token))
 
 
+def _revoke(request: HttpRequest, revocation: selectors.Revocation) -> str:
+    """Revoke the token, or remove a member's token from the account only; say which."""
+    token = revocation.token
+    if revocation.remove_only and revocation.account is not None:
+        token_remove_from_account(actor=actor_of(request), token=token, account=revocation.account)
+        return (
+            f"Token “{token.name}” ({token.display}) removed from {revocation.account.name}. "
+            "It keeps working in its owner's other accounts."
+        )
+    token_revoke(
+        actor=actor_of(request),
+        token=token,
+        revoked_by=revocation.revoked_by,
+        account=revocation.account,
+    )
+    return f"Token “{token.name}” ({token.display}) deleted. It no longer works."
+
+
 @require_http_methods(["GET", "POST"])
 @signed_in_required
 def token_delete(request: HttpRequest, token_id: int) -> HttpResponse:
@@ -174,14 +196,7 @@ def token_delete(request: HttpRequest, token_id: int) -> HttpResponse:
             else back_url(token)
         )
     if request.method == "POST":
-        name, display = token.name, token.display
-        token_revoke(
-            actor=actor_of(request),
-            token=token,
-            revoked_by=revocation.revoked_by,
-            account=revocation.account,
-        )
-        message = f"Token “{name}” ({display}) deleted. It no longer works."
+        message = _revoke(request, revocation)
         if request.htmx:
             return render(request, f"{LIST_TEMPLATE}#deleted", {"message": message})
         messages.success(request, message)

@@ -133,7 +133,10 @@ def resource_picker(request: HttpRequest) -> HttpResponse:
     if token_id.isdigit():
         token = selectors.token_get_manageable(request.user, int(token_id))
         reach = selectors.token_reach(
-            token_type=token.type, owner_id=token.user_id, account_id=token.account_id
+            token_type=token.type,
+            owner_id=token.user_id,
+            account_id=token.account_id,
+            token_id=token.pk,
         )
     elif request.GET.get("token_type") == TokenType.AUTOMATION:
         chosen = request.GET.get("account", "")
