@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from django.db import transaction
@@ -18,52 +20,90 @@ MAX_SURROGATE_KEY_LENGTH = 256
 _SURROGATE_KEY_RE = re.compile(r"^[\x21-\x7e]+$")
 
 
+class Unset:
+    """A field not given to `service_update` (None is refused, it does not mean "unchanged")."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = Unset()
+
+
+def _clean_service_name(service: Service, name: str) -> tuple[str, str | None]:
+    name = name.strip()
+    if not name or len(name) > 100 or any(ord(char) < 32 for char in name):
+        return name, "Give the service a name of 1 to 100 characters (no control characters)."
+    others = Service.objects.filter(account_id=service.account_id, name=name)
+    if others.exclude(pk=service.pk).exists():
+        return name, f"Another service in this account is called “{name}”."
+    return name, None
+
+
+def _clean_hostname(service: Service, hostname: str) -> tuple[str, str | None]:
+    hostname = hostname.strip().lower().rstrip(".")
+    return hostname, hostname_problem(hostname, "the hostname")
+
+
+def _clean_origin(service: Service, origin: str) -> tuple[str, str | None]:
+    origin = origin.strip().lower().rstrip(".")
+    return origin, hostname_problem(origin, "the origin")
+
+
+def _clean_default_ttl(service: Service, ttl: int) -> tuple[int, str | None]:
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= SERVICE_TTL_MAX:
+        return ttl, f"The default TTL is a number of seconds from 0 to {SERVICE_TTL_MAX}."
+    return ttl, None
+
+
+# The fields a service update may change, each with its check (the value, or a problem).
+_SERVICE_FIELDS: dict[str, Callable[[Service, Any], tuple[Any, str | None]]] = {
+    "name": _clean_service_name,
+    "hostname": _clean_hostname,
+    "origin": _clean_origin,
+    "default_ttl": _clean_default_ttl,
+}
+
+
+def _check_given(given: dict[str, object]) -> None:
+    """A change names at least one field, and sets none of them to None."""
+    nulls = [field for field, value in given.items() if value is None]
+    if nulls:
+        raise ResourceValidationError(dict.fromkeys(nulls, "May not be null."))
+    if not given:
+        raise ResourceValidationError(
+            {"__all__": f"Send at least one of {', '.join(_SERVICE_FIELDS)}."}
+        )
+
+
 @transaction.atomic
 def service_update(
     *,
     actor: Actor,
     service: Service,
-    name: str | None = None,
-    hostname: str | None = None,
-    origin: str | None = None,
-    default_ttl: int | None = None,
+    name: str | Unset | None = UNSET,
+    hostname: str | Unset | None = UNSET,
+    origin: str | Unset | None = UNSET,
+    default_ttl: int | Unset | None = UNSET,
 ) -> Service:
-    """Change a CDN service's name, hostname, origin or default TTL (None: unchanged)."""
+    """Change a CDN service's name, hostname, origin or default TTL: the fields given.
+
+    At least one field must be given and none may be None (ResourceValidationError,
+    nothing written: this is the PATCH rule of the API). Only fields whose value
+    changes are written and logged.
+    """
+    fields = {"name": name, "hostname": hostname, "origin": origin, "default_ttl": default_ttl}
+    given = {field: value for field, value in fields.items() if value is not UNSET}
+    _check_given(given)
     service = Service.objects.select_for_update().select_related("account").get(pk=service.pk)
-    errors: dict[str, str] = {}
     changes: dict[str, object] = {}
-    if name is not None:
-        name = name.strip()
-        if not name or len(name) > 100 or any(ord(char) < 32 for char in name):
-            errors["name"] = (
-                "Give the service a name of 1 to 100 characters (no control characters)."
-            )
-        elif (
-            Service.objects.filter(account_id=service.account_id, name=name)
-            .exclude(pk=service.pk)
-            .exists()
-        ):
-            errors["name"] = f"Another service in this account is called “{name}”."
+    errors: dict[str, str] = {}
+    for field, value in given.items():
+        cleaned, problem = _SERVICE_FIELDS[field](service, value)
+        if problem:
+            errors[field] = problem
         else:
-            changes["name"] = name
-    for field, value, what in (
-        ("hostname", hostname, "the hostname"),
-        ("origin", origin, "the origin"),
-    ):
-        if value is not None:
-            value = value.strip().lower().rstrip(".")
-            problem = hostname_problem(value, what)
-            if problem:
-                errors[field] = problem
-            else:
-                changes[field] = value
-    if default_ttl is not None:
-        if isinstance(default_ttl, bool) or not 0 <= default_ttl <= SERVICE_TTL_MAX:
-            errors["default_ttl"] = (
-                f"The default TTL is a number of seconds from 0 to {SERVICE_TTL_MAX}."
-            )
-        else:
-            changes["default_ttl"] = default_ttl
+            changes[field] = cleaned
     if errors:
         raise ResourceValidationError(errors)
     before = {field: getattr(service, field) for field in changes}

@@ -70,6 +70,42 @@ def test_record_create_refuses_bad_records(account, kwargs, field):
     assert not Record.objects.exists() and not Event.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "errors"),
+    [
+        ({"type": "CNAME", "name": "@", "content": "a.example."}, {"name": "apex cannot"}),
+        ({"type": "A", "content": "203.0.113.1", "priority": 10}, {"priority": "Only MX"}),
+        ({"type": "MX", "content": "mail.example.", "priority": "10"}, {"priority": "0 to"}),
+        ({"type": "MX", "content": "mail.example.", "priority": True}, {"priority": "0 to"}),
+        ({"type": "A", "content": "203.0.113.1", "ttl": True}, {"ttl": "seconds"}),
+        ({"type": "TXT", "content": "  "}, {"content": "Give the record"}),
+        (
+            {"type": "SPF", "name": "-bad-", "content": "", "ttl": 1, "priority": 1},
+            {"type": "Choose one of", "name": "relative", "content": "Give", "ttl": "seconds"},
+        ),
+    ],
+)
+def test_record_problems_are_reported_per_field(account, kwargs, errors):
+    zone = ZoneFactory(account=account, name="z.example")
+    with pytest.raises(ResourceValidationError) as excinfo:
+        dns.record_create(actor=TOKEN, zone=zone, **{"name": "", **kwargs})
+    assert set(excinfo.value.message_dict) == set(errors)
+    for field, words in errors.items():
+        assert words in excinfo.value.message_dict[field][0]
+
+
+def test_record_names_and_targets_are_normalised(account):
+    zone = ZoneFactory(account=account, name="z.example")
+    mx = dns.record_create(
+        actor=TOKEN, zone=zone, type="mx", name="Z.Example.", content="Mail.Z.Example.", priority=5
+    )
+    assert (mx.type, mx.name, mx.content, mx.priority) == ("MX", "", "mail.z.example.", 5)
+    txt = dns.record_create(actor=TOKEN, zone=zone, type="TXT", name="@", content="Hello World")
+    assert (txt.name, txt.content, txt.priority) == ("", "Hello World", None)
+    caa = dns.record_create(actor=TOKEN, zone=zone, type="CAA", name="*", content='0 issue "ca"')
+    assert caa.name == "*"
+
+
 def test_cname_must_stand_alone(account):
     zone = ZoneFactory(account=account)
     RecordFactory(zone=zone, name="www", type="A", content="203.0.113.1")
@@ -168,6 +204,26 @@ def test_service_update(account):
         assert field in excinfo.value.message_dict
     service.refresh_from_db()
     assert service.name == "Web"
+
+
+def test_service_update_is_a_patch_without_nulls(account):
+    service = ServiceFactory(account=account, name="Web")
+    with pytest.raises(ResourceValidationError) as excinfo:
+        cdn.service_update(actor=TOKEN, service=service, name=None, origin=None, default_ttl=60)
+    assert excinfo.value.message_dict == {
+        "name": ["May not be null."],
+        "origin": ["May not be null."],
+    }
+    with pytest.raises(ResourceValidationError) as excinfo:
+        cdn.service_update(actor=TOKEN, service=service)
+    assert excinfo.value.message_dict == {
+        "__all__": ["Send at least one of name, hostname, origin, default_ttl."]
+    }
+    with pytest.raises(ResourceValidationError) as excinfo:
+        cdn.service_update(actor=TOKEN, service=service, default_ttl="60")
+    assert "default_ttl" in excinfo.value.message_dict
+    service.refresh_from_db()
+    assert service.name == "Web" and not Event.objects.exists()
 
 
 def test_purges(account):
