@@ -23,12 +23,8 @@ from tokens.permissions import (
     scopes_allowed_for_role,
     scopes_allowed_for_roles,
 )
-from tokens.services import (
-    SudoRequired,
-    TokenValidationError,
-    token_revoke,
-    token_update_permissions,
-)
+from tokens.services import SudoRequired, token_revoke, token_update_permissions
+from tokens.validation import TokenValidationError
 from tokens.views.common import (
     FORM_TEMPLATE,
     LIST_TEMPLATE,
