@@ -19,8 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.constants import Role
-from accounts.models import Account, Membership, User
-from accounts.roles import manages_account
+from accounts.models import Account, User
+from accounts.selectors import memberships_managing
 from tokens import crypto
 from tokens.constants import DEFAULT_EXPIRY, MAX_ACTIVE_TOKENS_PER_USER
 from tokens.events import Actor, event_record
@@ -102,9 +102,7 @@ def token_permissions_snapshot(token: Token) -> dict[str, Any]:
 
 
 def _may_manage_account_tokens(user: User, account: Account) -> bool:
-    return manages_account(
-        Membership.objects.filter(user=user, account=account).values_list("role", flat=True).first()
-    )
+    return memberships_managing(user).filter(account=account).exists()
 
 
 def _user_token_owner(*, actor: Actor, owner: User | None, tls_access: bool) -> User:
