@@ -2,8 +2,9 @@
 
 The forms only turn POST data into the services' arguments. Every rule (scopes
 the role allows, resources in reach, plan limits, expiry in the future) lives in
-tokens.services, and its TokenValidationError is mapped back onto these fields
-by `add_service_errors`, so a tampered form gets the same answer as the API.
+tokens.services and tokens.validation, and their TokenValidationError is mapped
+back onto these fields by `add_service_errors`, so a tampered form gets the same
+answer as the API.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from accounts.models import Account
 from tokens.constants import DEFAULT_EXPIRY, EXPIRY_CHOICES_DAYS, MAX_NAME_LENGTH
 from tokens.models import TokenType
 from tokens.permissions import AUTOMATION_ROLES, KIND_LABELS, SCOPES, Kind
-from tokens.services import ALL, TokenValidationError
+from tokens.validation import ALL, TokenValidationError
 
 RESOURCE_MODES = (("all", "All"), ("selected", "Selected"))
 EXPIRATION_CHOICES = (

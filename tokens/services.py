@@ -3,36 +3,29 @@
 Each service is keyword-only, runs in one transaction and writes its Event in
 that transaction. The panel and the API call the same services, so every rule
 (scopes the role allows, resources in reach, plan limits, expiry, the token
-limit) is enforced once, here.
+limit) is enforced once: here, with the input checks of tokens.validation.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.constants import Role
-from accounts.models import Account, Membership, User
-from accounts.roles import manages_account
+from accounts.models import Account, User
+from accounts.selectors import memberships_managing
 from tokens import crypto
-from tokens.constants import (
-    DEFAULT_EXPIRY,
-    MAX_ACTIVE_TOKENS_PER_USER,
-    MAX_ALLOWED_IPS,
-    MAX_NAME_LENGTH,
-)
+from tokens.constants import DEFAULT_EXPIRY, MAX_ACTIVE_TOKENS_PER_USER
 from tokens.events import Actor, event_record
 from tokens.models import (
     ALL_FIELDS,
-    RESOURCE_MODELS,
     SELECTION_FIELDS,
     ActorKind,
     EventKind,
@@ -40,35 +33,18 @@ from tokens.models import (
     TokenRemoval,
     TokenType,
 )
-from tokens.permissions import (
-    AUTOMATION_ROLES,
-    KIND_LABELS,
-    SCOPE_OPERATIONS,
-    SCOPES,
-    Kind,
-    plan_allows_scoped,
-    scopes_allowed_for_role,
-    scopes_allowed_for_roles,
+from tokens.permissions import AUTOMATION_ROLES, SCOPE_OPERATIONS, Kind
+from tokens.selectors import token_reach
+from tokens.validation import (
+    Resources,
+    TokenValidationError,
+    clean_allowed_ips,
+    clean_expiry,
+    clean_grant,
+    clean_name,
 )
-from tokens.selectors import TokenReach, token_reach
 
-# "All resources" in a resources mapping; otherwise a collection of ids.
-ALL: Final = "all"
 _DEFAULT: Final = object()
-
-Resources = Mapping[str, Any]
-
-
-class TokenValidationError(ValidationError):
-    """Bad input for a token service; `message_dict` maps field names to messages.
-
-    Field names are the service's keyword names (`name`, `scopes`, `resources.zones`,
-    `allowed_ips`, `expires_at`, ...) or "__all__".
-    """
-
-    def __init__(self, errors: Mapping[str, str | list[str]], code: str = "invalid") -> None:
-        super().__init__({field: _as_list(msgs) for field, msgs in errors.items()}, code=code)
-        self.error_code = code
 
 
 class TokenLimitReached(TokenValidationError):
@@ -94,139 +70,12 @@ class NotPermitted(Exception):
     """The actor may not do this (the caller shows 403 or 404 as it sees fit)."""
 
 
-def _as_list(messages: str | list[str]) -> list[str]:
-    return [messages] if isinstance(messages, str) else list(messages)
-
-
 @dataclass(frozen=True)
 class CreatedToken:
     """A new token and its secret: the only time the secret exists outside the client."""
 
     token: Token
     secret: str
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _clean_name(name: str) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise TokenValidationError({"name": "Give the token a name, e.g. “CI deploys”."})
-    if len(name) > MAX_NAME_LENGTH:
-        raise TokenValidationError(
-            {"name": f"Keep the name to {MAX_NAME_LENGTH} characters or fewer."}
-        )
-    if any(ord(char) < 32 or ord(char) == 127 for char in name):
-        # PostgreSQL refuses NUL in text; no name needs any control character.
-        raise TokenValidationError({"name": "The name may not contain control characters."})
-    return name
-
-
-def _clean_scopes(scopes: Iterable[str] | None, allowed: Collection[str]) -> list[str]:
-    if scopes is None or isinstance(scopes, str):
-        raise TokenValidationError({"scopes": "Scopes must be a list of scope names."})
-    chosen = []
-    for scope in scopes:
-        if not isinstance(scope, str) or scope not in SCOPES:
-            raise TokenValidationError({"scopes": f"Unknown scope: {str(scope)[:40]!r}."})
-        if scope not in allowed:
-            raise TokenValidationError({"scopes": f"The role does not allow the scope {scope!r}."})
-        if scope not in chosen:
-            chosen.append(scope)
-    if not chosen:
-        raise TokenValidationError({"scopes": "Choose at least one scope."})
-    return [scope for scope in SCOPES if scope in chosen]
-
-
-def _clean_resources(
-    resources: Resources | None, account_ids: Sequence[int]
-) -> dict[Kind, list[int] | None]:
-    """Per kind: None for all, or the selected ids (each checked to be in reach)."""
-    if resources is None:
-        return dict.fromkeys(Kind)
-    if not isinstance(resources, Mapping):
-        raise TokenValidationError({"resources": "Resources must map a type to “all” or ids."})
-    unknown = sorted(str(key) for key in resources if key not in set(Kind))
-    if unknown:
-        raise TokenValidationError(
-            {"resources": f"Unknown resource type: {', '.join(unknown)[:80]}."}
-        )
-    cleaned: dict[Kind, list[int] | None] = {}
-    errors: dict[str, str] = {}
-    for kind in Kind:
-        value = resources.get(str(kind), ALL)
-        if value == ALL or value is None:
-            cleaned[kind] = None
-            continue
-        if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-            errors[f"resources.{kind}"] = "Use “all” or a list of ids."
-            continue
-        try:
-            ids = sorted({int(item) for item in value if not isinstance(item, bool)})
-        except (TypeError, ValueError):
-            errors[f"resources.{kind}"] = "Ids must be whole numbers."
-            continue
-        found = set(
-            RESOURCE_MODELS[kind]
-            .objects.filter(
-                pk__in=[item for item in ids if 0 < item < 2**63],  # beyond: no such row
-                account_id__in=account_ids,
-            )
-            .values_list("pk", flat=True)
-        )
-        missing = [item for item in ids if item not in found]
-        if missing:
-            shown = ", ".join(str(item) for item in missing[:10])
-            errors[f"resources.{kind}"] = (
-                f"{KIND_LABELS[kind]}: no such resource in the token's accounts (id {shown})."
-            )
-            continue
-        cleaned[kind] = ids
-    if errors:
-        raise TokenValidationError(errors)
-    return cleaned
-
-
-def clean_allowed_ips(entries: Iterable[str] | str | None) -> list[str]:
-    """Normalised networks from addresses or CIDRs (IPv4 and IPv6), one per entry."""
-    if entries is None:
-        return []
-    if isinstance(entries, str):
-        entries = entries.splitlines()
-    networks: list[str] = []
-    for raw in entries:
-        entry = str(raw).strip()
-        if not entry:
-            continue
-        try:
-            network = ipaddress.ip_network(entry, strict=False)
-        except ValueError:
-            raise TokenValidationError(
-                {"allowed_ips": f"“{entry[:60]}” is not an IP address or CIDR range."}
-            ) from None
-        if isinstance(network, ipaddress.IPv6Network) and network.network_address.ipv4_mapped:
-            mapped = network.network_address.ipv4_mapped
-            network = ipaddress.ip_network(f"{mapped}/{max(0, network.prefixlen - 96)}")
-        if str(network) not in networks:
-            networks.append(str(network))
-    if len(networks) > MAX_ALLOWED_IPS:
-        raise TokenValidationError(
-            {"allowed_ips": f"At most {MAX_ALLOWED_IPS} entries in the IP allow-list."}
-        )
-    return networks
-
-
-def _clean_expiry(expires_at: datetime | None, now: datetime) -> datetime | None:
-    if expires_at is None:
-        return None
-    if timezone.is_naive(expires_at):
-        raise TokenValidationError({"expires_at": "Give the expiry with a time zone."})
-    if expires_at <= now:
-        raise TokenValidationError({"expires_at": "The expiry date must be in the future."})
-    if expires_at > now.replace(year=now.year + 10):
-        raise TokenValidationError({"expires_at": "Choose an expiry within 10 years, or “never”."})
-    return expires_at
 
 
 def _apply_resources(token: Token, resources: Mapping[Kind, list[int] | None]) -> None:
@@ -254,9 +103,7 @@ def token_permissions_snapshot(token: Token) -> dict[str, Any]:
 
 
 def _may_manage_account_tokens(user: User, account: Account) -> bool:
-    return manages_account(
-        Membership.objects.filter(user=user, account=account).values_list("role", flat=True).first()
-    )
+    return memberships_managing(user).filter(account=account).exists()
 
 
 def _user_token_owner(*, actor: Actor, owner: User | None, tls_access: bool) -> User:
@@ -282,52 +129,6 @@ def _automation_token_role(*, actor: Actor, account: Account | None, role: str |
     if actor.kind == ActorKind.USER and not _may_manage_account_tokens(actor.user, account):
         raise NotPermitted("Only superusers of the account create automation tokens.")
     return role
-
-
-def _solo_plan_grant(
-    account: Account, scopes: Sequence[str] | None, resources: Resources | None
-) -> tuple[list[str], dict[Kind, list[int] | None]]:
-    """The only grant of an automation token on a plan that does not scope them (Solo).
-
-    `global` on all resources, capped by the token's role (SPEC 4, Plans). No
-    scopes or exactly `global`, and "all" of every kind, are accepted (the panel
-    sends no scopes, as the wizard shows none); anything narrower is refused.
-    """
-    narrowed_scopes = scopes is not None and list(scopes) not in ([], ["global"])
-    narrowed_resources = resources is not None and (
-        not isinstance(resources, Mapping)
-        or any(value not in (ALL, None) for value in resources.values())
-    )
-    if narrowed_scopes or narrowed_resources:
-        raise TokenValidationError(
-            {
-                "scopes": (
-                    f"On the {account.get_plan_display()} plan automation tokens have the scope "
-                    "'global' on all resources, capped by their role. Upgrade to Teams to "
-                    "choose scopes and resources."
-                )
-            }
-        )
-    return ["global"], dict.fromkeys(Kind)
-
-
-def _clean_grant(
-    *,
-    token_type: str,
-    account: Account | None,
-    role: str,
-    reach: TokenReach,
-    scopes: Sequence[str] | None,
-    resources: Resources | None,
-) -> tuple[list[str], dict[Kind, list[int] | None]]:
-    """The scopes and resources a token gets: its plan's, or those asked within role and reach."""
-    if token_type == TokenType.AUTOMATION:
-        if not plan_allows_scoped(account.plan, token_type):
-            return _solo_plan_grant(account, scopes, resources)
-        allowed = scopes_allowed_for_role(role)
-    else:
-        allowed = scopes_allowed_for_roles(reach.owner_roles)
-    return _clean_scopes(scopes, allowed), _clean_resources(resources, reach.account_ids)
 
 
 def _check_token_limit(person: User, now: datetime) -> None:
@@ -370,7 +171,7 @@ def token_create(
     now = timezone.now()
     if token_type not in TokenType.values:
         raise TokenValidationError({"type": "Choose a user token or an automation token."})
-    name = _clean_name(name)
+    name = clean_name(name)
     if token_type == TokenType.USER:
         owner = _user_token_owner(actor=actor, owner=owner, tls_access=tls_access)
         account, role, limit_holder = None, "", owner
@@ -387,7 +188,7 @@ def token_create(
         raise TokenValidationError(
             {"__all__": "You are not a member of any account, so a token could not act anywhere."}
         )
-    clean_scopes, clean_resources = _clean_grant(
+    clean_scopes, clean_resources = clean_grant(
         token_type=token_type,
         account=account,
         role=role,
@@ -396,7 +197,7 @@ def token_create(
         resources=resources,
     )
     networks = clean_allowed_ips(allowed_ips)
-    expiry = _clean_expiry(now + DEFAULT_EXPIRY if expires_at is _DEFAULT else expires_at, now)
+    expiry = clean_expiry(now + DEFAULT_EXPIRY if expires_at is _DEFAULT else expires_at, now)
     if limit_holder is not None:
         _check_token_limit(limit_holder, now)
 
@@ -493,8 +294,8 @@ def token_update_permissions(
         token_id=token.pk,
     )
     updated = Token(pk=token.pk, type=token.type, role=token.role)
-    updated.name = _clean_name(name)
-    updated.scopes, clean_resources = _clean_grant(
+    updated.name = clean_name(name)
+    updated.scopes, clean_resources = clean_grant(
         token_type=token.type,
         account=token.account,
         role=token.role,

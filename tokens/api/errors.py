@@ -157,57 +157,74 @@ def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     )
 
 
+def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return error_response(exc.status, exc.code, exc.message, exc.headers, **exc.extra)
+
+
+def _authentication_failed(request: HttpRequest, exc: AuthenticationFailed) -> HttpResponse:
+    return authentication_failed(exc)
+
+
+def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(
+        401, "invalid_token", "Authentication required.", {"WWW-Authenticate": REALM}
+    )
+
+
+def _invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    fields: dict[str, list[str]] = {}
+    for error in exc.errors:
+        fields.setdefault(field_name(error.get("loc", ())), []).append(
+            str(error.get("msg", "Invalid value."))
+        )
+    return invalid_request(fields)
+
+
+def _token_limit(request: HttpRequest, exc: TokenLimitReached) -> HttpResponse:
+    return error_response(409, "token_limit_reached", " ".join(exc.messages))
+
+
+def _invalid_for_service(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    fields = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    return invalid_request({k: list(v) for k, v in fields.items()}, " ".join(exc.messages))
+
+
+def _not_permitted(request: HttpRequest, exc: NotPermitted) -> HttpResponse:
+    return error_response(403, "forbidden", str(exc))
+
+
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:  # a body that is not JSON
+        return error_response(400, "invalid_request", "The request body is not valid JSON.")
+    return error_response(exc.status_code, "error", str(exc))
+
+
+def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    return error_response(400, "invalid_request", "The request could not be read.")
+
+
+def _http404(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _api_error(request, not_found())
+
+
+# Every exception the API can meet, and the answer it gets (most specific first:
+# ninja picks the handler of the exception's nearest class).
+HANDLERS: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
+    ApiError: _api_error,
+    AuthenticationFailed: _authentication_failed,
+    AuthenticationError: _authentication_error,
+    NinjaValidationError: _invalid_input,
+    TokenLimitReached: _token_limit,
+    ValidationError: _invalid_for_service,
+    NotPermitted: _not_permitted,
+    HttpError: _http_error,
+    SuspiciousOperation: _suspicious,
+    Http404: _http404,
+    Exception: unexpected,
+}
+
+
 def install(api: NinjaAPI) -> None:
     """Register the handler of every exception the API can meet."""
-
-    @api.exception_handler(ApiError)
-    def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.headers, **exc.extra)
-
-    @api.exception_handler(AuthenticationFailed)
-    def _authentication_failed(request: HttpRequest, exc: AuthenticationFailed) -> HttpResponse:
-        return authentication_failed(exc)
-
-    @api.exception_handler(AuthenticationError)
-    def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-        return error_response(
-            401, "invalid_token", "Authentication required.", {"WWW-Authenticate": REALM}
-        )
-
-    @api.exception_handler(NinjaValidationError)
-    def _invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-        fields: dict[str, list[str]] = {}
-        for error in exc.errors:
-            fields.setdefault(field_name(error.get("loc", ())), []).append(
-                str(error.get("msg", "Invalid value."))
-            )
-        return invalid_request(fields)
-
-    @api.exception_handler(TokenLimitReached)
-    def _token_limit(request: HttpRequest, exc: TokenLimitReached) -> HttpResponse:
-        return error_response(409, "token_limit_reached", " ".join(exc.messages))
-
-    @api.exception_handler(ValidationError)
-    def _invalid_for_service(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-        fields = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-        return invalid_request({k: list(v) for k, v in fields.items()}, " ".join(exc.messages))
-
-    @api.exception_handler(NotPermitted)
-    def _not_permitted(request: HttpRequest, exc: NotPermitted) -> HttpResponse:
-        return error_response(403, "forbidden", str(exc))
-
-    @api.exception_handler(HttpError)
-    def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        if exc.status_code == 400:  # a body that is not JSON
-            return error_response(400, "invalid_request", "The request body is not valid JSON.")
-        return error_response(exc.status_code, "error", str(exc))
-
-    @api.exception_handler(SuspiciousOperation)
-    def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
-        return error_response(400, "invalid_request", "The request could not be read.")
-
-    @api.exception_handler(Http404)
-    def _http404(request: HttpRequest, exc: Http404) -> HttpResponse:
-        return _api_error(request, not_found())
-
-    api.exception_handler(Exception)(unexpected)
+    for exception, handler in HANDLERS.items():
+        api.exception_handler(exception)(handler)

@@ -25,11 +25,11 @@ from tokens.permissions import (
 )
 from tokens.services import (
     SudoRequired,
-    TokenValidationError,
     token_remove_from_account,
     token_revoke,
     token_update_permissions,
 )
+from tokens.validation import TokenValidationError
 from tokens.views.common import (
     FORM_TEMPLATE,
     LIST_TEMPLATE,

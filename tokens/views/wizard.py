@@ -25,7 +25,8 @@ from tokens.permissions import (
     scopes_allowed_for_role,
     scopes_allowed_for_roles,
 )
-from tokens.services import CreatedToken, NotPermitted, TokenValidationError, token_create
+from tokens.services import CreatedToken, NotPermitted, token_create
+from tokens.validation import TokenValidationError
 from tokens.views.common import FORM_TEMPLATE, actor_of, back_url, stash, to_sudo, unstash
 from tokens.views.form import initial_from, pickers, scope_options, value_of, values_of
 

@@ -58,25 +58,52 @@ def _parse_created(value: str) -> datetime:
     return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
 
 
-def read_legacy_keys(path: Path) -> tuple[list[LegacyKey], list[str]]:
-    """Every row parsed and checked; returns the keys and the errors (with line numbers)."""
-    errors: list[str] = []
+def _csv_rows(path: Path) -> list[list[str]]:
+    """The file's rows, header included; the header must be exactly HEADER."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise CommandError(f"{path}: no such file.") from None
     except (OSError, UnicodeDecodeError) as problem:
         raise CommandError(f"{path}: cannot read it as UTF-8 text ({problem}).") from None
-
     rows = list(csv.reader(text.splitlines()))
     if not rows or [cell.strip() for cell in rows[0]] != HEADER:
         raise CommandError(
             f"{path}, line 1: the header must be exactly `{','.join(HEADER)}`"
             f" (found `{','.join(rows[0]) if rows else ''}`)."
         )
+    return rows
+
+
+def _key_problem(key: str, seen: dict[str, int]) -> str | None:
+    """Why `key` cannot be imported (shape, a Keyward token, a repeat in the file), or None."""
+    if not crypto.is_legacy_key_shaped(key):
+        return "the key must be 16 to 128 characters of letters, digits, '_', '.' or '-'"
+    if key[:4] in ("kwu_", "kwa_"):
+        return "the key is a Keyward token, not a legacy key"
+    if key in seen:
+        return f"the same key is already on line {seen[key]}"
+    return None
+
+
+def _created_at(value: str, now: datetime) -> tuple[datetime | None, str | None]:
+    """The key's creation time, or why the column is wrong."""
+    try:
+        created_at = _parse_created(value)
+    except ValueError as problem:
+        return None, str(problem)
+    if created_at > now:
+        return created_at, "created_at is in the future"
+    return created_at, None
+
+
+def read_legacy_keys(path: Path) -> tuple[list[LegacyKey], list[str]]:
+    """Every row parsed and checked; returns the keys and the errors (with line numbers)."""
+    rows = _csv_rows(path)
     accounts = {account.slug: account for account in Account.objects.all()}
     now = timezone.now()
     keys: list[LegacyKey] = []
+    errors: list[str] = []
     seen: dict[str, int] = {}
     for line, row in enumerate(rows[1:], start=2):
         if not row or all(not cell.strip() for cell in row):
@@ -87,24 +114,17 @@ def read_legacy_keys(path: Path) -> tuple[list[LegacyKey], list[str]]:
             )
             continue
         slug, key, created = (cell.strip() for cell in row)
-        problems = []
         account = accounts.get(slug)
-        if account is None:
-            problems.append(f"unknown account {slug[:60]!r}")
-        if not crypto.is_legacy_key_shaped(key):
-            problems.append(
-                "the key must be 16 to 128 characters of letters, digits, '_', '.' or '-'"
+        created_at, created_problem = _created_at(created, now)
+        problems = [
+            problem
+            for problem in (
+                None if account else f"unknown account {slug[:60]!r}",
+                _key_problem(key, seen),
+                created_problem,
             )
-        elif key[:4] in ("kwu_", "kwa_"):
-            problems.append("the key is a Keyward token, not a legacy key")
-        elif key in seen:
-            problems.append(f"the same key is already on line {seen[key]}")
-        try:
-            created_at = _parse_created(created)
-            if created_at > now:
-                problems.append("created_at is in the future")
-        except ValueError as problem:
-            problems.append(str(problem))
+            if problem
+        ]
         if problems:
             errors.append(f"line {line}: {'; '.join(problems)}.")
             continue
@@ -148,33 +168,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, file: Path, **options: Any) -> None:
         keys, errors = read_legacy_keys(file)
-        existing = _existing_by_digest(keys)
-        new_keys: list[LegacyKey] = []
-        for item in keys:
-            token = existing.get(item.key)
-            if token is None:
-                new_keys.append(item)
-            elif not (
-                token.is_legacy
-                and token.user is not None
-                and token.user.email == legacy_user_email(item.account.slug)
-            ):
-                errors.append(
-                    f"line {item.line}: this key is already in use by another token "
-                    f"({token.display}); it cannot be imported."
-                )
-
-        per_account = Counter(item.account.pk for item in new_keys)
-        slugs = {item.account.pk: item.account.slug for item in new_keys}
-        for account_id, count in per_account.items():
-            owner = User.objects.filter(email=legacy_user_email(slugs[account_id])).first()
-            active = Token.objects.counting_towards_limit(owner).active().count() if owner else 0
-            if active + count > MAX_ACTIVE_TOKENS_PER_USER:
-                errors.append(
-                    f"account {slugs[account_id]!r}: {active + count} legacy keys would exceed "
-                    f"the limit of {MAX_ACTIVE_TOKENS_PER_USER} active tokens per owner."
-                )
-
+        new_keys = _not_yet_imported(keys, errors)
+        errors += _limit_problems(new_keys)
         if errors:
             shown = errors[:MAX_ERRORS_SHOWN]
             more = len(errors) - len(shown)
@@ -185,28 +180,7 @@ class Command(BaseCommand):
                 + (f"\n  ... and {more} more." if more else "")
             )
 
-        imported: dict[str, int] = defaultdict(int)
-        actor = Actor.system("legacy key import")
-        with transaction.atomic():
-            users: dict[int, User] = {}
-            for item in new_keys:
-                account = item.account
-                if account.pk not in users:
-                    users[account.pk] = _legacy_user(account)
-                created = token_create(
-                    actor=actor,
-                    token_type=TokenType.USER,
-                    name=f"Legacy API key …{item.key[-4:]}",
-                    owner=users[account.pk],
-                    scopes=["global"],
-                    expires_at=None,
-                    legacy_key=item.key,
-                )
-                Token.objects.filter(pk=created.token.pk).update(
-                    created_at=item.created_at, imported_at=created.token.created_at
-                )
-                imported[account.slug] += 1
-
+        imported = _import(new_keys)
         skipped = len(keys) - len(new_keys)
         for slug, count in sorted(imported.items()):
             self.stdout.write(f"{slug}: imported {count} key{'s' if count != 1 else ''}")
@@ -216,3 +190,65 @@ class Command(BaseCommand):
                 f"{skipped} already imported."
             )
         )
+
+
+def _not_yet_imported(keys: list[LegacyKey], errors: list[str]) -> list[LegacyKey]:
+    """The keys no token holds yet; a key another token holds is an error (added to `errors`)."""
+    existing = _existing_by_digest(keys)
+    new_keys: list[LegacyKey] = []
+    for item in keys:
+        token = existing.get(item.key)
+        if token is None:
+            new_keys.append(item)
+        elif not (
+            token.is_legacy
+            and token.user is not None
+            and token.user.email == legacy_user_email(item.account.slug)
+        ):
+            errors.append(
+                f"line {item.line}: this key is already in use by another token "
+                f"({token.display}); it cannot be imported."
+            )
+    return new_keys
+
+
+def _limit_problems(new_keys: list[LegacyKey]) -> list[str]:
+    """Accounts whose "Global API Token" user would pass the active-token limit."""
+    problems = []
+    per_account = Counter(item.account.pk for item in new_keys)
+    slugs = {item.account.pk: item.account.slug for item in new_keys}
+    for account_id, count in per_account.items():
+        owner = User.objects.filter(email=legacy_user_email(slugs[account_id])).first()
+        active = Token.objects.counting_towards_limit(owner).active().count() if owner else 0
+        if active + count > MAX_ACTIVE_TOKENS_PER_USER:
+            problems.append(
+                f"account {slugs[account_id]!r}: {active + count} legacy keys would exceed "
+                f"the limit of {MAX_ACTIVE_TOKENS_PER_USER} active tokens per owner."
+            )
+    return problems
+
+
+@transaction.atomic
+def _import(new_keys: list[LegacyKey]) -> dict[str, int]:
+    """Create one `global`, never-expiring token per key; how many per account slug."""
+    imported: dict[str, int] = defaultdict(int)
+    actor = Actor.system("legacy key import")
+    users: dict[int, User] = {}
+    for item in new_keys:
+        account = item.account
+        if account.pk not in users:
+            users[account.pk] = _legacy_user(account)
+        created = token_create(
+            actor=actor,
+            token_type=TokenType.USER,
+            name=f"Legacy API key …{item.key[-4:]}",
+            owner=users[account.pk],
+            scopes=["global"],
+            expires_at=None,
+            legacy_key=item.key,
+        )
+        Token.objects.filter(pk=created.token.pk).update(
+            created_at=item.created_at, imported_at=created.token.created_at
+        )
+        imported[account.slug] += 1
+    return imported

@@ -5,7 +5,7 @@ It seeds both apps, so it lives in tokens, at the top of the dependency chain.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -71,76 +71,153 @@ ACCOUNTS = {
 }
 
 
+def _seed_people() -> dict[str, User]:
+    """The demo people (password DEMO_PASSWORD) and the support staff user, by email."""
+    users = {}
+    for email, name in PEOPLE.items():
+        user, created = User.objects.get_or_create(email=email, defaults={"name": name})
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        users[email] = user
+    support, created = User.objects.get_or_create(
+        email=SUPPORT[0],
+        defaults={"name": SUPPORT[1], "is_staff": True, "is_superuser": True},
+    )
+    if created:
+        support.set_password(DEMO_PASSWORD)
+        support.save(update_fields=["password"])
+    return users
+
+
+def _seed_account(slug: str, spec: dict, users: dict[str, User], now: datetime) -> None:
+    """One account of ACCOUNTS with its members and resources (existing rows are kept)."""
+    account, _ = Account.objects.update_or_create(
+        slug=slug,
+        defaults={
+            "name": spec["name"],
+            "plan": spec["plan"],
+            "billing_email": spec["billing_email"],
+        },
+    )
+    for email, role in spec["members"].items():
+        Membership.objects.update_or_create(
+            user=users[email], account=account, defaults={"role": role}
+        )
+    for zone_name, records in spec["zones"].items():
+        zone, _ = Zone.objects.get_or_create(account=account, name=zone_name)
+        for record_type, name, content in records:
+            Record.objects.get_or_create(
+                zone=zone,
+                type=record_type,
+                name=name,
+                content=content,
+                defaults={"priority": 10 if record_type == "MX" else None},
+            )
+    for position, (domain_name, auto_renew) in enumerate(spec["domains"].items()):
+        Domain.objects.get_or_create(
+            account=account,
+            name=domain_name,
+            defaults={
+                "auto_renew": auto_renew,
+                "registered_at": now - timedelta(days=400),
+                "expires_at": now + timedelta(days=120 + 90 * position),
+            },
+        )
+    for position, cert_name in enumerate(spec["certificates"]):
+        Certificate.objects.get_or_create(
+            account=account,
+            name=cert_name,
+            defaults={
+                "issued_at": now - timedelta(days=30),
+                "expires_at": now + timedelta(days=60 + 7 * position),
+            },
+        )
+    for service_name, (hostname, origin) in spec["services"].items():
+        Service.objects.get_or_create(
+            account=account,
+            name=service_name,
+            defaults={"hostname": hostname, "origin": origin},
+        )
+
+
+def _token_specs(users: dict[str, User]) -> list[dict]:
+    """token_create's arguments for the demo tokens (plus who creates each, and expired ones)."""
+    acme, solo = Account.objects.get(slug="acme"), Account.objects.get(slug="solo")
+    acme_zones = list(
+        Zone.objects.filter(account=acme).order_by("name").values_list("pk", flat=True)
+    )
+    acme_services = list(
+        Service.objects.filter(account=acme).order_by("name").values_list("pk", flat=True)
+    )
+    owner, engineer = users["owner@example.com"], users["engineer@example.com"]
+    return [
+        {"token_type": "user", "name": "Laptop CLI", "owner": owner, "scopes": ["global"]},
+        {
+            "token_type": "user",
+            "name": "DNS updater",
+            "owner": engineer,
+            "scopes": ["zones:write"],
+            "resources": {"zones": acme_zones[:2]},
+        },
+        {
+            "token_type": "user",
+            "name": "Status dashboard",
+            "owner": owner,
+            "scopes": ["global:read"],
+        },
+        {
+            "token_type": "user",
+            "name": "Old deploy script",
+            "owner": engineer,
+            "scopes": ["global"],
+            "expired": True,
+        },
+        {
+            "token_type": "automation",
+            "name": "CI deploys",
+            "account": acme,
+            "creator": owner,
+            "role": Role.ENGINEER,
+            "scopes": ["zones:write", "purge_select"],
+            "resources": {"services": acme_services[:1]},
+        },
+        {
+            "token_type": "automation",
+            "name": "Billing export",
+            "account": acme,
+            "creator": owner,
+            "role": Role.BILLING,
+            "scopes": ["global:read"],
+        },
+        {
+            "token_type": "automation",
+            "name": "Certificate renewer",
+            "account": acme,
+            "creator": owner,
+            "role": Role.USER,
+            "scopes": ["certificates:read"],
+            "tls_access": True,
+        },
+        {
+            "token_type": "automation",
+            "name": "Studio site builds",
+            "account": solo,
+            "creator": users["solo@example.com"],
+            "role": Role.ENGINEER,
+        },
+    ]
+
+
 class Command(BaseCommand):
     help = "Create demo accounts, users, resources and tokens. Safe to run again."
 
     @transaction.atomic
     def handle(self, *args: object, **options: object) -> None:
         now = timezone.now()
-        users = {}
-        for email, name in PEOPLE.items():
-            user, created = User.objects.get_or_create(email=email, defaults={"name": name})
-            if created:
-                user.set_password(DEMO_PASSWORD)
-                user.save(update_fields=["password"])
-            users[email] = user
-        support, created = User.objects.get_or_create(
-            email=SUPPORT[0],
-            defaults={"name": SUPPORT[1], "is_staff": True, "is_superuser": True},
-        )
-        if created:
-            support.set_password(DEMO_PASSWORD)
-            support.save(update_fields=["password"])
-
+        users = _seed_people()
         for slug, spec in ACCOUNTS.items():
-            account, _ = Account.objects.update_or_create(
-                slug=slug,
-                defaults={
-                    "name": spec["name"],
-                    "plan": spec["plan"],
-                    "billing_email": spec["billing_email"],
-                },
-            )
-            for email, role in spec["members"].items():
-                Membership.objects.update_or_create(
-                    user=users[email], account=account, defaults={"role": role}
-                )
-            for zone_name, records in spec["zones"].items():
-                zone, _ = Zone.objects.get_or_create(account=account, name=zone_name)
-                for record_type, name, content in records:
-                    Record.objects.get_or_create(
-                        zone=zone,
-                        type=record_type,
-                        name=name,
-                        content=content,
-                        defaults={"priority": 10 if record_type == "MX" else None},
-                    )
-            for position, (domain_name, auto_renew) in enumerate(spec["domains"].items()):
-                Domain.objects.get_or_create(
-                    account=account,
-                    name=domain_name,
-                    defaults={
-                        "auto_renew": auto_renew,
-                        "registered_at": now - timedelta(days=400),
-                        "expires_at": now + timedelta(days=120 + 90 * position),
-                    },
-                )
-            for position, cert_name in enumerate(spec["certificates"]):
-                Certificate.objects.get_or_create(
-                    account=account,
-                    name=cert_name,
-                    defaults={
-                        "issued_at": now - timedelta(days=30),
-                        "expires_at": now + timedelta(days=60 + 7 * position),
-                    },
-                )
-            for service_name, (hostname, origin) in spec["services"].items():
-                Service.objects.get_or_create(
-                    account=account,
-                    name=service_name,
-                    defaults={"hostname": hostname, "origin": origin},
-                )
-
+            _seed_account(slug, spec, users, now)
         self.seed_tokens(users)
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"Sign in at http://127.0.0.1:8000/ with password {DEMO_PASSWORD!r}:")
@@ -158,72 +235,8 @@ class Command(BaseCommand):
         A token is looked up by name and owner (user tokens) or account
         (automation tokens) first, so running the command again creates none.
         """
-        acme, solo = Account.objects.get(slug="acme"), Account.objects.get(slug="solo")
-        acme_zones = list(
-            Zone.objects.filter(account=acme).order_by("name").values_list("pk", flat=True)
-        )
-        acme_services = list(
-            Service.objects.filter(account=acme).order_by("name").values_list("pk", flat=True)
-        )
-        owner, engineer = users["owner@example.com"], users["engineer@example.com"]
-        specs = [
-            {"token_type": "user", "name": "Laptop CLI", "owner": owner, "scopes": ["global"]},
-            {
-                "token_type": "user",
-                "name": "DNS updater",
-                "owner": engineer,
-                "scopes": ["zones:write"],
-                "resources": {"zones": acme_zones[:2]},
-            },
-            {
-                "token_type": "user",
-                "name": "Status dashboard",
-                "owner": owner,
-                "scopes": ["global:read"],
-            },
-            {
-                "token_type": "user",
-                "name": "Old deploy script",
-                "owner": engineer,
-                "scopes": ["global"],
-                "expired": True,
-            },
-            {
-                "token_type": "automation",
-                "name": "CI deploys",
-                "account": acme,
-                "creator": owner,
-                "role": Role.ENGINEER,
-                "scopes": ["zones:write", "purge_select"],
-                "resources": {"services": acme_services[:1]},
-            },
-            {
-                "token_type": "automation",
-                "name": "Billing export",
-                "account": acme,
-                "creator": owner,
-                "role": Role.BILLING,
-                "scopes": ["global:read"],
-            },
-            {
-                "token_type": "automation",
-                "name": "Certificate renewer",
-                "account": acme,
-                "creator": owner,
-                "role": Role.USER,
-                "scopes": ["certificates:read"],
-                "tls_access": True,
-            },
-            {
-                "token_type": "automation",
-                "name": "Studio site builds",
-                "account": solo,
-                "creator": users["solo@example.com"],
-                "role": Role.ENGINEER,
-            },
-        ]
         now = timezone.now()
-        for spec in specs:
+        for spec in _token_specs(users):
             spec = dict(spec)
             expired = spec.pop("expired", False)
             creator = spec.pop("creator", None) or spec["owner"]

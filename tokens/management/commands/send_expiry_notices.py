@@ -71,6 +71,40 @@ def _body(person: User, tokens: list[Token], now: datetime) -> str:
     return "\n".join(lines)
 
 
+def _tokens_due(now: datetime) -> tuple[list[Token], dict[int, int]]:
+    """Tokens that should get a notice now, soonest first, and the notice each is due."""
+    candidates = Token.objects.filter(
+        expires_at__gt=now, expires_at__lte=now + timedelta(days=max(NOTICE_DAYS))
+    ).filter(Q(expiry_notice_days__isnull=True) | Q(expiry_notice_days__gt=min(NOTICE_DAYS)))
+    due: dict[int, int] = {}
+    tokens: list[Token] = []
+    for token in candidates.select_related("user", "account").order_by("expires_at", "pk"):
+        days = notice_due(token, now)
+        if days is not None:
+            due[token.pk] = days
+            tokens.append(token)
+    return tokens, due
+
+
+def _recipients(tokens: list[Token]) -> dict[int, tuple[User, list[Token]]]:
+    """Per person (by id), whom to email about which tokens: owners, or the account's managers."""
+    managers: dict[int, list[User]] = defaultdict(list)
+    account_ids = {token.account_id for token in tokens if token.account_id}
+    for membership in Membership.objects.filter(
+        account_id__in=account_ids, role__in=MANAGING_ROLES, user__is_active=True
+    ).select_related("user"):
+        managers[membership.account_id].append(membership.user)
+
+    per_person: dict[int, tuple[User, list[Token]]] = {}
+    for token in tokens:
+        people = [token.user] if token.user else managers.get(token.account_id, [])
+        for person in people:
+            if not person.is_active or person.is_synthetic:
+                continue
+            per_person.setdefault(person.pk, (person, []))[1].append(token)
+    return per_person
+
+
 class Command(BaseCommand):
     help = "Email owners (and superusers, for automation tokens) 7 days and 1 day before expiry."
 
@@ -81,31 +115,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, dry_run: bool = False, **options: Any) -> None:
         now = timezone.now()
-        candidates = Token.objects.filter(
-            expires_at__gt=now, expires_at__lte=now + timedelta(days=max(NOTICE_DAYS))
-        ).filter(Q(expiry_notice_days__isnull=True) | Q(expiry_notice_days__gt=min(NOTICE_DAYS)))
-        due: dict[int, int] = {}
-        tokens: list[Token] = []
-        for token in candidates.select_related("user", "account").order_by("expires_at", "pk"):
-            days = notice_due(token, now)
-            if days is not None:
-                due[token.pk] = days
-                tokens.append(token)
-
-        superusers: dict[int, list[User]] = defaultdict(list)
-        account_ids = {token.account_id for token in tokens if token.account_id}
-        for membership in Membership.objects.filter(
-            account_id__in=account_ids, role__in=MANAGING_ROLES, user__is_active=True
-        ).select_related("user"):
-            superusers[membership.account_id].append(membership.user)
-
-        per_person: dict[int, tuple[User, list[Token]]] = {}
-        for token in tokens:
-            people = [token.user] if token.user else superusers.get(token.account_id, [])
-            for person in people:
-                if not person.is_active or person.is_synthetic:
-                    continue
-                per_person.setdefault(person.pk, (person, []))[1].append(token)
+        tokens, due = _tokens_due(now)
+        per_person = _recipients(tokens)
 
         failed: set[int] = set()
         for person, their_tokens in per_person.values():
