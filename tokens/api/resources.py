@@ -268,7 +268,11 @@ def resource_page(
     if rows:
         total = rows[0][-1]
         data = [dict(zip(keys, row[:-1], strict=True)) for row in rows if row[0] is not None]
-    else:  # past the last page (or, for children, no such parent)
+    elif page == 1:  # nothing at all; for children, no such parent (it joins one row)
+        if rk.parent is not None:
+            raise not_found()
+        total, data = 0, []
+    else:  # past the last page: how many there are, and whether the parent exists
         total, parent_found = _fetch(_count_sql(rk, partial), params, many=False)
         if not parent_found:
             raise not_found()

@@ -1,0 +1,91 @@
+"""Resource reads take at most two queries on the warm path (SPEC 10): the token with its
+account and role, then the resource(s) with the token's selection and the page's total.
+The table is written by hand: it states the spec, it does not mirror the registry."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import (
+    CertificateFactory,
+    DomainFactory,
+    RecordFactory,
+    ServiceFactory,
+    ZoneFactory,
+    issue_user_token,
+)
+
+pytestmark = pytest.mark.django_db
+
+READS = [
+    "/zones",
+    "/zones/{zone}",
+    "/zones/{zone}/records",
+    "/domains",
+    "/domains/{domain}",
+    "/registrar/domains/{domain}",
+    "/certificates",
+    "/certificates/{certificate}",
+    "/services",
+    "/services/{service}",
+    "/billing",
+]
+
+
+@pytest.fixture
+def ids(account):
+    zones = [ZoneFactory(account=account) for _ in range(35)]
+    for zone in zones[:3]:
+        RecordFactory(zone=zone)
+    domains = DomainFactory.create_batch(35, account=account)
+    certificates = CertificateFactory.create_batch(35, account=account)
+    services = ServiceFactory.create_batch(35, account=account)
+    return {
+        "zone": zones[0].pk,
+        "domain": domains[0].pk,
+        "certificate": certificates[0].pk,
+        "service": services[0].pk,
+    }
+
+
+@pytest.mark.parametrize("path", READS)
+@pytest.mark.parametrize("selected", [False, True], ids=["all resources", "selected ones"])
+def test_a_read_takes_two_queries(
+    client, account, member_factory, ids, path, selected, django_assert_max_num_queries
+):
+    owner = member_factory(account, "superuser")
+    resources = (
+        {
+            "zones": [ids["zone"]],
+            "domains": [ids["domain"]],
+            "registrar": [ids["domain"]],
+            "certificates": [ids["certificate"]],
+            "services": [ids["service"]],
+        }
+        if selected
+        else None
+    )
+    secret = issue_user_token(owner, resources=resources).secret
+    url = f"/api/v1/accounts/{account.pk}" + path.format(**ids)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    assert client.get(url, **auth).status_code == 200  # the first use writes last_used
+
+    with django_assert_max_num_queries(2):
+        response = client.get(url, **auth)
+
+    assert response.status_code == 200
+    data = response.json()["data"]
+    if isinstance(data, list) and path != "/zones/{zone}/records":
+        assert len(data) == (1 if selected else 30)
+        assert response.json()["pagination"]["total_entries"] == (1 if selected else 35)
+
+
+def test_a_page_past_the_end_is_empty_and_counts_the_total(client, account, member_factory, ids):
+    owner = member_factory(account, "superuser")
+    secret = issue_user_token(owner).secret
+    response = client.get(
+        f"/api/v1/accounts/{account.pk}/zones?page=9", HTTP_AUTHORIZATION=f"Bearer {secret}"
+    )
+    assert response.status_code == 200
+    assert response.json()["data"] == []
+    assert response.json()["pagination"]["total_entries"] == 35
