@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.constants import Role
+from accounts.dates import plus_years
 from accounts.models import Account, Membership, User
 from accounts.roles import manages_account
 from tokens import crypto
@@ -27,6 +28,7 @@ from tokens.constants import (
     DEFAULT_EXPIRY,
     MAX_ACTIVE_TOKENS_PER_USER,
     MAX_ALLOWED_IPS,
+    MAX_EXPIRY_YEARS,
     MAX_NAME_LENGTH,
 )
 from tokens.events import Actor, event_record
@@ -223,8 +225,10 @@ def _clean_expiry(expires_at: datetime | None, now: datetime) -> datetime | None
         raise TokenValidationError({"expires_at": "Give the expiry with a time zone."})
     if expires_at <= now:
         raise TokenValidationError({"expires_at": "The expiry date must be in the future."})
-    if expires_at > now.replace(year=now.year + 10):
-        raise TokenValidationError({"expires_at": "Choose an expiry within 10 years, or “never”."})
+    if expires_at > plus_years(now, MAX_EXPIRY_YEARS):
+        raise TokenValidationError(
+            {"expires_at": f"Choose an expiry within {MAX_EXPIRY_YEARS} years, or “never”."}
+        )
     return expires_at
 
 
