@@ -23,7 +23,14 @@ from accounts.constants import Role
 from accounts.models import Account, Membership, User
 from accounts.roles import manages_account
 from accounts.selectors import accounts_managed_by, memberships_managing
-from tokens.models import RESOURCE_MODELS, SELECTION_FIELDS, Event, Token, TokenType
+from tokens.models import (
+    PERSONAL_EVENT_KINDS,
+    RESOURCE_MODELS,
+    SELECTION_FIELDS,
+    Event,
+    Token,
+    TokenType,
+)
 from tokens.permissions import KIND_LABELS, Kind, kinds_for_scopes
 
 # --------------------------------------------------------------------------- event log
@@ -32,15 +39,18 @@ from tokens.permissions import KIND_LABELS, Kind, kinds_for_scopes
 def events_in_account(account: Account) -> QuerySet[Event]:
     """Every event that concerns `account`.
 
-    Events written in the account's name carry it. Events of user tokens, sign-ins
-    and sudo carry no account (a user token acts in all its owner's accounts): they
-    belong to every account where the token's owner or the acting person is a member.
-    The membership checks are correlated subqueries, so the query count stays flat.
+    Events written in the account's name carry it. Events of user tokens carry no
+    account (a user token acts in all its owner's accounts): they belong to every
+    account where the token's owner or the acting person is a member. Sign-ins and
+    sudo carry no account either but belong to the person alone (PERSONAL_EVENT_KINDS):
+    no account's log has them. The membership checks are correlated subqueries, so
+    the query count stays flat.
     """
     members = Membership.objects.filter(account=account)
     return Event.objects.filter(
         Q(account=account)
         | Q(account__isnull=True)
+        & ~Q(kind__in=PERSONAL_EVENT_KINDS)
         & (
             Exists(members.filter(user_id=OuterRef("token_owner_id")))
             | Exists(members.filter(user_id=OuterRef("actor_user_id")))
