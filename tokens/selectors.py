@@ -21,7 +21,7 @@ from django.http import Http404
 
 from accounts.constants import Role
 from accounts.models import Account, Membership, User
-from accounts.roles import manages_account
+from accounts.roles import manages_account, role_can_read
 from accounts.selectors import accounts_managed_by, memberships_managing
 from tokens.models import (
     PERSONAL_EVENT_KINDS,
@@ -256,6 +256,16 @@ class TokenReach:
         """The roles that cap a user token, one per account it acts in."""
         return [membership.role for membership in self.memberships]
 
+    def account_ids_reading(self, kind: Kind) -> list[int]:
+        """The accounts whose resources of `kind` the token's form may offer (SPEC 4 caps).
+
+        A user token's: where its owner's role reads `kind` (billing reads no zones).
+        An automation token's account: only its managers, who read everything, see its form.
+        """
+        if not self.memberships:
+            return self.account_ids
+        return [m.account_id for m in self.memberships if role_can_read(m.role, str(kind))]
+
 
 def token_reach(
     *, token_type: str, owner_id: int | None = None, account_id: int | None = None
@@ -377,3 +387,13 @@ def resources_for_picker(
     items = [PickerItem(r.pk, r.name, r.account.name, True) for r in selected]
     items += [PickerItem(r.pk, r.name, r.account.name, False) for r in shown]
     return items, left_out
+
+
+def resource_ids_in(*, kind: Kind, ids: Iterable[int], account_ids: list[int]) -> list[int]:
+    """Which of `ids` are resources of `kind` in the accounts (no query when either is empty)."""
+    ids = [pk for pk in ids if 0 < pk < 2**63]
+    if not ids or not account_ids:
+        return []
+    model = RESOURCE_MODELS[kind]
+    found = model.objects.filter(pk__in=ids, account_id__in=account_ids)
+    return sorted(found.values_list("pk", flat=True))

@@ -56,7 +56,6 @@ def _wizard_context(
         reach = selectors.token_reach(token_type=token_type, owner_id=request.user.pk)
         allowed = scopes_allowed_for_roles(reach.owner_roles)
         scoped = True
-    account_ids = reach.account_ids
     return {
         "mode": "create",
         "form": form,
@@ -68,7 +67,7 @@ def _wizard_context(
         "memberships": reach.memberships,
         "scoped": scoped,
         "scope_options": scope_options(allowed, values_of(form, "scopes")),
-        "pickers": pickers(form, account_ids, grouped=len(account_ids) > 1) if scoped else [],
+        "pickers": pickers(form, reach) if scoped else [],
         "permissions_url": reverse("tokens:new-permissions"),
         "picker_url": reverse("tokens:resource-picker"),
         "cancel_url": reverse("tokens:list"),
