@@ -113,7 +113,7 @@ def test_profile_lists_the_persons_recent_sign_ins_newest_first(
 
     assert "Recent sign-ins" in html
     assert html.index("192.0.2.2") < html.index("192.0.2.1")  # sudo came last: shown first
-    assert "Confirmed password (sudo)" in html and "Signed in" in html
+    assert "Password confirmed" in html and "Signed in" in html
     assert "192.0.2.9" not in html  # someone else's sign-in
 
 
