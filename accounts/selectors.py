@@ -12,7 +12,7 @@ from django.http import Http404
 
 from accounts.models import Account, Certificate, Domain, Membership, Service, User, Zone
 from accounts.roles import MANAGING_ROLES
-from tokens.models import Token
+from tokens.models import PERSONAL_EVENT_KINDS, ActorKind, Event, Token
 
 
 def memberships_of(user: User) -> QuerySet[Membership]:
@@ -84,4 +84,16 @@ def accounts_requiring_sso_or_2fa(user: User) -> list[str]:
         .filter(Q(force_sso=True) | Q(require_2fa=True))
         .order_by("name")
         .values_list("name", flat=True)
+    )
+
+
+def sign_ins_of(user: User, limit: int = 10) -> list[Event]:
+    """The person's latest sign-ins and sudo confirmations, newest first (their profile).
+
+    These events belong to the person alone (SPEC 9): no account's event log shows them.
+    """
+    return list(
+        Event.objects.filter(
+            actor_user=user, actor_kind=ActorKind.USER, kind__in=PERSONAL_EVENT_KINDS
+        ).order_by("-created_at", "-id")[:limit]
     )

@@ -196,7 +196,7 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @signed_in_required
 def profile(request: HttpRequest) -> HttpResponse:
-    """The signed-in person: their accounts, and "Delete my account" (guarded)."""
+    """The signed-in person: their accounts, recent sign-ins, "Delete my account" (guarded)."""
     user = request.user
     form = DeleteAccountForm(request.POST or None, user=user)
     blocked = None
@@ -218,6 +218,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             "form": form,
             "blocked": blocked,
             "memberships": selectors.memberships_of(user),
+            "sign_ins": selectors.sign_ins_of(user),
             "attempted": request.method == "POST" and form.is_valid(),
         },
         status=409 if request.method == "POST" and blocked else 200,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -28,6 +29,48 @@ def _looks_like_credential(term: str) -> bool:
     if term[:4] in ("kwu_", "kwa_"):
         return crypto.is_well_formed(term)
     return crypto.is_legacy_key_shaped(term)
+
+
+def _is_pasted_secret(term: str) -> bool:
+    """A search term that is (or is meant as) a secret: token-shaped, or a live legacy key."""
+    if crypto.is_token_shaped(term):
+        return True
+    return crypto.is_legacy_key_shaped(term) and _find_by_value(term) is not None
+
+
+def _find_by_value(value: str) -> Token | None:
+    """The token whose secret is `value`: hashed under every pepper, matched on the digest."""
+    return Token.objects.filter(
+        digest__in=crypto.digests(value, settings.KEYWARD_TOKEN_PEPPERS)
+    ).first()
+
+
+class NoSecretsInSearch(admin.ModelAdmin):
+    """A secret pasted in the search box is neither searched nor shown again.
+
+    The search box submits by GET: its term lands in URLs, access logs, every
+    pagination and filter link, and the page. A token-shaped term (or a legacy
+    key that matches a token) sends support to "Find by token value", which takes
+    the value by POST. static/js/admin-token-search.js does that in the browser
+    before the value is ever put in a URL; this is the answer without it.
+    """
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict | None = None
+    ) -> HttpResponse:
+        term = request.GET.get(SEARCH_VAR, "").strip()
+        if term and _is_pasted_secret(term):
+            self.message_user(
+                request,
+                "That looks like a full token value, so it was not searched and is not shown. "
+                "Paste it here instead: this form sends it by POST, so it stays out of "
+                "addresses and logs.",
+                messages.WARNING,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:tokens_token_find", current_app=self.admin_site.name)
+            )
+        return super().changelist_view(request, extra_context)
 
 
 class TokenStateFilter(admin.SimpleListFilter):
@@ -63,7 +106,7 @@ class TokenAccountFilter(admin.SimpleListFilter):
 
 
 @admin.register(Token)
-class TokenAdmin(admin.ModelAdmin):
+class TokenAdmin(NoSecretsInSearch):
     list_display = [
         "name",
         "display",
@@ -78,7 +121,8 @@ class TokenAdmin(admin.ModelAdmin):
     list_select_related = ["user", "account"]
     search_fields = ["name", "display", "user__email", "account__name", "account__slug"]
     search_help_text = (
-        "Name, owner email, account, display hint (e.g. kwu_…x7Qa), or paste a full token value."
+        "Name, owner email, account, or display hint (e.g. kwu_…x7Qa). "
+        "To find a token from its full value, use “Find by token value”."
     )
     ordering = ["-created_at", "-id"]
     actions = ["revoke_selected"]
@@ -131,8 +175,7 @@ class TokenAdmin(admin.ModelAdmin):
                     "nor a legacy key (16 to 128 letters, digits, '_', '.' or '-')."
                 )
             else:
-                digests = crypto.digests(value, settings.KEYWARD_TOKEN_PEPPERS)
-                token = Token.objects.filter(digest__in=digests).first()
+                token = _find_by_value(value)
                 if token is None:
                     error = "No token has this value: it was revoked, deleted, or never existed."
                 else:
@@ -189,17 +232,6 @@ class TokenAdmin(admin.ModelAdmin):
             and (request.user.has_perm("tokens.delete_token"))
         )
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Token], search_term: str
-    ) -> tuple[QuerySet[Token], bool]:
-        """Also find a token from its full value: hash it under every pepper, match the digest."""
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        term = search_term.strip()
-        if term and _looks_like_credential(term):
-            digests = crypto.digests(term, settings.KEYWARD_TOKEN_PEPPERS)
-            results = results | queryset.filter(digest__in=digests)
-        return results, may_have_duplicates
-
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Token]) -> None:
         actor = Actor.support(request.user, ip=client_ip(request))
@@ -216,7 +248,7 @@ class TokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(NoSecretsInSearch):
     """The whole event log, read-only."""
 
     list_display = ["created_at", "kind", "actor_label", "account", "summary"]

@@ -59,6 +59,15 @@ def is_well_formed(value: str) -> bool:
     return hmac.compare_digest(checksum(value[:-CHECKSUM_LENGTH]), value[-CHECKSUM_LENGTH:])
 
 
+def is_token_shaped(value: str) -> bool:
+    """Looks like a Keyward token (prefix and 38 characters), whatever its checksum.
+
+    For treating a pasted value as a secret: a token mistyped by one character
+    is still one, so the checksum is not asked for.
+    """
+    return _TOKEN_RE.match(value) is not None
+
+
 def is_legacy_key_shaped(value: str) -> bool:
     """16 to 128 letters, digits, '_', '.' or '-': what an imported legacy key may be.
 

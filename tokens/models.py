@@ -226,6 +226,11 @@ class EventKind(models.TextChoices):
     MEMBER_REMOVED = "member.removed", "Member removed"
 
 
+# Sign-in and sudo belong to a person, not an account (SPEC 9): only that person
+# (their profile) and support staff (the admin) see them, never an account's log.
+PERSONAL_EVENT_KINDS: tuple[str, ...] = (EventKind.SIGN_IN, EventKind.SUDO)
+
+
 class ActorKind(models.TextChoices):
     USER = "user", "User"
     TOKEN = "token", "Token"

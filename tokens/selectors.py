@@ -22,9 +22,17 @@ from django.http import Http404
 
 from accounts.constants import Role
 from accounts.models import Account, Membership, User
-from accounts.roles import manages_account
+from accounts.roles import manages_account, role_can_read
 from accounts.selectors import accounts_managed_by, memberships_managing
-from tokens.models import RESOURCE_MODELS, SELECTION_FIELDS, Event, Token, TokenRemoval, TokenType
+from tokens.models import (
+    PERSONAL_EVENT_KINDS,
+    RESOURCE_MODELS,
+    SELECTION_FIELDS,
+    Event,
+    Token,
+    TokenRemoval,
+    TokenType,
+)
 from tokens.permissions import KIND_LABELS, Kind, kinds_for_scopes
 
 # --------------------------------------------------------------------------- event log
@@ -33,15 +41,18 @@ from tokens.permissions import KIND_LABELS, Kind, kinds_for_scopes
 def events_in_account(account: Account) -> QuerySet[Event]:
     """Every event that concerns `account`.
 
-    Events written in the account's name carry it. Events of user tokens, sign-ins
-    and sudo carry no account (a user token acts in all its owner's accounts): they
-    belong to every account where the token's owner or the acting person is a member.
-    The membership checks are correlated subqueries, so the query count stays flat.
+    Events written in the account's name carry it. Events of user tokens carry no
+    account (a user token acts in all its owner's accounts): they belong to every
+    account where the token's owner or the acting person is a member. Sign-ins and
+    sudo carry no account either but belong to the person alone (PERSONAL_EVENT_KINDS):
+    no account's log has them. The membership checks are correlated subqueries, so
+    the query count stays flat.
     """
     members = Membership.objects.filter(account=account)
     return Event.objects.filter(
         Q(account=account)
         | Q(account__isnull=True)
+        & ~Q(kind__in=PERSONAL_EVENT_KINDS)
         & (
             Exists(members.filter(user_id=OuterRef("token_owner_id")))
             | Exists(members.filter(user_id=OuterRef("actor_user_id")))
@@ -267,6 +278,16 @@ class TokenReach:
         """The roles that cap a user token, one per account it acts in."""
         return [membership.role for membership in self.memberships]
 
+    def account_ids_reading(self, kind: Kind) -> list[int]:
+        """The accounts whose resources of `kind` the token's form may offer (SPEC 4 caps).
+
+        A user token's: where its owner's role reads `kind` (billing reads no zones).
+        An automation token's account: only its managers, who read everything, see its form.
+        """
+        if not self.memberships:
+            return self.account_ids
+        return [m.account_id for m in self.memberships if role_can_read(m.role, str(kind))]
+
 
 def token_reach(
     *,
@@ -394,3 +415,13 @@ def resources_for_picker(
     items = [PickerItem(r.pk, r.name, r.account.name, True) for r in selected]
     items += [PickerItem(r.pk, r.name, r.account.name, False) for r in shown]
     return items, left_out
+
+
+def resource_ids_in(*, kind: Kind, ids: Iterable[int], account_ids: list[int]) -> list[int]:
+    """Which of `ids` are resources of `kind` in the accounts (no query when either is empty)."""
+    ids = [pk for pk in ids if 0 < pk < 2**63]
+    if not ids or not account_ids:
+        return []
+    model = RESOURCE_MODELS[kind]
+    found = model.objects.filter(pk__in=ids, account_id__in=account_ids)
+    return sorted(found.values_list("pk", flat=True))

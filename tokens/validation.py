@@ -17,8 +17,9 @@ from typing import Any, Final
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.dates import plus_years
 from accounts.models import Account
-from tokens.constants import MAX_ALLOWED_IPS, MAX_NAME_LENGTH
+from tokens.constants import MAX_ALLOWED_IPS, MAX_EXPIRY_YEARS, MAX_NAME_LENGTH
 from tokens.models import RESOURCE_MODELS, TokenType
 from tokens.permissions import (
     KIND_LABELS,
@@ -167,8 +168,10 @@ def clean_expiry(expires_at: datetime | None, now: datetime) -> datetime | None:
         raise TokenValidationError({"expires_at": "Give the expiry with a time zone."})
     if expires_at <= now:
         raise TokenValidationError({"expires_at": "The expiry date must be in the future."})
-    if expires_at > now.replace(year=now.year + 10):
-        raise TokenValidationError({"expires_at": "Choose an expiry within 10 years, or “never”."})
+    if expires_at > plus_years(now, MAX_EXPIRY_YEARS):
+        raise TokenValidationError(
+            {"expires_at": f"Choose an expiry within {MAX_EXPIRY_YEARS} years, or “never”."}
+        )
     return expires_at
 
 

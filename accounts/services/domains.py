@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.dates import plus_years
 from accounts.models import Account, Domain
 from accounts.services.resources import ResourceValidationError, log_write
 from tokens.events import Actor
 
 DOMAIN_RENEWAL_YEARS = 1
 _DOMAIN_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-
-
-def _plus_years(moment: datetime, years: int) -> datetime:
-    try:
-        return moment.replace(year=moment.year + years)
-    except ValueError:  # 29 February
-        return moment.replace(year=moment.year + years, day=28)
 
 
 @transaction.atomic
@@ -37,7 +30,7 @@ def domain_create(*, actor: Actor, account: Account, name: str, auto_renew: bool
         account=account,
         name=name,
         registered_at=now,
-        expires_at=_plus_years(now, DOMAIN_RENEWAL_YEARS),
+        expires_at=plus_years(now, DOMAIN_RENEWAL_YEARS),
         auto_renew=bool(auto_renew),
     )
     log_write(
@@ -68,7 +61,7 @@ def domain_renew(*, actor: Actor, domain: Domain) -> Domain:
     """Renew a registration for a year, from its current expiry (or from now if lapsed)."""
     domain = Domain.objects.select_for_update().select_related("account").get(pk=domain.pk)
     before = domain.expires_at
-    domain.expires_at = _plus_years(max(before, timezone.now()), DOMAIN_RENEWAL_YEARS)
+    domain.expires_at = plus_years(max(before, timezone.now()), DOMAIN_RENEWAL_YEARS)
     domain.save(update_fields=["expires_at"])
     log_write(
         actor=actor,

@@ -8,6 +8,8 @@ from tests.factories import (
     ServiceFactory,
     ZoneFactory,
 )
+from tokens.events import Actor, event_record
+from tokens.models import EventKind
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +97,35 @@ def test_security_headers_on_pages(client):
     assert "script-src 'self'" in csp
     assert "unsafe-inline" not in csp
     assert "frame-ancestors 'none'" in csp
+
+
+def test_profile_lists_the_persons_recent_sign_ins_newest_first(
+    client, account, member_factory, password
+):
+    person = member_factory(account, "billing")
+    colleague = member_factory(account, "superuser")
+    sign_in = reverse("accounts:sign-in")
+    client.post(sign_in, {"email": colleague.email, "password": password}, REMOTE_ADDR="192.0.2.9")
+    client.post(sign_in, {"email": person.email, "password": password}, REMOTE_ADDR="192.0.2.1")
+    client.post(reverse("accounts:sudo"), {"password": password}, REMOTE_ADDR="192.0.2.2")
+
+    html = client.get(reverse("accounts:profile")).content.decode()
+
+    assert "Recent sign-ins" in html
+    assert html.index("192.0.2.2") < html.index("192.0.2.1")  # sudo came last: shown first
+    assert "Password confirmed" in html and "Signed in" in html
+    assert "192.0.2.9" not in html  # someone else's sign-in
+
+
+def test_profile_shows_a_short_list_of_sign_ins(client, account, member_factory):
+    person = member_factory(account, "user")
+    for number in range(15):
+        event_record(
+            kind=EventKind.SIGN_IN,
+            actor=Actor.person(person, ip=f"198.51.100.{number}"),
+            summary="signed in",
+        )
+    client.force_login(person)
+    html = client.get(reverse("accounts:profile")).content.decode()
+    assert "198.51.100.14<" in html
+    assert "198.51.100.4<" not in html  # only the latest ten

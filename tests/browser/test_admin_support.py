@@ -46,3 +46,25 @@ def test_support_finds_a_leaked_token_and_revokes_it(page, live_server, demo, sh
     page.goto(f"{live_server.url}/admin/tokens/event/?kind=token.revoked")
     expect(page.get_by_text("revoked by support staff").first).to_be_visible()
     shoot(page, "event-admin")
+
+
+def test_a_token_pasted_in_the_search_box_goes_by_post_not_into_the_url(
+    page, live_server, demo, shoot
+):
+    User.objects.create_superuser("support@keyward.test", "support-password")
+    leaked = issue_user_token(User.objects.get(email="viewer@example.com"), name="pasted in search")
+    addresses: list[str] = []
+    page.on("request", lambda request: addresses.append(request.url))
+
+    page.goto(f"{live_server.url}/admin/tokens/token/")
+    page.get_by_label("Email").fill("support@keyward.test")
+    page.get_by_label("Password").fill("support-password")
+    page.get_by_role("button", name="Log in").click()
+    page.locator("#searchbar").fill(leaked.secret)
+    page.get_by_role("button", name="Search").click()
+
+    expect(page.get_by_text("Found “pasted in search”")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="pasted in search")).to_have_count(1)
+    assert not any(leaked.secret in address for address in addresses)
+    assert leaked.secret not in page.content()
+    shoot(page, "found-from-search-box")

@@ -36,3 +36,19 @@ def test_a_person_without_tokens_deletes_their_account(page, live_server, demo, 
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Your account was deleted.")
     assert not User.objects.filter(email="billing@example.com").exists()
+
+
+def test_the_profile_lists_recent_sign_ins(page, live_server, demo, sign_in, shoot):
+    sign_in(page, "owner@example.com")
+    page.goto(f"{live_server.url}/sudo/?next=/profile/")
+    page.get_by_label("Password").fill("keyward-demo")
+    page.get_by_role("button", name="Confirm").click()
+
+    expect(page.get_by_role("heading", name="Recent sign-ins")).to_be_visible()
+    table = page.get_by_role("table").filter(has_text="IP address")
+    expect(table.get_by_role("row")).to_have_count(3)  # a header, sudo, the sign-in
+    expect(table.get_by_role("row").nth(1)).to_contain_text("Password confirmed")
+    expect(table.get_by_role("row").nth(2)).to_contain_text("127.0.0.1")
+    shoot(page, "recent-sign-ins")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shoot(page, "recent-sign-ins-phone")

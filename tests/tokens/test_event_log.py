@@ -68,6 +68,12 @@ def world(account, member_factory):
     last("user token wrote through the API")
     event_record(kind=EventKind.SIGN_IN, actor=Actor.person(bil), summary=f"{bil.email} signed in")
     last("billing signed in")
+    event_record(
+        kind=EventKind.SUDO,
+        actor=Actor.person(bil, ip="198.51.100.7"),
+        summary=f"{bil.email} confirmed their password (sudo mode)",
+    )
+    last("billing entered sudo mode")
     newcomer_membership = Membership.objects.get(user=newcomer, account=account)
     membership_change_role(actor=Actor.person(su), membership=newcomer_membership, role="user")
     assert not Event.objects.filter(kind=EventKind.ROLE_CHANGED).exists()  # unchanged: no event
@@ -91,7 +97,6 @@ VISIBLE = {
         "superuser created automation token",
         "automation token wrote through the API",
         "user token wrote through the API",
-        "billing signed in",
         "superuser changed a member's role",
         "superuser revoked the user's token",
     },
@@ -104,7 +109,7 @@ VISIBLE = {
         "user token wrote through the API",
         "superuser revoked the user's token",
     },
-    "billing": {"billing created own token", "billing signed in"},
+    "billing": {"billing created own token"},
 }
 
 
@@ -156,8 +161,11 @@ def test_foreign_account_log_is_404(client, account, world):
     assert response.status_code == 404
 
 
-def test_sign_in_is_logged(client, account, member_factory, password):
+def test_sign_in_is_logged_for_the_person_not_the_account(
+    client, account, member_factory, password
+):
     person = member_factory(account, "user")
+    superuser = member_factory(account, "superuser")
     response = client.post(
         reverse("accounts:sign-in"), {"email": person.email, "password": password}
     )
@@ -165,19 +173,34 @@ def test_sign_in_is_logged(client, account, member_factory, password):
     event = Event.objects.get(kind=EventKind.SIGN_IN)
     assert event.actor_user == person
     assert event.account is None
-    client.force_login(person)
-    assert event.pk in _shown_ids(client, account)
+    assert event.pk not in _shown_ids(client, account)
+    client.force_login(superuser)
+    assert event.pk not in _shown_ids(client, account)
+
+
+@pytest.mark.parametrize("role", ["superuser", "engineer", "user", "billing"])
+def test_sign_ins_and_sudo_show_in_no_account_log(client, account, world, role):
+    """Regression: superusers of every account the person belongs to saw their IPs."""
+    people, events = world
+    client.force_login(people[role])
+    personal = {events["billing signed in"], events["billing entered sudo mode"]}
+    assert not personal & set(_shown_ids(client, account))
+    for kind in ("auth.sign_in", "auth.sudo"):
+        assert _shown_ids(client, account, kind=kind) == []
+    html = client.get(reverse("events:event-log", args=[account.slug])).content.decode()
+    assert "198.51.100.7" not in html
+    assert 'value="auth.sign_in"' not in html  # not offered as a filter either
 
 
 def test_filters_by_kind_actor_and_token(client, account, world):
     people, events = world
     client.force_login(people["superuser"])
 
-    by_kind = _shown_ids(client, account, kind="auth.sign_in")
-    assert by_kind == [events["billing signed in"]]
+    by_kind = _shown_ids(client, account, kind="member.role_changed")
+    assert by_kind == [events["superuser changed a member's role"]]
 
     by_actor = set(_shown_ids(client, account, actor=str(people["billing"].pk)))
-    assert by_actor == {events["billing created own token"], events["billing signed in"]}
+    assert by_actor == {events["billing created own token"]}
 
     automation = set(_shown_ids(client, account, actor="automation"))
     assert automation == {events["automation token wrote through the API"]}
@@ -238,7 +261,9 @@ def test_no_secret_on_the_page(client, account, member_factory):
 def test_pagination_and_flat_query_count(client, account, member_factory):
     owner = member_factory(account, "superuser")
     client.force_login(owner)
-    event_record(kind=EventKind.SIGN_IN, actor=Actor.person(owner), summary="first")
+    event_record(
+        kind=EventKind.API_WRITE, actor=Actor.person(owner), account=account, summary="first"
+    )
     url = reverse("events:event-log", args=[account.slug])
     client.get(url)  # warm the session
     with CaptureQueriesContext(connection) as one:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -74,6 +75,29 @@ def test_create_logs_an_event_without_the_secret(owner):
 
 def test_expires_at_none_means_never(owner):
     assert create_user_token(owner, expires_at=None).token.expires_at is None
+
+
+@pytest.mark.parametrize(
+    ("today", "latest_allowed"),
+    [
+        (datetime(2027, 2, 28, 12, tzinfo=UTC), datetime(2037, 2, 28, 12, tzinfo=UTC)),
+        (datetime(2028, 2, 29, 12, tzinfo=UTC), datetime(2038, 2, 28, 12, tzinfo=UTC)),
+        (datetime(2027, 12, 31, 12, tzinfo=UTC), datetime(2037, 12, 31, 12, tzinfo=UTC)),
+    ],
+    ids=["28-february", "29-february", "31-december"],
+)
+def test_tokens_with_an_expiry_are_created_on_any_day(owner, today, latest_allowed):
+    """Regression: on 29 February "ten years from now" was not a date, and creation failed."""
+    with mock.patch("django.utils.timezone.now", return_value=today):
+        default = create_user_token(owner).token
+        in_a_month = create_user_token(owner, expires_at=today + timedelta(days=30)).token
+        at_the_limit = create_user_token(owner, expires_at=latest_allowed).token
+        with pytest.raises(TokenValidationError) as excinfo:
+            create_user_token(owner, expires_at=latest_allowed + timedelta(days=1))
+    assert default.expires_at == today + timedelta(days=90)
+    assert in_a_month.expires_at == today + timedelta(days=30)
+    assert at_the_limit.expires_at == latest_allowed
+    assert "within 10 years" in field_errors(excinfo)["expires_at"][0]
 
 
 @pytest.mark.parametrize(

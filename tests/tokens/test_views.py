@@ -15,6 +15,8 @@ from accounts.constants import Plan, Role
 from accounts.services.identity import SUDO_SESSION_KEY
 from tests.factories import (
     AccountFactory,
+    CertificateFactory,
+    DomainFactory,
     MembershipFactory,
     ServiceFactory,
     UserFactory,
@@ -592,14 +594,15 @@ def test_the_secret_waits_for_the_reveal_in_a_cookie_not_in_the_database(sudo_cl
     cookie = response.cookies["kw_reveal"]
     assert cookie["httponly"] and cookie["samesite"] == "Strict"
     assert cookie["path"] == response["Location"]
-    secret = cookie.value.split(":")[0]
-    assert secret.startswith("kwu_")
+    assert "kwu_" not in cookie.value  # encrypted, not merely signed (tests/tokens/test_reveal.py)
     with connection.cursor() as cursor:
         cursor.execute("SELECT session_data FROM django_session")
-        assert secret not in str(cursor.fetchall())
+        assert "kwu_" not in str(cursor.fetchall())
 
     page = sudo_client.get(response["Location"])
-    assert secret in page.content.decode()
+    secret = re.search(r'<code id="token-secret"[^>]*>([^<]+)</code>', page.content.decode())[1]
+    assert secret.startswith("kwu_")
+    assert not Token.objects.filter(digest=secret).exists()
     assert page.cookies["kw_reveal"]["max-age"] == 0  # deleted by the reveal itself
 
 
@@ -615,7 +618,7 @@ def test_a_reveal_cookie_for_another_token_or_person_shows_nothing(sudo_client, 
 def test_an_unclaimed_secret_is_dropped(sudo_client, engineer, monkeypatch):
     response = sudo_client.post(reverse("tokens:new"), wizard_post(name="Late"))
     later = time.time() + 6 * 60
-    monkeypatch.setattr("django.core.signing.time.time", lambda: later)
+    monkeypatch.setattr("tokens.reveal.time.time", lambda: later)
     page = sudo_client.get(response["Location"]).content.decode()
     assert "already shown" in page and 'id="token-secret"' not in page
 
@@ -635,3 +638,72 @@ def test_user_token_resources_are_grouped_by_account(client, account, owner, pas
     assert "acme-zone.example" in picker and "beta-zone.example" in picker
     assert "stranger.example" not in picker
     assert "user in Beta Co" in body  # each account caps the token by the role there
+
+
+# --------------------------------------------------------------- the role caps the pickers
+
+
+@pytest.fixture
+def resources_of_acme(account):
+    """One resource of each kind in `account`, by kind."""
+    return {
+        "zones": ZoneFactory(account=account, name="secret-zone.example"),
+        "domains": DomainFactory(account=account, name="registered.example"),
+        "certificates": CertificateFactory(account=account, name="secret-cert.example"),
+        "services": ServiceFactory(account=account, name="Secret CDN service"),
+    }
+
+
+HIDDEN_FROM_BILLING = ("secret-zone.example", "secret-cert.example", "Secret CDN service")
+
+
+def test_billing_is_offered_no_resources_its_role_cannot_read(
+    client, account, member_factory, password, resources_of_acme
+):
+    """Regression: billing saw zone, certificate and service names the overview hides."""
+    billing = member_factory(account, Role.BILLING)
+    client.force_login(billing)
+    picker_url = reverse("tokens:resource-picker")
+    for kind in ("zones", "certificates", "services", "domains"):
+        fragment = client.get(picker_url, {"kind": kind, f"{kind}_q": ""}).content.decode()
+        assert not any(name in fragment for name in [*HIDDEN_FROM_BILLING, "registered.example"])
+    registrar = client.get(picker_url, {"kind": "registrar"}).content.decode()
+    assert "registered.example" in registrar  # billing reads the registrar
+
+    enter_sudo(client, password)
+    for url in (reverse("tokens:new"), reverse("tokens:new-permissions")):
+        page = client.get(url).content.decode()
+        assert not any(name in page for name in HIDDEN_FROM_BILLING), url
+        assert 'id="picker-zones"' not in page and 'id="picker-registrar"' in page
+
+
+def test_a_user_token_is_offered_per_account_what_the_role_reads_there(
+    client, account, member_factory, password, resources_of_acme
+):
+    person = member_factory(account, Role.BILLING)
+    other = AccountFactory(name="Beta Co")
+    MembershipFactory(user=person, account=other, role=Role.ENGINEER)
+    ZoneFactory(account=other, name="beta-zone.example")
+    client.force_login(person)
+    fragment = client.get(reverse("tokens:resource-picker"), {"kind": "zones"}).content.decode()
+    assert "beta-zone.example" in fragment and "secret-zone.example" not in fragment
+    enter_sudo(client, password)
+    page = client.get(reverse("tokens:new")).content.decode()
+    assert "beta-zone.example" in page
+    assert not any(name in page for name in HIDDEN_FROM_BILLING)
+
+
+def test_editing_keeps_a_selection_the_role_no_longer_reads_unseen(
+    client, account, member_factory, resources_of_acme
+):
+    person = member_factory(account, Role.ENGINEER)
+    zone = resources_of_acme["zones"]
+    token = issue_user_token(person, scopes=["global:read"], resources={"zones": [zone.pk]}).token
+    person.memberships.update(role=Role.BILLING)
+    client.force_login(person)
+
+    page = client.get(reverse("tokens:edit", args=[token.pk])).content.decode()
+
+    assert zone.name not in page
+    assert '<input type="hidden" name="zones_mode" value="selected">' in page
+    assert f'<input type="hidden" name="zones_ids" value="{zone.pk}">' in page

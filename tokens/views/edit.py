@@ -71,7 +71,6 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
     else:
         allowed = scopes_allowed_for_roles(reach.owner_roles)
         scoped = True
-    account_ids = reach.account_ids
     return {
         "mode": "edit",
         "form": form,
@@ -83,7 +82,7 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
         "memberships": reach.memberships,
         "scoped": scoped,
         "scope_options": scope_options(allowed, values_of(form, "scopes")),
-        "pickers": pickers(form, account_ids, grouped=len(account_ids) > 1) if scoped else [],
+        "pickers": pickers(form, reach) if scoped else [],
         "picker_url": reverse("tokens:resource-picker"),
         "cancel_url": safe_next_url(request) or back_url(token),
         "sudo_active": sudo_is_active(request),

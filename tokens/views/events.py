@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 from accounts.decorators import account_view
 from accounts.models import Membership
 from accounts.roles import manages_account
-from tokens.models import ActorKind, Event, EventKind
+from tokens.models import PERSONAL_EVENT_KINDS, ActorKind, Event, EventKind
 from tokens.selectors import events_visible_to
 
 EVENTS_PER_PAGE = 50
@@ -136,7 +136,7 @@ def event_log(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "rows": rows,
-        "kinds": EventKind.choices,
+        "kinds": [(v, label) for v, label in EventKind.choices if v not in PERSONAL_EVENT_KINDS],
         "actor_members": members,
         "actor_kinds": ACTOR_KIND_CHOICES.items(),
         "filters": filters,

@@ -75,21 +75,25 @@ def scope_options(allowed: tuple[str, ...], checked: list[str]) -> list[dict[str
     ]
 
 
-def pickers(
-    form: TokenPermissionsForm, account_ids: list[int], grouped: bool
-) -> list[dict[str, Any]]:
-    """One resource picker per kind, for the accounts the token acts in."""
-    return [picker(form, kind, account_ids, grouped) for kind in Kind]
+def pickers(form: TokenPermissionsForm, reach: selectors.TokenReach) -> list[dict[str, Any]]:
+    """One resource picker per kind, offering what the role can read where the token acts."""
+    return [picker(form, kind, reach) for kind in Kind]
 
 
 def picker(
     form: TokenPermissionsForm | None,
     kind: Kind,
-    account_ids: list[int],
-    grouped: bool,
+    reach: selectors.TokenReach,
     data: QueryDict | None = None,
 ) -> dict[str, Any]:
-    """One kind's picker: all or selected, the matching resources, and its errors."""
+    """One kind's picker: all or selected, the matching resources, and its errors.
+
+    Only resources of accounts where the role reads `kind` are shown; where it
+    reads it nowhere the kind is not offered. Selected resources the role cannot
+    read stay selected, unseen (hidden inputs), so saving the form neither widens
+    nor silently narrows the token.
+    """
+    account_ids = reach.account_ids_reading(kind)
     ids_name = resource_field_name(kind)
     if data is not None:
         query, selected, mode = data.get(f"{kind}_q", ""), data.getlist(ids_name), "selected"
@@ -98,12 +102,15 @@ def picker(
         query = source.get(f"{kind}_q", "") or ""
         selected = values_of(form, ids_name)
         mode = value_of(form, resource_mode_name(kind)) or "all"
-    items, left_out = selectors.resources_for_picker(
-        kind=kind,
-        account_ids=account_ids,
-        query=query,
-        selected_ids=_int_set(selected),
-    )
+    selected_ids = _int_set(selected)
+    items: list[selectors.PickerItem] = []
+    left_out = 0
+    if account_ids:
+        items, left_out = selectors.resources_for_picker(
+            kind=kind, account_ids=account_ids, query=query, selected_ids=selected_ids
+        )
+    unread = [pk for pk in reach.account_ids if pk not in account_ids]
+    kept = selectors.resource_ids_in(kind=kind, ids=selected_ids, account_ids=unread)
     errors: list[str] = []
     if form is not None and form.is_bound and form._errors is not None:
         errors = list(form.errors.get(ids_name, []))
@@ -116,8 +123,10 @@ def picker(
         "items": items,
         "left_out": left_out,
         "query": query,
-        "grouped": grouped,
+        "grouped": len(reach.account_ids) > 1,
         "errors": errors,
+        "offered": bool(account_ids),
+        "kept_ids": kept,
     }
 
 
@@ -146,6 +155,5 @@ def resource_picker(request: HttpRequest) -> HttpResponse:
         )
     else:
         reach = selectors.token_reach(token_type=TokenType.USER, owner_id=request.user.pk)
-    account_ids = reach.account_ids
-    shown = picker(None, kind, account_ids, grouped=len(account_ids) > 1, data=request.GET)
+    shown = picker(None, kind, reach, data=request.GET)
     return render(request, f"{FORM_TEMPLATE}#resource-list", {"picker": shown})

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -25,16 +26,11 @@ from tokens.permissions import (
     scopes_allowed_for_role,
     scopes_allowed_for_roles,
 )
+from tokens.reveal import reveal_attach, reveal_take
 from tokens.services import CreatedToken, NotPermitted, token_create
 from tokens.validation import TokenValidationError
 from tokens.views.common import FORM_TEMPLATE, actor_of, back_url, stash, to_sudo, unstash
 from tokens.views.form import initial_from, pickers, scope_options, value_of, values_of
-
-# The secret travels from the wizard to the reveal in a signed, HttpOnly cookie
-# scoped to the reveal URL, never in the session store or any other table; the
-# reveal deletes it. A secret left unclaimed this long is dropped.
-REVEAL_COOKIE = "kw_reveal"
-REVEAL_WITHIN_SECONDS = 5 * 60
 
 
 def _wizard_context(
@@ -61,7 +57,6 @@ def _wizard_context(
         reach = selectors.token_reach(token_type=token_type, owner_id=request.user.pk)
         allowed = scopes_allowed_for_roles(reach.owner_roles)
         scoped = True
-    account_ids = reach.account_ids
     return {
         "mode": "create",
         "form": form,
@@ -73,7 +68,7 @@ def _wizard_context(
         "memberships": reach.memberships,
         "scoped": scoped,
         "scope_options": scope_options(allowed, values_of(form, "scopes")),
-        "pickers": pickers(form, account_ids, grouped=len(account_ids) > 1) if scoped else [],
+        "pickers": pickers(form, reach) if scoped else [],
         "permissions_url": reverse("tokens:new-permissions"),
         "picker_url": reverse("tokens:resource-picker"),
         "cancel_url": reverse("tokens:list"),
@@ -154,15 +149,12 @@ def _create(
 def _to_reveal(request: HttpRequest, created: CreatedToken) -> HttpResponse:
     """Redirect to the reveal page, the secret riding along in its scoped cookie."""
     response = redirect("tokens:reveal", token_id=created.token.pk)
-    response.set_signed_cookie(
-        REVEAL_COOKIE,
-        created.secret,
-        salt=_reveal_salt(request, created.token.pk),
-        max_age=REVEAL_WITHIN_SECONDS,
+    reveal_attach(
+        response,
+        request=request,
+        token_id=created.token.pk,
+        secret=created.secret,
         path=response["Location"],
-        secure=request.is_secure(),
-        httponly=True,
-        samesite="Strict",
     )
     return response
 
@@ -185,14 +177,9 @@ def token_new_permissions(request: HttpRequest) -> HttpResponse:
 def token_reveal(request: HttpRequest, token_id: int) -> HttpResponse:
     """The secret, exactly once: read from the reveal cookie, which this answer deletes."""
     token = selectors.token_get_manageable(request.user, token_id)
-    secret = request.get_signed_cookie(
-        REVEAL_COOKIE,
-        default=None,
-        salt=_reveal_salt(request, token.pk),
-        max_age=REVEAL_WITHIN_SECONDS,
-    )
-    response = render(
-        request,
+    response = HttpResponse()
+    secret = reveal_take(request, response, token_id=token.pk)
+    response.content = render_to_string(
         "tokens/token_reveal.html",
         {
             "token": token,
@@ -200,12 +187,7 @@ def token_reveal(request: HttpRequest, token_id: int) -> HttpResponse:
             "whoami_url": request.build_absolute_uri("/api/v1/whoami"),
             "back_url": back_url(token),
         },
+        request=request,
     )
     response["Cache-Control"] = "no-store, no-cache, must-revalidate, max-age=0, private"
-    response.delete_cookie(REVEAL_COOKIE, path=request.path, samesite="Strict")
     return response
-
-
-def _reveal_salt(request: HttpRequest, token_id: int) -> str:
-    """Binds a reveal cookie to one token and one signed-in person."""
-    return f"keyward.reveal:{request.user.pk}:{token_id}"

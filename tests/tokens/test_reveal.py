@@ -1,0 +1,94 @@
+"""The reveal cookie: the new secret rides to its reveal page encrypted, once, Secure under TLS."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import issue_user_token
+from tests.tokens.test_views import enter_sudo, wizard_post
+
+pytestmark = pytest.mark.django_db
+
+SECRET_ON_PAGE = re.compile(r'<code id="token-secret"[^>]*>([^<]+)</code>')
+
+
+@pytest.fixture
+def person(account, member_factory):
+    return member_factory(account, "engineer")
+
+
+@pytest.fixture
+def sudo_client(client, person, password):
+    client.force_login(person)
+    enter_sudo(client, password)
+    return client
+
+
+def _revealed(client, url: str) -> str | None:
+    match = SECRET_ON_PAGE.search(client.get(url).content.decode())
+    return match[1] if match else None
+
+
+def test_the_cookie_carries_no_readable_secret(sudo_client):
+    """Regression: the cookie held the plaintext secret, signed but not encrypted."""
+    response = sudo_client.post(reverse("tokens:new"), wizard_post(name="Sealed"))
+    value = response.cookies["kw_reveal"].value
+    decoded = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+    secret = _revealed(sudo_client, response["Location"])
+
+    assert secret and secret.startswith("kwu_")
+    assert secret not in value and secret.encode() not in decoded
+    assert secret[4:12] not in value and secret[4:12].encode() not in decoded
+
+
+def test_each_cookie_has_its_own_nonce(sudo_client):
+    first = sudo_client.post(reverse("tokens:new"), wizard_post(name="One"))
+    second = sudo_client.post(reverse("tokens:new"), wizard_post(name="Two"))
+    nonce = lambda response: response.cookies["kw_reveal"].value[:16]  # noqa: E731
+    assert nonce(first) != nonce(second)
+
+
+def test_the_cookie_is_secure_whenever_the_session_cookie_is(sudo_client, settings):
+    """Regression: behind a TLS proxy without TRUST_X_FORWARDED_PROTO the request looks
+    like plain http, and the cookie went out without Secure."""
+    settings.SESSION_COOKIE_SECURE = True
+    response = sudo_client.post(reverse("tokens:new"), wizard_post(name="Proxied"))
+    assert response.cookies["kw_reveal"]["secure"] is True
+
+
+def test_the_cookie_is_not_secure_on_plain_http_development(sudo_client, settings):
+    settings.SESSION_COOKIE_SECURE = False
+    response = sudo_client.post(reverse("tokens:new"), wizard_post(name="Local"))
+    assert not response.cookies["kw_reveal"]["secure"]
+
+
+def test_a_tampered_cookie_reveals_nothing(sudo_client):
+    response = sudo_client.post(reverse("tokens:new"), wizard_post(name="Tampered"))
+    value = response.cookies["kw_reveal"].value
+    flipped = value[:20] + ("A" if value[20] != "A" else "B") + value[21:]
+    for forged in (flipped, "not-base64-at-all!", "", "AAAA", "é"):
+        sudo_client.cookies["kw_reveal"] = forged
+        assert _revealed(sudo_client, response["Location"]) is None
+
+
+def test_another_person_cannot_open_the_cookie(sudo_client, account, member_factory, client):
+    response = sudo_client.post(reverse("tokens:new"), wizard_post(name="Mine"))
+    stolen = response.cookies["kw_reveal"].value
+    other = member_factory(account, "engineer")
+    client.force_login(other)
+    client.cookies["kw_reveal"] = stolen
+    assert client.get(response["Location"]).status_code == 404  # not their token
+    their_own = issue_user_token(other, name="Theirs").token
+    assert _revealed(client, reverse("tokens:reveal", args=[their_own.pk])) is None
+
+
+def test_a_new_secret_key_keeps_a_cookie_made_under_the_old_one(sudo_client, settings):
+    response = sudo_client.post(reverse("tokens:new"), wizard_post(name="Rotated"))
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-brand-new-secret-key-" + "x" * 40
+    assert _revealed(sudo_client, response["Location"]).startswith("kwu_")

@@ -1,0 +1,93 @@
+"""The one-time hand-off of a new secret to its reveal page, in an encrypted cookie.
+
+Whoever issues a secret (the create wizard; later, rolling a secret) calls
+`reveal_attach` on its redirect; the reveal page calls `reveal_take`, which
+returns the secret once and deletes the cookie. The secret never touches the
+session store or any table.
+
+The cookie is AES-GCM encrypted (not merely signed) under a key derived from
+SECRET_KEY with HKDF, with a random nonce per cookie. The signed-in person's id
+and the token's id are its associated data: it opens only on that token's
+reveal, for that person. It is HttpOnly, SameSite=Strict, scoped to the reveal
+URL, and Secure whenever the session cookie is (behind a TLS proxy too).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import os
+import time
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+COOKIE_NAME = "kw_reveal"
+LIFETIME_SECONDS = 5 * 60  # a secret left unclaimed this long is dropped
+_NONCE_BYTES = 12
+_HKDF_INFO = b"keyward.reveal-cookie.v1"
+
+
+@functools.lru_cache(maxsize=8)
+def _cipher(secret_key: str) -> AESGCM:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
+        secret_key.encode("utf-8")
+    )
+    return AESGCM(key)
+
+
+def _associated_data(user_id: int, token_id: int) -> bytes:
+    return f"keyward.reveal:{user_id}:{token_id}".encode("ascii")
+
+
+def reveal_attach(
+    response: HttpResponse, *, request: HttpRequest, token_id: int, secret: str, path: str
+) -> None:
+    """Put `secret` on `response` for the reveal page at `path` (the signed-in person's)."""
+    nonce = os.urandom(_NONCE_BYTES)
+    plaintext = f"{int(time.time())}:{secret}".encode()
+    sealed = _cipher(settings.SECRET_KEY).encrypt(
+        nonce, plaintext, _associated_data(request.user.pk, token_id)
+    )
+    response.set_cookie(
+        COOKIE_NAME,
+        base64.urlsafe_b64encode(nonce + sealed).decode("ascii"),
+        max_age=LIFETIME_SECONDS,
+        path=path,
+        secure=request.is_secure() or settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Strict",
+    )
+
+
+def reveal_take(request: HttpRequest, response: HttpResponse, *, token_id: int) -> str | None:
+    """The secret waiting for this token's reveal, once (the cookie is deleted), or None.
+
+    None when there is no cookie, it was made for another token or person, it is
+    older than LIFETIME_SECONDS, or it was tampered with.
+    """
+    value = request.COOKIES.get(COOKIE_NAME)
+    if value is None:
+        return None
+    response.delete_cookie(COOKIE_NAME, path=request.path, samesite="Strict")
+    try:
+        raw = base64.urlsafe_b64decode(value.encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return None
+    nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
+    associated = _associated_data(request.user.pk, token_id)
+    for secret_key in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS):
+        try:
+            plaintext = _cipher(secret_key).decrypt(nonce, sealed, associated)
+        except (InvalidTag, ValueError):
+            continue
+        issued, _, secret = plaintext.decode("utf-8").partition(":")
+        if issued.isdigit() and 0 <= time.time() - int(issued) <= LIFETIME_SECONDS:
+            return secret
+        return None
+    return None
