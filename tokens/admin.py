@@ -103,6 +103,8 @@ class TokenAdmin(admin.ModelAdmin):
         "last_used_at",
         "last_used_ip",
         "last_used_user_agent",
+        "previous_secret_expires_at",
+        "previous_secret_last_used_at",
     ]
     readonly_fields = fields
 
@@ -132,7 +134,10 @@ class TokenAdmin(admin.ModelAdmin):
                 )
             else:
                 digests = crypto.digests(value, settings.KEYWARD_TOKEN_PEPPERS)
-                token = Token.objects.filter(digest__in=digests).first()
+                # a rolled-away secret (SPEC 11) finds its token too
+                token = Token.objects.filter(
+                    Q(digest__in=digests) | Q(previous_digest__in=digests)
+                ).first()
                 if token is None:
                     error = "No token has this value: it was revoked, deleted, or never existed."
                 else:
