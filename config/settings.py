@@ -215,6 +215,13 @@ if not DEBUG:
 # trusted when working out the client IP (0: use REMOTE_ADDR only).
 KEYWARD_TRUSTED_PROXIES = int(os.environ.get("KEYWARD_TRUSTED_PROXIES", "0"))
 
+# Where people reach the panel, for links in emails (expiry notices, leak reports).
+KEYWARD_SITE_URL = os.environ.get("KEYWARD_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# GitHub secret scanning (SPEC 12): the JSON of GitHub's public-keys endpoint, inline
+# or as a file path, naming the keys whose signatures POST /api/v1/secret-scanning/github
+# accepts. Empty: every alert is refused (401).
+KEYWARD_SECRET_SCANNING_KEYS = os.environ.get("KEYWARD_SECRET_SCANNING_KEYS", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

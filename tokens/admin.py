@@ -39,10 +39,10 @@ def _is_pasted_secret(term: str) -> bool:
 
 
 def _find_by_value(value: str) -> Token | None:
-    """The token whose secret is `value`: hashed under every pepper, matched on the digest."""
-    return Token.objects.filter(
-        digest__in=crypto.digests(value, settings.KEYWARD_TOKEN_PEPPERS)
-    ).first()
+    """The token whose secret is `value`, hashed under every pepper: its current secret,
+    or a rolled-away previous one (SPEC 11)."""
+    digests = crypto.digests(value, settings.KEYWARD_TOKEN_PEPPERS)
+    return Token.objects.filter(Q(digest__in=digests) | Q(previous_digest__in=digests)).first()
 
 
 class NoSecretsInSearch(admin.ModelAdmin):
@@ -147,6 +147,8 @@ class TokenAdmin(NoSecretsInSearch):
         "last_used_at",
         "last_used_ip",
         "last_used_user_agent",
+        "previous_secret_expires_at",
+        "previous_secret_last_used_at",
     ]
     readonly_fields = fields
 

@@ -54,6 +54,8 @@ _TOKEN_COLUMNS = (
     "last_used_at",
     "last_used_ip",
     "digest",
+    "previous_secret_expires_at",
+    "previous_secret_last_used_at",
 )
 _OWNER_AT = len(_TOKEN_COLUMNS)  # u.is_active, u.email, u.name
 _ACCOUNT_AT = _OWNER_AT + 3  # a.id, a.slug, a.name, a.plan, m.role
@@ -101,7 +103,8 @@ def _token_sql(pepper_count: int, *, in_account: bool) -> str:
         "a.id, a.slug, a.name, a.plan, m.role "
         f"FROM {token_table} t LEFT JOIN {User._meta.db_table} u ON u.id = t.user_id "
         f"{account_join}"
-        f"WHERE t.digest IN ({placeholders})"
+        # Both unique indexes serve this (SQLite: MULTI-INDEX OR; PostgreSQL: BitmapOr).
+        f"WHERE t.digest IN ({placeholders}) OR t.previous_digest IN ({placeholders})"
     )
 
 
@@ -150,6 +153,8 @@ class Principal:
     created_at: datetime
     last_used_at: datetime | None
     last_used_ip: str | None
+    previous_secret_expires_at: datetime | None
+    previous_secret_last_used_at: datetime | None
     client_ip: str | None
     # The route's account when the token acts in it (account routes), else an
     # automation token's own account; None otherwise.
@@ -272,11 +277,19 @@ def authenticate(request: HttpRequest, account_id: int | None = None) -> Princip
 
     principal = _principal(row, ip)
     now = timezone.now()
+    by_previous = row[_DIGEST_AT] not in digests
+    if by_previous and not (
+        principal.previous_secret_expires_at and principal.previous_secret_expires_at > now
+    ):
+        raise _fail(ip, "The token is invalid or has been revoked.")
     problem = token_is_usable(principal.grant, now=now, client_ip=ip)
     if problem:
         raise _fail(ip, problem)
-    stale_pepper = row[_DIGEST_AT] != digests[0]
-    _touch(principal, request, now, digest=digests[0], rehash=stale_pepper)
+    if by_previous:
+        _touch_previous(principal, request, now, digest=digests[0])
+    else:
+        stale_pepper = row[_DIGEST_AT] != digests[0]
+        _touch(principal, request, now, digest=digests[0], rehash=stale_pepper)
     return principal
 
 
@@ -313,6 +326,8 @@ def _principal(row: tuple, ip: str | None) -> Principal:
         created_at=_aware(values["created_at"]),  # type: ignore[arg-type]
         last_used_at=_aware(values["last_used_at"]),
         last_used_ip=values["last_used_ip"],
+        previous_secret_expires_at=_aware(values["previous_secret_expires_at"]),
+        previous_secret_last_used_at=_aware(values["previous_secret_last_used_at"]),
         client_ip=ip,
         access=access,
     )
@@ -335,4 +350,23 @@ def _touch(
         changes["digest"] = digest
         stale = Q()
     Token.objects.filter(stale, pk=principal.id).update(**changes)
+    throttle.record_success(principal.client_ip, digest)
+
+
+def _touch_previous(
+    principal: Principal, request: HttpRequest, now: datetime, *, digest: str
+) -> None:
+    """A use of the previous secret (SPEC 11): recorded at most once a minute, like last use."""
+    cutoff = now - LAST_USED_INTERVAL
+    last = principal.previous_secret_last_used_at
+    if last and last > cutoff:
+        return
+    unrecorded = Q(previous_secret_last_used_at__isnull=True)
+    stale = unrecorded | Q(previous_secret_last_used_at__lt=cutoff)
+    Token.objects.filter(stale, pk=principal.id).update(
+        previous_secret_last_used_at=now,
+        last_used_at=now,
+        last_used_ip=principal.client_ip,
+        last_used_user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+    )
     throttle.record_success(principal.client_ip, digest)

@@ -22,6 +22,9 @@ MAX_ALLOWED_IPS = 50
 # last_used_* is written at most this often per token.
 LAST_USED_INTERVAL = timedelta(minutes=1)
 
+# Rolling a secret: the longest the previous secret may keep working (SPEC 11).
+MAX_ROLL_GRACE_PERIOD = timedelta(days=7)
+
 # Tokens unused this long are deleted by `delete_stale_tokens`.
 STALE_AFTER = timedelta(days=730)
 

@@ -118,6 +118,11 @@ class Token(models.Model):
     allowed_ips = models.JSONField(default=list, blank=True, help_text="CIDRs; empty: any IP.")
     digest = models.CharField(max_length=64, unique=True)
     display = models.CharField(max_length=24)
+    # Rolling the secret (SPEC 11): the secret it replaced keeps working until
+    # previous_secret_expires_at; at most one previous secret per token.
+    previous_digest = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    previous_secret_last_used_at = models.DateTimeField(null=True, blank=True)
     is_legacy = models.BooleanField(default=False, help_text="Imported legacy API key.")
     imported_at = models.DateTimeField(
         null=True,
@@ -167,6 +172,15 @@ class Token(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.display})"
+
+    def previous_secret_works(self, now: datetime | None = None) -> bool:
+        """A rolled-away secret still in its grace period."""
+        expires = self.previous_secret_expires_at
+        return (
+            self.previous_digest is not None
+            and expires is not None
+            and (expires > (now or timezone.now()))
+        )
 
     def is_expired(self, now: datetime | None = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
@@ -219,6 +233,7 @@ class EventKind(models.TextChoices):
     TOKEN_UPDATED = "token.updated", "Token permissions changed"
     TOKEN_REVOKED = "token.revoked", "Token revoked"
     TOKEN_REMOVED = "token.removed_from_account", "Token removed from the account"
+    TOKEN_ROLLED = "token.rolled", "Token secret rolled"
     API_WRITE = "api.write", "API write"
     SUDO = "auth.sudo", "Sudo mode entered"
     SIGN_IN = "auth.sign_in", "Signed in"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from django.conf import settings
@@ -22,7 +22,11 @@ from accounts.constants import Role
 from accounts.models import Account, User
 from accounts.selectors import memberships_managing
 from tokens import crypto
-from tokens.constants import DEFAULT_EXPIRY, MAX_ACTIVE_TOKENS_PER_USER
+from tokens.constants import (
+    DEFAULT_EXPIRY,
+    MAX_ACTIVE_TOKENS_PER_USER,
+    MAX_ROLL_GRACE_PERIOD,
+)
 from tokens.events import Actor, event_record
 from tokens.models import (
     ALL_FIELDS,
@@ -337,17 +341,24 @@ REVOKED_BY = {
     "self": "the token itself",
     "cleanup": "the stale-token cleanup",
     "expiry": "expiry",
+    "leak_report": "a leak report",
 }
 
 
 @transaction.atomic
 def token_revoke(
-    *, actor: Actor, token: Token, revoked_by: str, account: Account | None = None
-) -> None:
-    """Revoke a token: its row is deleted, so it stops working at once.
+    *,
+    actor: Actor,
+    token: Token,
+    revoked_by: str,
+    account: Account | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> bool:
+    """Revoke a token: its row is deleted, so it stops working at once (every secret of it).
 
     `revoked_by` is one of REVOKED_BY's keys. `account` names the account in
-    whose name a superuser acted (for the event log).
+    whose name a superuser acted (for the event log); `details` adds to the
+    event's details (never a secret). False when it was already gone.
     """
     if revoked_by not in REVOKED_BY:
         raise ValueError(f"unknown revoker {revoked_by!r}")
@@ -363,10 +374,11 @@ def token_revoke(
         "revoked_by": revoked_by,
         "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
         "permissions": token_permissions_snapshot(token),
+        **(details or {}),
     }
     deleted, _ = Token.objects.filter(pk=token.pk).delete()
     if not deleted:
-        return  # someone else revoked it first; log nothing twice
+        return False  # someone else revoked it first; log nothing twice
     event_record(
         kind=EventKind.TOKEN_REVOKED,
         actor=actor,
@@ -376,6 +388,7 @@ def token_revoke(
         + (f" ({actor.label})" if actor.label and revoked_by != "self" else ""),
         details=details,
     )
+    return True
 
 
 @transaction.atomic
@@ -403,3 +416,65 @@ def token_remove_from_account(*, actor: Actor, token: Token, account: Account) -
         + (f" by {actor.label}" if actor.label else ""),
         details={"permissions": token_permissions_snapshot(token)},
     )
+
+
+@transaction.atomic
+def token_roll(*, actor: Actor, token: Token, grace_period: timedelta) -> CreatedToken:
+    """Give a token a new secret; everything else stays (SPEC 11). Returns the new secret.
+
+    The old secret keeps working for `grace_period` (0: it stops at once) as the
+    token's previous secret; a previous secret from an earlier roll ends now, so
+    at most two secrets are live. The caller checks who may roll (the owner of a
+    user token, the account's superusers for an automation token).
+    """
+    if not timedelta(0) <= grace_period <= MAX_ROLL_GRACE_PERIOD:
+        raise TokenValidationError(
+            {"grace_period": "The grace period is 0 seconds to 7 days (604800 seconds)."}
+        )
+    token = Token.objects.select_for_update().get(pk=token.pk)
+    now = timezone.now()
+    old_display = token.display
+    secret = crypto.generate(token.type)
+    if grace_period:
+        token.previous_digest = token.digest
+        token.previous_secret_expires_at = now + grace_period
+    else:
+        token.previous_digest = token.previous_secret_expires_at = None
+    token.previous_secret_last_used_at = None
+    token.digest = crypto.digest(secret, settings.KEYWARD_TOKEN_PEPPERS[0])
+    token.display = crypto.display_hint(secret)
+    token.save(
+        update_fields=[
+            "digest",
+            "display",
+            "previous_digest",
+            "previous_secret_expires_at",
+            "previous_secret_last_used_at",
+        ]
+    )
+    seconds = int(grace_period.total_seconds())
+    event_record(
+        kind=EventKind.TOKEN_ROLLED,
+        actor=actor,
+        account=token.account,
+        token=token,
+        summary=f"{actor.label or 'Someone'} rolled the secret of “{token.name}” "
+        f"({old_display} → {token.display})"
+        + (f", the old one works for {_duration_text(seconds)}" if seconds else ""),
+        details={
+            "grace_period": seconds,
+            "previous_display": old_display,
+            "previous_secret_expires_at": (
+                token.previous_secret_expires_at.isoformat() if seconds else None
+            ),
+        },
+    )
+    return CreatedToken(token=token, secret=secret)
+
+
+def _duration_text(seconds: int) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"

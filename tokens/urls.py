@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tokens.views import edit, form, lists, wizard
+from tokens.views import edit, form, lists, roll, wizard
 
 app_name = "tokens"
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path("tokens/resources/", form.resource_picker, name="resource-picker"),
     path("tokens/<int:token_id>/created/", wizard.token_reveal, name="reveal"),
     path("tokens/<int:token_id>/edit/", edit.token_edit, name="edit"),
+    path("tokens/<int:token_id>/roll/", roll.token_roll_page, name="roll"),
+    path("tokens/<int:token_id>/rolled/", wizard.token_reveal, {"rolled": True}, name="rolled"),
     path("tokens/<int:token_id>/delete/", edit.token_delete, name="delete"),
     path("tokens/<int:token_id>/row/", edit.token_row, name="row"),
     path("a/<slug:slug>/tokens/", lists.account_token_list, name="account-list"),

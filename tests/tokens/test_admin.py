@@ -263,3 +263,20 @@ def test_change_page_shows_resources_in_words(client, staff, account, member_fac
     client.force_login(staff)
     html = client.get(reverse("admin:tokens_token_change", args=[token.pk])).content.decode()
     assert f"zones: #{zone.pk}; domains: all" in html
+
+
+def test_find_by_value_finds_a_token_from_its_previous_secret(client, staff, tokens):
+    from datetime import timedelta
+
+    from tokens.events import Actor
+    from tokens.services import token_roll
+
+    token = tokens["automation"].token
+    token_roll(actor=Actor.system("tests"), token=token, grace_period=timedelta(hours=1))
+    client.force_login(staff)
+    response = client.post(
+        reverse("admin:tokens_token_find"), {"value": tokens["automation"].secret}
+    )
+    assert response.status_code == 302
+    listing = client.get(response["Location"])
+    assert {found.name for found in listing.context["cl"].result_list} == {"deploy bot"}

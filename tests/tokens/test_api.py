@@ -45,6 +45,8 @@ TOKEN_KEYS = {
     "last_used_at",
     "last_used_ip",
     "display",
+    "previous_secret_expires_at",
+    "previous_secret_last_used_at",
 }
 
 

@@ -132,3 +132,12 @@ def test_display_hint_shows_prefix_and_last_four_only():
 )
 def test_legacy_key_shape(value, shaped):
     assert crypto.is_legacy_key_shaped(value) is shaped
+
+
+def test_the_readmes_worked_checksum_example_is_what_the_code_computes():
+    from pathlib import Path
+
+    body = "kwu_0123456789ABCDEFGHIJabcdefghij01"
+    assert crypto.checksum(body) == "0EKguj"
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"token     {body}0EKguj" in readme

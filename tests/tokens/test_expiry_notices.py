@@ -118,3 +118,13 @@ def test_dry_run_sends_and_records_nothing(people):
     assert "would email owner@example.org" in output
     assert mail.outbox == []
     assert Token.objects.get(name="dry").expiry_notice_days is None
+
+
+def test_the_email_links_to_where_the_token_can_be_rolled(people, settings):
+    settings.KEYWARD_SITE_URL = "https://keyward.example"
+    created = issue_user_token(people["owner"], name="linked")
+    _expiring_in(created, timedelta(days=3))
+    _run()
+    [message] = mail.outbox
+    assert f"https://keyward.example/tokens/#token-{created.token.pk}" in message.body
+    assert "roll its secret" in message.body

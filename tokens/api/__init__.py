@@ -14,7 +14,7 @@ from django.urls import URLPattern, URLResolver, register_converter
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 
-from tokens.api import accounts, errors, resources, tokens, writes  # noqa: F401 (routes)
+from tokens.api import accounts, errors, leaks, resources, tokens, writes  # noqa: F401 (routes)
 from tokens.api.security import BearerToken
 
 
@@ -57,6 +57,7 @@ api = DocstringSummaries(
 )
 errors.install(api)
 api.add_router("", tokens.router)
+api.add_router("", leaks.router)  # no bearer token: leak reports (SPEC 12)
 resources.add_routes(accounts.router)
 api.add_router("/accounts", accounts.router)  # with the writes' routes (tokens.api.writes)
 

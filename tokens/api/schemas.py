@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, StrictInt
 
 from accounts.constants import RecordType
-from tokens.constants import MAX_NAME_LENGTH
+from tokens.constants import MAX_NAME_LENGTH, MAX_ROLL_GRACE_PERIOD
 from tokens.permissions import SCOPES, Kind
 
 
@@ -113,6 +113,12 @@ class TokenOut(Schema):
     last_used_at: datetime | None
     last_used_ip: str | None
     display: str
+    previous_secret_expires_at: datetime | None = Field(
+        description="After a roll with a grace period: until when the previous secret works."
+    )
+    previous_secret_last_used_at: datetime | None = Field(
+        description="When the previous secret was last used (at most once a minute)."
+    )
 
 
 class CreatedTokenOut(TokenOut):
@@ -163,6 +169,8 @@ def token_json(
         "last_used_at": token.last_used_at,
         "last_used_ip": token.last_used_ip,
         "display": token.display,
+        "previous_secret_expires_at": token.previous_secret_expires_at,
+        "previous_secret_last_used_at": token.previous_secret_last_used_at,
     }
 
 
@@ -244,6 +252,15 @@ class TokenCreateIn(StrictIn):
     )
     expires_at: datetime | None = Field(
         default=None, description="ISO-8601 with a time zone; null: never; omitted: 90 days."
+    )
+
+
+class TokenRollIn(StrictIn):
+    grace_period: StrictInt = Field(
+        default=0,
+        ge=0,
+        le=int(MAX_ROLL_GRACE_PERIOD.total_seconds()),
+        description="Seconds the previous secret keeps working (0: it stops at once).",
     )
 
 

@@ -1,11 +1,12 @@
-"""Token routes: whoami, tokens/self, listing, creating and revoking tokens.
+"""Token routes: whoami, tokens/self, listing, creating, rolling and revoking tokens.
 
-Managing tokens by id (`GET /tokens`, `DELETE /tokens/{id}`) needs the `global`
-scope; the `tokens/self` routes need none (SPEC 7).
+Managing tokens by id (`GET /tokens`, `DELETE /tokens/{id}`, `POST /tokens/{id}/roll`)
+needs the `global` scope; the `tokens/self` routes need none (SPEC 7, 11).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -35,6 +36,7 @@ from tokens.api.schemas import (
     ScopeErrorOut,
     TokenCreateIn,
     TokenOut,
+    TokenRollIn,
     WhoamiOut,
     token_json,
 )
@@ -43,7 +45,12 @@ from tokens.auth import AuthenticationFailed, Principal, authenticate
 from tokens.events import Actor
 from tokens.models import Token, TokenType
 from tokens.permissions import Kind, scopes_cover
-from tokens.services import token_create, token_remove_from_account, token_revoke
+from tokens.services import (
+    token_create,
+    token_remove_from_account,
+    token_revoke,
+    token_roll,
+)
 
 router = Router(tags=["tokens"])
 
@@ -262,3 +269,44 @@ def token_revoke_one(request: HttpRequest, token_id: int) -> HttpResponse:
             account=revocation.account,
         )
     return HttpResponse(status=204)
+
+
+# --------------------------------------------------------------------------- roll (SPEC 11)
+
+ROLL_RESPONSES: dict[int, Any] = {201: Data[CreatedTokenOut], **MANAGE_ERRORS, **BODY_ERRORS}
+
+
+def _rolled(principal: Principal, token: Token, payload: TokenRollIn | None) -> HttpResponse:
+    grace = payload.grace_period if payload is not None else 0
+    created = token_roll(actor=actor(principal), token=token, grace_period=timedelta(seconds=grace))
+    token = Token.objects.select_related("user", "account").get(pk=created.token.pk)
+    return ok({**row_json(token), "token": created.secret}, status=201)
+
+
+@router.post("/tokens/self/roll", response=ROLL_RESPONSES)
+def token_self_roll(request: HttpRequest, payload: TokenRollIn | None = None) -> HttpResponse:
+    """Give the calling token a new secret; the old one works for `grace_period` seconds."""
+    principal = principal_of(request)
+    return _rolled(principal, _self_row(principal), payload)
+
+
+@router.post("/tokens/{id:token_id}/roll", response=ROLL_RESPONSES)
+def token_roll_one(
+    request: HttpRequest, token_id: int, payload: TokenRollIn | None = None
+) -> HttpResponse:
+    """Give a token a new secret (`global`): the caller's own, or an automation token it manages.
+
+    Someone else's user token is never rolled: only its owner holds its secrets.
+    """
+    principal = principal_of(request)
+    _require_global(principal)
+    if token_id == principal.id:
+        return _rolled(principal, _self_row(principal), payload)
+    if principal.is_automation or principal.user_id is None:
+        raise not_found()  # automation tokens manage nothing but themselves
+    owner = User(pk=principal.user_id, email=principal.user_email or "")
+    try:
+        token = selectors.token_get_manageable(owner, token_id)
+    except Http404:
+        raise not_found() from None
+    return _rolled(principal, token, payload)

@@ -28,7 +28,8 @@ class TokenRow:
     resources: list[selectors.ResourceSummary]
     scopes: list[tuple[str, str]]
     expired: bool
-    can_edit: bool
+    can_edit: bool  # and roll its secret: the owner of a user token, superusers for automation
+    previous_secret_works: bool
 
     @property
     def all_resources(self) -> bool:
@@ -47,6 +48,7 @@ def token_rows(tokens: list[Token], user: User) -> list[TokenRow]:
             scopes=[(scope, SCOPE_DESCRIPTIONS.get(scope, scope)) for scope in token.scopes],
             expired=token.is_expired(now),
             can_edit=token.is_automation or token.user_id == user.pk,
+            previous_secret_works=token.previous_secret_works(now),
         )
         for token in tokens
     ]

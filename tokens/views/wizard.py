@@ -109,7 +109,7 @@ def token_new(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             created = _create(request, form, superuser_accounts)
             if created is not None:
-                return _to_reveal(request, created)
+                return to_reveal(request, created)
     else:
         form = TokenCreateForm(superuser_accounts=superuser_accounts)
     context = _wizard_context(request, form, superuser_accounts)
@@ -146,9 +146,14 @@ def _create(
     return None
 
 
-def _to_reveal(request: HttpRequest, created: CreatedToken) -> HttpResponse:
-    """Redirect to the reveal page, the secret riding along in its scoped cookie."""
-    response = redirect("tokens:reveal", token_id=created.token.pk)
+def to_reveal(
+    request: HttpRequest, created: CreatedToken, page: str = "tokens:reveal"
+) -> HttpResponse:
+    """Redirect to the reveal page, the secret riding along in its encrypted, scoped cookie.
+
+    `page`: "tokens:reveal" after creation, "tokens:rolled" after a roll (same view).
+    """
+    response = redirect(page, token_id=created.token.pk)
     reveal_attach(
         response,
         request=request,
@@ -174,8 +179,11 @@ def token_new_permissions(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 @signed_in_required
-def token_reveal(request: HttpRequest, token_id: int) -> HttpResponse:
-    """The secret, exactly once: read from the reveal cookie, which this answer deletes."""
+def token_reveal(request: HttpRequest, token_id: int, rolled: bool = False) -> HttpResponse:
+    """The secret, exactly once: read from the reveal cookie, which this answer deletes.
+
+    `rolled`: the secret is a token's new one after a roll (tokens:rolled).
+    """
     token = selectors.token_get_manageable(request.user, token_id)
     response = HttpResponse()
     secret = reveal_take(request, response, token_id=token.pk)
@@ -184,6 +192,7 @@ def token_reveal(request: HttpRequest, token_id: int) -> HttpResponse:
         {
             "token": token,
             "secret": secret,
+            "rolled": rolled,
             "whoami_url": request.build_absolute_uri("/api/v1/whoami"),
             "back_url": back_url(token),
         },

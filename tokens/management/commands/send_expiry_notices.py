@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, User
@@ -43,6 +44,15 @@ def _when(token: Token, now: datetime) -> str:
     return f"in {round(hours / 24)} days"
 
 
+def _token_page(token: Token) -> str:
+    """Where the token's row is, with Roll secret and Edit on it."""
+    if token.type == TokenType.AUTOMATION:
+        path = reverse("tokens:account-list", args=[token.account.slug])
+    else:
+        path = reverse("tokens:list")
+    return f"{settings.KEYWARD_SITE_URL}{path}#token-{token.pk}"
+
+
 def _body(person: User, tokens: list[Token], now: datetime) -> str:
     lines = [
         f"Hello {person.get_short_name()},",
@@ -61,10 +71,12 @@ def _body(person: User, tokens: list[Token], now: datetime) -> str:
             f"- {token.name} ({token.display}), {where}: expires "
             f"{token.expires_at:%Y-%m-%d %H:%M} UTC ({_when(token, now)})"
         )
+        lines.append(f"  manage it: {_token_page(token)}")
     lines += [
         "",
-        "To keep an integration working, create a new token in Keyward, switch the "
-        "integration to it, then delete the old one. The old token's secret cannot be extended.",
+        "To keep an integration working, open the token's page (above): roll its secret or "
+        "create a replacement, switch the integration to the new secret, then delete the "
+        "old token.",
         "",
         "— Keyward",
     ]
