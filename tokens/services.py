@@ -49,6 +49,13 @@ from tokens.permissions import (
     scopes_allowed_for_role,
     scopes_allowed_for_roles,
 )
+from tokens.record_rules import (
+    RecordRulesError,
+    clean_record_rules,
+    record_rules_widen,
+    rules_from_json,
+    rules_json,
+)
 from tokens.selectors import TokenReach, token_reach
 
 # "All resources" in a resources mapping; otherwise a collection of ids.
@@ -228,6 +235,28 @@ def _clean_expiry(expires_at: datetime | None, now: datetime) -> datetime | None
     return expires_at
 
 
+def _clean_rules(
+    record_rules: Iterable[Any] | None, *, account: Account | None, token_type: str
+) -> list[dict[str, object]]:
+    """SPEC 14's record rules as stored (a 422 naming the bad rule otherwise)."""
+    try:
+        rules = clean_record_rules(record_rules)
+    except RecordRulesError as error:
+        raise TokenValidationError({error.field: error.message}) from None
+    if (
+        rules
+        and token_type == TokenType.AUTOMATION
+        and not plan_allows_scoped(account.plan, token_type)
+    ):
+        raise TokenValidationError(
+            {
+                "record_rules": f"On the {account.get_plan_display()} plan automation tokens "
+                "touch every record. Upgrade to Teams to limit them to some records."
+            }
+        )
+    return rules_json(rules)
+
+
 def _apply_resources(token: Token, resources: Mapping[Kind, list[int] | None]) -> None:
     for kind, ids in resources.items():
         setattr(token, ALL_FIELDS[kind], ids is None)
@@ -245,6 +274,7 @@ def token_permissions_snapshot(token: Token) -> dict[str, Any]:
         "scopes": list(token.scopes),
         "resources": token.resources_json(),
         "allowed_ips": list(token.allowed_ips),
+        "record_rules": list(token.record_rules),
     }
     if token.is_automation:
         snapshot["role"] = token.role
@@ -357,6 +387,7 @@ def token_create(
     allowed_ips: Iterable[str] | str | None = None,
     expires_at: datetime | object | None = _DEFAULT,
     legacy_key: str | None = None,
+    record_rules: Iterable[Any] | None = None,
 ) -> CreatedToken:
     """Issue a token and return it with its secret (the only time the secret is seen).
 
@@ -364,7 +395,8 @@ def token_create(
     by the owner's role there. Automation tokens act in `account` only, capped by
     `role`, and only superusers of that account create them. `expires_at` defaults
     to 90 days from now; None means never. `legacy_key` imports an old key string
-    as the secret (SPEC 9). Raises TokenValidationError (nothing is written).
+    as the secret (SPEC 9). `record_rules` limit its DNS records (SPEC 14; none:
+    every record). Raises TokenValidationError (nothing is written).
     """
     now = timezone.now()
     if token_type not in TokenType.values:
@@ -395,6 +427,7 @@ def token_create(
         resources=resources,
     )
     networks = clean_allowed_ips(allowed_ips)
+    rules = _clean_rules(record_rules, account=account, token_type=token_type)
     expiry = _clean_expiry(now + DEFAULT_EXPIRY if expires_at is _DEFAULT else expires_at, now)
     if limit_holder is not None:
         _check_token_limit(limit_holder, now)
@@ -410,6 +443,7 @@ def token_create(
         scopes=clean_scopes,
         tls_access=bool(tls_access) and token_type == TokenType.AUTOMATION,
         allowed_ips=networks,
+        record_rules=rules,
         digest=crypto.digest(secret, settings.KEYWARD_TOKEN_PEPPERS[0]),
         display=crypto.display_hint(secret),
         is_legacy=legacy_key is not None,
@@ -450,6 +484,10 @@ def _networks_within(new: Sequence[str], old: Sequence[str]) -> bool:
 
 def permissions_widen(before: Token, after: Token, after_resources: Mapping) -> bool:
     """True when `after` may do something `before` could not (sudo needed)."""
+    if record_rules_widen(
+        rules_from_json(before.record_rules), rules_from_json(after.record_rules)
+    ):
+        return True
     old_ops = set().union(*(SCOPE_OPERATIONS[s] for s in before.scopes))
     new_ops = set().union(*(SCOPE_OPERATIONS[s] for s in after.scopes))
     if new_ops - old_ops:
@@ -475,9 +513,12 @@ def token_update_permissions(
     resources: Resources | None,
     allowed_ips: Iterable[str] | str | None,
     tls_access: bool | None = None,
+    record_rules: Iterable[Any] | None = None,
     sudo: bool,
 ) -> Token:
-    """Change a token's name, scopes, resources, IP allow-list (and TLS management).
+    """Change a token's name, scopes, resources, IP allow-list, record rules (and TLS).
+
+    `record_rules` None keeps the token's rules; an empty list removes them.
 
     The secret never changes. Anything that widens what the token can do needs
     `sudo=True` (the caller re-checked the password recently); narrowing does
@@ -498,6 +539,11 @@ def token_update_permissions(
     )
     updated.allowed_ips = clean_allowed_ips(allowed_ips)
     updated.tls_access = token.tls_access if tls_access is None else bool(tls_access)
+    updated.record_rules = (
+        token.record_rules
+        if record_rules is None
+        else _clean_rules(record_rules, account=token.account, token_type=token.type)
+    )
     if updated.tls_access and not token.is_automation:
         raise TokenValidationError({"tls_access": "TLS management is for automation tokens only."})
 
@@ -506,8 +552,18 @@ def token_update_permissions(
 
     token.name, token.scopes = updated.name, updated.scopes
     token.allowed_ips, token.tls_access = updated.allowed_ips, updated.tls_access
+    token.record_rules = updated.record_rules
     _apply_resources(token, clean_resources)
-    token.save(update_fields=["name", "scopes", "allowed_ips", "tls_access", *ALL_FIELDS.values()])
+    token.save(
+        update_fields=[
+            "name",
+            "scopes",
+            "allowed_ips",
+            "tls_access",
+            "record_rules",
+            *ALL_FIELDS.values(),
+        ]
+    )
     _save_selections(token, clean_resources)
     after = token_permissions_snapshot(token)
     if after != before:
