@@ -58,7 +58,7 @@ def _clean_rule(raw: Any, field: str) -> RecordRule:
     name = name.strip()
     problem = pattern_problem(name)
     if problem:
-        raise RecordRulesError(field, f"Rule {field.rsplit('.', 1)[-1]}: {problem}")
+        raise RecordRulesError(field, f"Rule {int(field.rsplit('.', 1)[-1]) + 1}: {problem}")
     types = raw.get("types") or []
     if isinstance(types, str | bytes) or not isinstance(types, Iterable):
         raise RecordRulesError(field, "Types are a list, e.g. [“TXT”]; empty for any type.")

@@ -27,7 +27,14 @@ from tokens.permissions import (
 )
 from tokens.services import CreatedToken, NotPermitted, TokenValidationError, token_create
 from tokens.views.common import FORM_TEMPLATE, actor_of, back_url, stash, to_sudo, unstash
-from tokens.views.form import initial_from, pickers, scope_options, value_of, values_of
+from tokens.views.form import (
+    initial_from,
+    pickers,
+    rule_rows,
+    scope_options,
+    value_of,
+    values_of,
+)
 
 # The secret travels from the wizard to the reveal in a signed, HttpOnly cookie
 # scoped to the reveal URL, never in the session store or any other table; the
@@ -73,6 +80,7 @@ def _wizard_context(
         "scoped": scoped,
         "scope_options": scope_options(allowed, values_of(form, "scopes")),
         "pickers": pickers(form, account_ids, grouped=len(account_ids) > 1) if scoped else [],
+        "record_rules": rule_rows(form) if scoped else None,
         "permissions_url": reverse("tokens:new-permissions"),
         "picker_url": reverse("tokens:resource-picker"),
         "cancel_url": reverse("tokens:list"),
@@ -141,6 +149,7 @@ def _create(
             resources=form.resources(),
             tls_access=bool(data["tls_access"]) if automation else False,
             allowed_ips=data["allowed_ips"],
+            record_rules=form.record_rules(),
             expires_at=form.expires_at(),
         )
     except TokenValidationError as error:
