@@ -106,3 +106,59 @@ def test_edit_narrows_without_sudo_and_widens_with_it(client, engineer, password
     assert token.record_rules == []
     after = Event.objects.filter(kind="token.updated").latest("id").details
     assert after["before"]["record_rules"] == ACME[:1] and after["after"]["record_rules"] == []
+
+
+# --------------------------------------------------------------------------- templates, prefill
+
+
+def _checked(page: str, html_id: str) -> bool:
+    start = page.index(f'id="{html_id}"')
+    tag = page[page.rindex("<", 0, start) : page.index(">", start)]
+    return " checked" in tag
+
+
+def test_template_cards_and_the_acme_template(sudo_client):
+    page = sudo_client.get(reverse("tokens:new")).content.decode()
+    assert "?template=acme-dns-01" in page and "?template=read-only" in page
+    assert "certificate-renewer" not in page  # superusers only
+    page = sudo_client.get(reverse("tokens:new") + "?template=acme-dns-01").content.decode()
+    assert _checked(page, "scope-zones-write") and not _checked(page, "scope-global")
+    assert 'value="_acme-challenge"' in page and 'value="_acme-challenge.*"' in page
+    assert _checked(page, "rule-0-TXT") and not _checked(page, "rule-0-A")
+    assert 'value="ACME DNS-01"' in page
+
+
+def test_cdn_and_read_only_templates(sudo_client):
+    page = sudo_client.get(reverse("tokens:new") + "?template=cdn-purge").content.decode()
+    assert (
+        _checked(page, "scope-purge-select")
+        and 'name="services_mode" value="selected" checked' in page
+    )
+    page = sudo_client.get(reverse("tokens:new") + "?template=read-only").content.decode()
+    assert _checked(page, "scope-global-read") and not _checked(page, "scope-zones-write")
+
+
+def test_certificate_renewer_for_superusers(client, account, member_factory, password):
+    owner = member_factory(account, Role.SUPERUSER)
+    client.force_login(owner)
+    enter_sudo(client, password)
+    page = client.get(reverse("tokens:new") + "?template=certificate-renewer").content.decode()
+    assert 'name="token_type" value="automation" checked' in page
+    assert _checked(page, "scope-certificates-write") and _checked(page, "id_tls_access")
+
+
+def test_prefill_link_fills_and_drops_unknown_values(sudo_client):
+    url = reverse("tokens:new") + (
+        "?name=Terraform&scopes=zones:read,zones:write,bogus&expires=30&type=automation"
+        "&account=nope&template=nope"
+    )
+    response = sudo_client.get(url)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert _checked(page, "scope-zones-read") and _checked(page, "scope-zones-write")
+    assert not _checked(page, "scope-global")
+    assert 'value="Terraform"' in page
+    assert 'name="expiration" value="30" checked' in page
+    for dropped in ("scope “bogus”", "type “automation”", "account “nope”", "template “nope”"):
+        assert dropped in page
+    assert not Token.objects.exists()

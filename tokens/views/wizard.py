@@ -35,6 +35,7 @@ from tokens.views.form import (
     value_of,
     values_of,
 )
+from tokens.views.prefill import prefill, templates_for
 
 # The secret travels from the wizard to the reveal in a signed, HttpOnly cookie
 # scoped to the reveal URL, never in the session store or any other table; the
@@ -123,8 +124,16 @@ def token_new(request: HttpRequest) -> HttpResponse:
             if created is not None:
                 return _to_reveal(request, created)
     else:
-        form = TokenCreateForm(superuser_accounts=superuser_accounts)
+        initial, dropped = prefill(request.GET, superuser_accounts)
+        if dropped:
+            messages.info(
+                request,
+                f"Some values of the link were not used: {', '.join(dropped)}. "
+                "Check the form before you generate the token.",
+            )
+        form = TokenCreateForm(initial=initial, superuser_accounts=superuser_accounts)
     context = _wizard_context(request, form, superuser_accounts)
+    context["templates"] = templates_for(superuser_accounts)
     status = 400 if form.is_bound and form.errors else 200
     return render(request, FORM_TEMPLATE, context, status=status)
 
