@@ -32,7 +32,8 @@ from accounts.models import Account, Membership, User
 from tokens import crypto, throttle
 from tokens.constants import LAST_USED_INTERVAL, MAX_CREDENTIAL_LENGTH
 from tokens.models import ALL_FIELDS, Token, TokenRemoval, TokenType
-from tokens.permissions import Grant, Kind, token_is_usable
+from tokens.permissions import Grant, Kind, RecordRule, token_is_usable
+from tokens.record_rules import rules_from_json, rules_json
 
 _KEYWARD_PREFIX_RE = re.compile(r"^kw[ua]_")
 
@@ -49,6 +50,7 @@ _TOKEN_COLUMNS = (
     *(ALL_FIELDS[kind] for kind in _KINDS),
     "tls_access",
     "allowed_ips",
+    "record_rules",
     "created_at",
     "expires_at",
     "last_used_at",
@@ -176,6 +178,10 @@ class Principal:
     def expires_at(self) -> datetime | None:
         return self.grant.expires_at
 
+    @property
+    def record_rules(self) -> list[dict[str, object]]:
+        return rules_json(self.grant.record_rules)
+
 
 def _aware(value: datetime | str | None) -> datetime | None:
     if value is None:
@@ -196,6 +202,20 @@ def _json(value: object) -> tuple:
     if isinstance(value, str | bytes):
         return _json_text(value)
     return tuple(value or ())  # type: ignore[call-overload]
+
+
+@functools.lru_cache(maxsize=1024)
+def _rules_text(value: str | bytes) -> tuple[RecordRule, ...]:
+    return rules_from_json(json.loads(value))
+
+
+def _record_rules(value: object) -> tuple[RecordRule, ...]:
+    """The record rules column (SPEC 14): text on SQLite, a list on PostgreSQL."""
+    if not value:
+        return ()
+    if isinstance(value, str | bytes):
+        return () if value in ("[]", b"[]") else _rules_text(value)
+    return rules_from_json(value)  # type: ignore[arg-type]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -306,6 +326,7 @@ def _principal(row: tuple, ip: str | None) -> Principal:
         owner_active=values["user_id"] is None or bool(owner_active),
         allowed_ips=_json(values["allowed_ips"]),
         account_id=values["account_id"],
+        record_rules=_record_rules(values["record_rules"]),
     )
     access = None
     if account_row[0] is not None:

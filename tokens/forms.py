@@ -21,6 +21,7 @@ from accounts.models import Account
 from tokens.constants import DEFAULT_EXPIRY, EXPIRY_CHOICES_DAYS, MAX_NAME_LENGTH
 from tokens.models import TokenType
 from tokens.permissions import AUTOMATION_ROLES, KIND_LABELS, SCOPES, Kind
+from tokens.record_rules import MAX_RECORD_RULES
 from tokens.validation import ALL, TokenValidationError
 
 RESOURCE_MODES = (("all", "All"), ("selected", "Selected"))
@@ -50,6 +51,17 @@ class IdListField(forms.Field):
             return sorted({int(item) for item in value})
         except (TypeError, ValueError):
             raise forms.ValidationError("Ids must be whole numbers.") from None
+
+
+def rule_rows_from(data: Any) -> list[dict[str, Any]]:
+    """The record rule rows a form sent (`rule-N-name`, `rule-N-types`), blank ones too."""
+    rows = []
+    for n in range(MAX_RECORD_RULES + 1):  # one past the limit, so the service can refuse it
+        if f"rule-{n}-name" not in data:
+            continue
+        types = data.getlist(f"rule-{n}-types") if hasattr(data, "getlist") else []
+        rows.append({"name": str(data.get(f"rule-{n}-name") or "").strip(), "types": types})
+    return rows
 
 
 def resource_field_name(kind: Kind) -> str:
@@ -121,6 +133,10 @@ class TokenPermissionsForm(forms.Form):
             else data.get(resource_field_name(kind)) or []
             for kind in Kind
         }
+
+    def record_rules(self) -> list[dict[str, Any]]:
+        """The services' `record_rules`: the rule rows with a name or a type (SPEC 14)."""
+        return [row for row in rule_rows_from(self.data) if row["name"] or row["types"]]
 
     def add_service_errors(self, error: TokenValidationError) -> None:
         """Show a service's per-field messages beside the matching fields."""

@@ -116,6 +116,11 @@ class Token(models.Model):
         default=False, help_text="Automation tokens: may renew every certificate of the account."
     )
     allowed_ips = models.JSONField(default=list, blank=True, help_text="CIDRs; empty: any IP.")
+    record_rules = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='DNS records it may touch: [{"name": PATTERN, "types": [...]}]; empty: all.',
+    )
     digest = models.CharField(max_length=64, unique=True)
     display = models.CharField(max_length=24)
     # Rolling the secret (SPEC 11): the secret it replaced keeps working until

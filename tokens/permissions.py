@@ -14,7 +14,9 @@ A *kind* is a resource type that can be granted all-or-selected.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -175,6 +177,51 @@ def ip_allowed(ip: str, networks: Collection[str]) -> bool:
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class RecordRule:
+    """SPEC 14: DNS records a token may touch, by name pattern and (optionally) type.
+
+    `name` is relative to the zone and lower case: an exact name, `@` for the
+    apex, or a pattern where `*` stands for one or more characters, dots
+    included. `types` empty means any type.
+    """
+
+    name: str
+    types: frozenset[str] = frozenset()
+
+    def as_json(self) -> dict[str, object]:
+        return {"name": self.name, "types": sorted(self.types)}
+
+
+APEX = "@"
+
+
+@functools.lru_cache(maxsize=1024)
+def _name_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(".+".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+
+
+def record_rules_allow(rules: Iterable[RecordRule], *, name: str, type: str) -> bool:
+    """May a token with `rules` touch the record `name` (zone-relative; "" or "@": apex) of `type`?
+
+    No rules: every record. Otherwise a rule must match both the name (exactly,
+    or with each `*` standing for one or more characters) and the type.
+    """
+    rules = tuple(rules)
+    if not rules:
+        return True
+    name = "" if name == APEX else name
+    for rule in rules:
+        if rule.types and type not in rule.types:
+            continue
+        if rule.name == APEX:
+            if name == "":
+                return True
+        elif _name_regex(rule.name).fullmatch(name):
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class Grant:
     """What one token carries, independent of any account.
@@ -193,6 +240,7 @@ class Grant:
     owner_active: bool = True
     allowed_ips: tuple[str, ...] = ()
     account_id: int | None = None  # automation tokens: the one account they act in
+    record_rules: tuple[RecordRule, ...] = ()  # SPEC 14; empty: every record
 
     def selection(self, kind: Kind) -> frozenset[int] | None:
         """None for "all", else the selected ids (which must have been loaded)."""

@@ -38,6 +38,7 @@ from tokens.models import (
     TokenType,
 )
 from tokens.permissions import AUTOMATION_ROLES, SCOPE_OPERATIONS, Kind
+from tokens.record_rules import record_rules_widen, rules_from_json
 from tokens.selectors import token_reach
 from tokens.validation import (
     Resources,
@@ -46,6 +47,7 @@ from tokens.validation import (
     clean_expiry,
     clean_grant,
     clean_name,
+    clean_token_record_rules,
 )
 
 _DEFAULT: Final = object()
@@ -99,6 +101,7 @@ def token_permissions_snapshot(token: Token) -> dict[str, Any]:
         "scopes": list(token.scopes),
         "resources": token.resources_json(),
         "allowed_ips": list(token.allowed_ips),
+        "record_rules": list(token.record_rules),
     }
     if token.is_automation:
         snapshot["role"] = token.role
@@ -163,6 +166,7 @@ def token_create(
     allowed_ips: Iterable[str] | str | None = None,
     expires_at: datetime | object | None = _DEFAULT,
     legacy_key: str | None = None,
+    record_rules: Iterable[Any] | None = None,
 ) -> CreatedToken:
     """Issue a token and return it with its secret (the only time the secret is seen).
 
@@ -170,7 +174,8 @@ def token_create(
     by the owner's role there. Automation tokens act in `account` only, capped by
     `role`, and only superusers of that account create them. `expires_at` defaults
     to 90 days from now; None means never. `legacy_key` imports an old key string
-    as the secret (SPEC 9). Raises TokenValidationError (nothing is written).
+    as the secret (SPEC 9). `record_rules` limit its DNS records (SPEC 14; none:
+    every record). Raises TokenValidationError (nothing is written).
     """
     now = timezone.now()
     if token_type not in TokenType.values:
@@ -201,6 +206,7 @@ def token_create(
         resources=resources,
     )
     networks = clean_allowed_ips(allowed_ips)
+    rules = clean_token_record_rules(record_rules, account=account, token_type=token_type)
     expiry = clean_expiry(now + DEFAULT_EXPIRY if expires_at is _DEFAULT else expires_at, now)
     if limit_holder is not None:
         _check_token_limit(limit_holder, now)
@@ -216,6 +222,7 @@ def token_create(
         scopes=clean_scopes,
         tls_access=bool(tls_access) and token_type == TokenType.AUTOMATION,
         allowed_ips=networks,
+        record_rules=rules,
         digest=crypto.digest(secret, settings.KEYWARD_TOKEN_PEPPERS[0]),
         display=crypto.display_hint(secret),
         is_legacy=legacy_key is not None,
@@ -256,6 +263,10 @@ def _networks_within(new: Sequence[str], old: Sequence[str]) -> bool:
 
 def permissions_widen(before: Token, after: Token, after_resources: Mapping) -> bool:
     """True when `after` may do something `before` could not (sudo needed)."""
+    if record_rules_widen(
+        rules_from_json(before.record_rules), rules_from_json(after.record_rules)
+    ):
+        return True
     old_ops = set().union(*(SCOPE_OPERATIONS[s] for s in before.scopes))
     new_ops = set().union(*(SCOPE_OPERATIONS[s] for s in after.scopes))
     if new_ops - old_ops:
@@ -281,9 +292,12 @@ def token_update_permissions(
     resources: Resources | None,
     allowed_ips: Iterable[str] | str | None,
     tls_access: bool | None = None,
+    record_rules: Iterable[Any] | None = None,
     sudo: bool,
 ) -> Token:
-    """Change a token's name, scopes, resources, IP allow-list (and TLS management).
+    """Change a token's name, scopes, resources, IP allow-list, record rules (and TLS).
+
+    `record_rules` None keeps the token's rules; an empty list removes them.
 
     The secret never changes. Anything that widens what the token can do needs
     `sudo=True` (the caller re-checked the password recently); narrowing does
@@ -309,6 +323,11 @@ def token_update_permissions(
     )
     updated.allowed_ips = clean_allowed_ips(allowed_ips)
     updated.tls_access = token.tls_access if tls_access is None else bool(tls_access)
+    updated.record_rules = (
+        token.record_rules
+        if record_rules is None
+        else clean_token_record_rules(record_rules, account=token.account, token_type=token.type)
+    )
     if updated.tls_access and not token.is_automation:
         raise TokenValidationError({"tls_access": "TLS management is for automation tokens only."})
 
@@ -317,8 +336,18 @@ def token_update_permissions(
 
     token.name, token.scopes = updated.name, updated.scopes
     token.allowed_ips, token.tls_access = updated.allowed_ips, updated.tls_access
+    token.record_rules = updated.record_rules
     _apply_resources(token, clean_resources)
-    token.save(update_fields=["name", "scopes", "allowed_ips", "tls_access", *ALL_FIELDS.values()])
+    token.save(
+        update_fields=[
+            "name",
+            "scopes",
+            "allowed_ips",
+            "tls_access",
+            "record_rules",
+            *ALL_FIELDS.values(),
+        ]
+    )
     _save_selections(token, clean_resources)
     after = token_permissions_snapshot(token)
     if after != before:

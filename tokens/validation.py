@@ -29,6 +29,7 @@ from tokens.permissions import (
     scopes_allowed_for_role,
     scopes_allowed_for_roles,
 )
+from tokens.record_rules import RecordRulesError, clean_record_rules, rules_json
 from tokens.selectors import TokenReach
 
 # "All resources" in a resources mapping; otherwise a collection of ids.
@@ -219,3 +220,26 @@ def clean_grant(
     else:
         allowed = scopes_allowed_for_roles(reach.owner_roles)
     return clean_scopes(scopes, allowed), clean_resources(resources, reach.account_ids)
+
+
+def clean_token_record_rules(
+    record_rules: Iterable[Any] | None, *, account: Account | None, token_type: str
+) -> list[dict[str, object]]:
+    """SPEC 14's record rules as stored (a 422 naming the bad rule otherwise)."""
+    try:
+        rules = clean_record_rules(record_rules)
+    except RecordRulesError as error:
+        raise TokenValidationError({error.field: error.message}) from None
+    if (
+        rules
+        and token_type == TokenType.AUTOMATION
+        and account is not None
+        and not plan_allows_scoped(account.plan, token_type)
+    ):
+        raise TokenValidationError(
+            {
+                "record_rules": f"On the {account.get_plan_display()} plan automation tokens "
+                "touch every record. Upgrade to Teams to limit them to some records."
+            }
+        )
+    return rules_json(rules)

@@ -79,6 +79,11 @@ def _relative_name(name: str, zone: Zone) -> str:
     return name[: -len(suffix)] if name.endswith(suffix) else name
 
 
+def record_relative_name(name: str, zone: Zone) -> str:
+    """The zone-relative name a record sent as `name` would be stored under ("" for the apex)."""
+    return _relative_name(name, zone)
+
+
 def _name_problem(name: str) -> str | None:
     if name and (len(name) > 253 or not _RECORD_NAME_RE.match(name)):
         return "Give the name relative to the zone, e.g. “www”, or “@” for the apex."

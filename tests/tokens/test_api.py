@@ -39,6 +39,7 @@ TOKEN_KEYS = {
     "user",
     "scopes",
     "resources",
+    "record_rules",
     "tls_access",
     "created_at",
     "expires_at",

@@ -60,6 +60,15 @@ def insufficient_scope(operation: str, message: str | None = None) -> ApiError:
     )
 
 
+def record_not_allowed(rules_in_words: str) -> ApiError:
+    """SPEC 14: a record write outside the token's record rules."""
+    return ApiError(
+        403,
+        "record_not_allowed",
+        f"The token may only touch {rules_in_words}.",
+    )
+
+
 def _printable(value: Any) -> Any:
     """`value` with every string made encodable (lone surrogates become U+FFFD)."""
     if isinstance(value, str):

@@ -38,7 +38,7 @@ from tokens.api.schemas import (
 )
 from tokens.auth import Principal
 from tokens.models import SELECTION_FIELDS, Token
-from tokens.permissions import Kind, selection_is_total
+from tokens.permissions import APEX, Kind, RecordRule, selection_is_total
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: SQL is cached per kind
@@ -61,6 +61,8 @@ class ResourceKind:
     # A kind listed under one resource of its parent (records under a zone).
     parent: ResourceKind | None = None
     parent_column: str = ""
+    # DNS records: only those the token's record rules (SPEC 14) let it touch.
+    record_rules_apply: bool = False
 
 
 def _table(model: type[Model]) -> str:
@@ -95,6 +97,7 @@ RECORDS = ResourceKind(
     routes=("list",),
     parent=ZONES,
     parent_column="zone_id",
+    record_rules_apply=True,
 )
 REGISTRY: tuple[ResourceKind, ...] = (
     ZONES,
@@ -158,6 +161,43 @@ def _selected_ids_sql(kind: Kind) -> str:
     return f"SELECT s.{target} FROM {through._meta.db_table} s WHERE s.{source} = %(token)s"  # noqa: S608
 
 
+def _like(pattern: str) -> str:
+    """A record name pattern as LIKE: literal `\\`, `%`, `_` escaped; `*` is one or more."""
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "_%")
+
+
+def _rules_sql(rules: tuple[RecordRule, ...]) -> str:
+    """The records (`x`) the rules allow, as one condition over `%(rule_N)s` parameters."""
+    conditions = []
+    for n, rule in enumerate(rules):
+        condition = "x.name = ''" if rule.name == APEX else f"x.name LIKE %(rule_{n})s ESCAPE '\\'"
+        if rule.types:
+            types = ", ".join(f"%(rule_{n}_{t})s" for t in range(len(rule.types)))
+            condition += f" AND x.type IN ({types})"
+        conditions.append(f"({condition})")
+    return f"({' OR '.join(conditions)})"
+
+
+def _rules_params(rules: tuple[RecordRule, ...]) -> dict[str, str]:
+    params = {}
+    for n, rule in enumerate(rules):
+        if rule.name != APEX:
+            params[f"rule_{n}"] = _like(rule.name)
+        for t, record_type in enumerate(sorted(rule.types)):
+            params[f"rule_{n}_{t}"] = record_type
+    return params
+
+
+def _children(rk: ResourceKind, rules: tuple[RecordRule, ...]) -> str:
+    """A parent `p` and its children `x` (those the record rules allow, if any)."""
+    assert rk.parent is not None
+    join = f"x.{rk.parent_column} = p.id"
+    if rules:
+        join += f" AND {_rules_sql(rules)}"
+    return f"{_table(rk.parent.model)} p LEFT JOIN {_table(rk.model)} x ON {join}"
+
+
 def _columns(rk: ResourceKind) -> str:
     columns = []
     for name in fields_of(rk.out):
@@ -180,18 +220,15 @@ def _get_sql(rk: ResourceKind, selected: bool) -> str:
     return f"SELECT {_columns(rk)} FROM {_table(rk.model)} x WHERE {where}"  # noqa: S608
 
 
-@functools.cache
-def _list_sql(rk: ResourceKind, selected: bool) -> str:
+@functools.lru_cache(maxsize=512)
+def _list_sql(rk: ResourceKind, selected: bool, rules: tuple[RecordRule, ...] = ()) -> str:
     """A page and the total in one query; children are joined to their one parent `p`."""
     if rk.parent is None:
         source, owner = f"{_table(rk.model)} x", "x"
         where = "x.account_id = %(account)s"
         total = "COUNT(*) OVER ()"
     else:
-        source = (
-            f"{_table(rk.parent.model)} p "
-            f"LEFT JOIN {_table(rk.model)} x ON x.{rk.parent_column} = p.id"
-        )
+        source = _children(rk, rules)
         owner = "p"
         where = "p.id = %(parent)s AND p.account_id = %(account)s"
         total = "COUNT(x.id) OVER ()"  # an empty parent gives one row of NULLs, total 0
@@ -203,17 +240,14 @@ def _list_sql(rk: ResourceKind, selected: bool) -> str:
     )
 
 
-@functools.cache
-def _count_sql(rk: ResourceKind, selected: bool) -> str:
+@functools.lru_cache(maxsize=512)
+def _count_sql(rk: ResourceKind, selected: bool, rules: tuple[RecordRule, ...] = ()) -> str:
     """Total and whether the parent exists, for a page past the end (rare: a third query)."""
     if rk.parent is None:
         source, owner, where = f"{_table(rk.model)} x", "x", "x.account_id = %(account)s"
         counted = "COUNT(*), 1"
     else:
-        source = (
-            f"{_table(rk.parent.model)} p "
-            f"LEFT JOIN {_table(rk.model)} x ON x.{rk.parent_column} = p.id"
-        )
+        source = _children(rk, rules)
         owner, where = "p", "p.id = %(parent)s AND p.account_id = %(account)s"
         counted = "COUNT(x.id), COUNT(p.id)"
     if selected:
@@ -256,14 +290,16 @@ def resource_page(
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """One page of resources the token sees, and its pagination (404 for a parent out of reach)."""
     partial = _partial(rk, principal)
+    rules = principal.grant.record_rules if rk.record_rules_apply else ()
     params = {
         "account": account_id,
         "token": principal.id,
         "parent": parent_id,
         "limit": per_page,
         "offset": (page - 1) * per_page,
+        **_rules_params(rules),
     }
-    rows = _fetch(_list_sql(rk, partial), params, many=True)
+    rows = _fetch(_list_sql(rk, partial, rules), params, many=True)
     keys = fields_of(rk.out)
     if rows:
         total = rows[0][-1]
@@ -273,7 +309,7 @@ def resource_page(
             raise not_found()
         total, data = 0, []
     else:  # past the last page: how many there are, and whether the parent exists
-        total, parent_found = _fetch(_count_sql(rk, partial), params, many=False)
+        total, parent_found = _fetch(_count_sql(rk, partial, rules), params, many=False)
         if not parent_found:
             raise not_found()
         data = []

@@ -98,6 +98,11 @@ class UserOut(Schema):
     name: str
 
 
+class RecordRuleOut(Schema):
+    name: str = Field(description='Zone-relative name, "@" for the apex, "*": 1+ characters.')
+    types: list[RecordType] = Field(description="Empty: any type.")
+
+
 class TokenOut(Schema):
     id: int
     name: str
@@ -107,6 +112,9 @@ class TokenOut(Schema):
     user: UserOut | None
     scopes: list[str]
     resources: dict[str, Literal["all"] | list[int]]
+    record_rules: list[RecordRuleOut] = Field(
+        description="DNS records it may touch (SPEC 14); empty: every record of its zones."
+    )
     tls_access: bool
     created_at: datetime
     expires_at: datetime | None
@@ -163,6 +171,7 @@ def token_json(
         "user": user,
         "scopes": ordered_scopes(token.scopes),
         "resources": resources,
+        "record_rules": list(token.record_rules),
         "tls_access": token.tls_access,
         "created_at": token.created_at,
         "expires_at": token.expires_at,
@@ -244,6 +253,11 @@ def resource_json(out: type[Schema], obj: Any) -> dict[str, Any]:
 Name = Annotated[Text, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 
 
+class RecordRuleIn(StrictIn):
+    name: Text = Field(description='Zone-relative, lower case; "@": apex; "*": 1+ characters.')
+    types: list[Text] = Field(default=[], description='e.g. ["TXT"]; empty: any type.')
+
+
 class TokenCreateIn(StrictIn):
     name: Name
     scopes: list[Text] = Field(default=["global"], description='Defaults to ["global"].')
@@ -252,6 +266,11 @@ class TokenCreateIn(StrictIn):
     )
     expires_at: datetime | None = Field(
         default=None, description="ISO-8601 with a time zone; null: never; omitted: 90 days."
+    )
+    record_rules: list[RecordRuleIn] = Field(
+        default=[],
+        description="At most 20. Limit `zones:write` and record lists to these records "
+        "(SPEC 14); empty: every record.",
     )
 
 

@@ -232,6 +232,7 @@ def tokens_create(request: HttpRequest, payload: TokenCreateIn) -> HttpResponse:
         owner=user,
         scopes=payload.scopes,
         resources=payload.resources,
+        record_rules=[rule.model_dump() for rule in payload.record_rules],
         **options,
     )
     token = Token.objects.select_related("user", "account").get(pk=created.token.pk)

@@ -16,6 +16,7 @@ from accounts.models import Account, Certificate, Domain, Record, Service, Zone
 from accounts.services import cdn, certificates, dns, domains
 from tokens.api.access import actor, authorize, one, principal_of, visible
 from tokens.api.accounts import router
+from tokens.api.errors import record_not_allowed
 from tokens.api.responses import no_content, ok
 from tokens.api.schemas import (
     ACCOUNT_ERRORS,
@@ -32,7 +33,8 @@ from tokens.api.schemas import (
     ServicePatchIn,
     resource_json,
 )
-from tokens.permissions import Kind
+from tokens.permissions import Kind, record_rules_allow
+from tokens.record_rules import record_rules_text
 
 ZONE = "/{id:account_id}/zones/{id:zone_id}"
 DOMAIN = "/{id:account_id}/domains/{id:domain_id}"
@@ -72,6 +74,13 @@ def _service(request: HttpRequest, operation: str, service_id: int) -> Service:
 # --------------------------------------------------------------------------- zones
 
 
+def _check_record_rules(request: HttpRequest, *, name: str, type: str) -> None:
+    """403 record_not_allowed when the token's record rules (SPEC 14) leave this record out."""
+    rules = principal_of(request).grant.record_rules
+    if not record_rules_allow(rules, name=name, type=type):
+        raise record_not_allowed(record_rules_text(rules))
+
+
 @router.post(
     ZONE + "/records",
     response={201: Data[RecordOut], **ACCOUNT_ERRORS, **BODY_ERRORS},
@@ -82,6 +91,9 @@ def record_create(
 ) -> HttpResponse:
     """Add a DNS record to a zone (`zones:write`)."""
     zone = _zone(request, "zones:write", zone_id)
+    _check_record_rules(
+        request, name=dns.record_relative_name(payload.name, zone), type=str(payload.type)
+    )
     record = dns.record_create(
         actor=actor(principal_of(request)), zone=zone, **payload.model_dump()
     )
@@ -97,6 +109,7 @@ def record_delete(
     """Delete a DNS record (`zones:write`)."""
     zone = _zone(request, "zones:write", zone_id)
     record = one(Record.objects.all(), pk=record_id, zone_id=zone.pk)
+    _check_record_rules(request, name=record.name, type=record.type)
     record.zone = zone
     dns.record_delete(actor=actor(principal_of(request)), record=record)
     return no_content()

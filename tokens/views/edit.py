@@ -23,6 +23,7 @@ from tokens.permissions import (
     scopes_allowed_for_role,
     scopes_allowed_for_roles,
 )
+from tokens.record_rules import record_rules_text, rules_from_json
 from tokens.services import (
     SudoRequired,
     token_remove_from_account,
@@ -39,7 +40,7 @@ from tokens.views.common import (
     to_sudo,
     unstash,
 )
-from tokens.views.form import initial_from, pickers, scope_options, values_of
+from tokens.views.form import initial_from, pickers, rule_rows, scope_options, values_of
 from tokens.views.lists import token_rows
 
 # --------------------------------------------------------------------------- edit
@@ -51,6 +52,7 @@ def _edit_initial(token: Token) -> dict[str, Any]:
         "scopes": list(token.scopes),
         "allowed_ips": "\n".join(token.allowed_ips),
         "tls_access": token.tls_access,
+        "rule_rows": [dict(rule) for rule in token.record_rules],
     }
     for kind in Kind:
         initial[resource_mode_name(kind)] = "all" if token.has_all(kind) else "selected"
@@ -83,6 +85,8 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
         "scoped": scoped,
         "scope_options": scope_options(allowed, values_of(form, "scopes")),
         "pickers": pickers(form, reach) if scoped else [],
+        "record_rules": rule_rows(form) if scoped else None,
+        "rules_in_words": record_rules_text(rules_from_json(token.record_rules)),
         "picker_url": reverse("tokens:resource-picker"),
         "cancel_url": safe_next_url(request) or back_url(token),
         "sudo_active": sudo_is_active(request),
@@ -125,6 +129,7 @@ def token_edit(request: HttpRequest, token_id: int) -> HttpResponse:
                 resources=form.resources(),
                 allowed_ips=data["allowed_ips"],
                 tls_access=bool(data["tls_access"]) if token.is_automation else None,
+                record_rules=form.record_rules(),
                 sudo=sudo_is_active(request),
             )
         except SudoRequired:

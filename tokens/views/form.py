@@ -13,12 +13,19 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from accounts.constants import RecordType
 from accounts.decorators import signed_in_required
 from accounts.selectors import accounts_managed_by
 from tokens import selectors
-from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
+from tokens.forms import (
+    TokenPermissionsForm,
+    resource_field_name,
+    resource_mode_name,
+    rule_rows_from,
+)
 from tokens.models import TokenType
 from tokens.permissions import KIND_LABELS, SCOPE_DESCRIPTIONS, SCOPES, Kind
+from tokens.record_rules import MAX_RECORD_RULES
 from tokens.views.common import FORM_TEMPLATE
 
 
@@ -33,7 +40,36 @@ def initial_from(data: QueryDict, form_class: type[TokenPermissionsForm]) -> dic
             initial[name] = data.getlist(name) if many else data.get(name)
     for kind in Kind:
         initial[f"{kind}_q"] = data.get(f"{kind}_q", "")  # resource searches (no-JS)
+    initial["rule_rows"] = rule_rows_from(data)
+    initial["rule_action"] = data.get("_refresh", "")
     return initial
+
+
+def rule_rows(form: TokenPermissionsForm) -> dict[str, Any]:
+    """The "Limit to records" rows: those sent or stored, then one blank row to fill.
+
+    The Add and Remove buttons submit the form to redraw it (`_refresh` says
+    which), so they work without JavaScript; htmx swaps only this section.
+    """
+    if form.is_bound:
+        rows, action = rule_rows_from(form.data), ""
+    else:
+        rows = [dict(row) for row in form.initial.get("rule_rows", [])]
+        action = str(form.initial.get("rule_action") or "")
+    if action.startswith("remove-rule-") and action[12:].isdigit():
+        index = int(action[12:])
+        if index < len(rows):
+            del rows[index]
+    blank = {"name": "", "types": []}
+    if len(rows) < MAX_RECORD_RULES and (
+        action == "add-rule" or not rows or rows[-1]["name"] or rows[-1]["types"]
+    ):
+        rows.append(blank)
+    return {
+        "rows": [{**row, "index": n, "number": n + 1} for n, row in enumerate(rows)],
+        "types": RecordType.values,
+        "can_add": len(rows) < MAX_RECORD_RULES,
+    }
 
 
 def value_of(form: TokenPermissionsForm, name: str) -> Any:

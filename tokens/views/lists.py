@@ -17,6 +17,7 @@ from tokens import selectors
 from tokens.constants import MAX_ACTIVE_TOKENS_PER_USER
 from tokens.models import Token, TokenType
 from tokens.permissions import SCOPE_DESCRIPTIONS, Kind
+from tokens.record_rules import record_rules_text, rules_from_json
 from tokens.views.common import LIST_TEMPLATE
 
 
@@ -27,6 +28,7 @@ class TokenRow:
     token: Token
     resources: list[selectors.ResourceSummary]
     scopes: list[tuple[str, str]]
+    records: str  # SPEC 14's record rules in words; "" when none
     expired: bool
     can_edit: bool  # and roll its secret: the owner of a user token, superusers for automation
     previous_secret_works: bool
@@ -46,6 +48,7 @@ def token_rows(tokens: list[Token], user: User) -> list[TokenRow]:
             token=token,
             resources=summaries[token.pk],
             scopes=[(scope, SCOPE_DESCRIPTIONS.get(scope, scope)) for scope in token.scopes],
+            records=record_rules_text(rules_from_json(token.record_rules)),
             expired=token.is_expired(now),
             can_edit=token.is_automation or token.user_id == user.pk,
             previous_secret_works=token.previous_secret_works(now),

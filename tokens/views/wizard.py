@@ -30,7 +30,15 @@ from tokens.reveal import reveal_attach, reveal_take
 from tokens.services import CreatedToken, NotPermitted, token_create
 from tokens.validation import TokenValidationError
 from tokens.views.common import FORM_TEMPLATE, actor_of, back_url, stash, to_sudo, unstash
-from tokens.views.form import initial_from, pickers, scope_options, value_of, values_of
+from tokens.views.form import (
+    initial_from,
+    pickers,
+    rule_rows,
+    scope_options,
+    value_of,
+    values_of,
+)
+from tokens.views.prefill import prefill, templates_for
 
 
 def _wizard_context(
@@ -69,6 +77,7 @@ def _wizard_context(
         "scoped": scoped,
         "scope_options": scope_options(allowed, values_of(form, "scopes")),
         "pickers": pickers(form, reach) if scoped else [],
+        "record_rules": rule_rows(form) if scoped else None,
         "permissions_url": reverse("tokens:new-permissions"),
         "picker_url": reverse("tokens:resource-picker"),
         "cancel_url": reverse("tokens:list"),
@@ -111,8 +120,16 @@ def token_new(request: HttpRequest) -> HttpResponse:
             if created is not None:
                 return to_reveal(request, created)
     else:
-        form = TokenCreateForm(superuser_accounts=superuser_accounts)
+        initial, dropped = prefill(request.GET, superuser_accounts)
+        if dropped:
+            messages.info(
+                request,
+                f"Some values of the link were not used: {', '.join(dropped)}. "
+                "Check the form before you generate the token.",
+            )
+        form = TokenCreateForm(initial=initial, superuser_accounts=superuser_accounts)
     context = _wizard_context(request, form, superuser_accounts)
+    context["templates"] = templates_for(superuser_accounts)
     status = 400 if form.is_bound and form.errors else 200
     return render(request, FORM_TEMPLATE, context, status=status)
 
@@ -137,6 +154,7 @@ def _create(
             resources=form.resources(),
             tls_access=bool(data["tls_access"]) if automation else False,
             allowed_ips=data["allowed_ips"],
+            record_rules=form.record_rules(),
             expires_at=form.expires_at(),
         )
     except TokenValidationError as error:
