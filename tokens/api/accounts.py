@@ -7,9 +7,10 @@ from ninja import Router
 
 from accounts.constants import PLAN_MONTHLY_PRICE_USD
 from accounts.models import Account
-from tokens.api.access import authorize, principal_of
+from tokens.api.access import authorize, count_request, principal_of
 from tokens.api.responses import ok
 from tokens.api.schemas import ACCOUNT_ERRORS, ERRORS, AccountOut, BillingOut, Data
+from tokens.usage import ACCOUNTS_OPERATION
 
 router = Router(tags=["accounts"])
 
@@ -18,6 +19,7 @@ router = Router(tags=["accounts"])
 def accounts_list(request: HttpRequest) -> HttpResponse:
     """The accounts the token acts in."""
     principal = principal_of(request)
+    count_request(principal, ACCOUNTS_OPERATION)
     if principal.is_automation:
         accounts = Account.objects.filter(pk=principal.account_id)
     else:
