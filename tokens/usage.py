@@ -58,15 +58,29 @@ class Denial:
     ip: str | None
 
 
-def _day(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%d")
+_EPOCH = date(1970, 1, 1)
 
 
-def _count_key(token_id: int, day: str, operation: str, allowed: bool) -> str:
+def _day(moment: datetime) -> int:
+    """The UTC day of `moment` as days since 1970-01-01 (cheap: this runs on every request)."""
+    return int(moment.timestamp()) // 86400
+
+
+def _date(day: int) -> date:
+    return _EPOCH + timedelta(days=day)
+
+
+# Last time this process wrote each (token, day, operation)'s last-use time: a busy
+# token writes it at most once a second per process, not on every request.
+_last_written: dict[tuple[int, int, str], float] = {}
+LAST_AT_RESOLUTION = 1.0
+
+
+def _count_key(token_id: int, day: int, operation: str, allowed: bool) -> str:
     return f"usage:n:{token_id}:{day}:{operation}:{'a' if allowed else 'd'}"
 
 
-def _last_key(token_id: int, day: str, operation: str) -> str:
+def _last_key(token_id: int, day: int, operation: str) -> str:
     return f"usage:t:{token_id}:{day}:{operation}"
 
 
@@ -82,7 +96,7 @@ def _denials_flushed_key(token_id: int) -> str:
     return f"usage:df:{token_id}"
 
 
-def _log_key(day: str, n: int | None = None) -> str:
+def _log_key(day: int, n: int | None = None) -> str:
     return f"usage:log:{day}" if n is None else f"usage:log:{day}:{n}"
 
 
@@ -96,7 +110,13 @@ def usage_record(
         return
     if count == 1:
         _register(token_id, day)
-    cache.set(_last_key(token_id, day, operation), now.timestamp(), BUFFER_SECONDS)
+    stamp = now.timestamp()
+    where = (token_id, day, operation)
+    if stamp - _last_written.get(where, 0.0) >= LAST_AT_RESOLUTION or denial is not None:
+        if len(_last_written) > 10_000:
+            _last_written.clear()
+        _last_written[where] = stamp
+        cache.set(_last_key(token_id, day, operation), stamp, BUFFER_SECONDS)
     if denial is not None:
         seq = cache.incr(_denial_seq_key(token_id), timeout=BUFFER_SECONDS)
         if seq is not None:
@@ -114,7 +134,7 @@ def _denial_fields(denial: Denial) -> tuple:
     )
 
 
-def _register(token_id: int, day: str) -> None:
+def _register(token_id: int, day: int) -> None:
     """Note that the token has counts buffered for `day`, for `flush_usage` to find."""
     if not cache.add(f"usage:seen:{day}:{token_id}", 1, BUFFER_SECONDS):
         return
@@ -123,13 +143,13 @@ def _register(token_id: int, day: str) -> None:
         cache.set(_log_key(day, n), token_id, BUFFER_SECONDS)
 
 
-def buffered_days(now: datetime) -> list[str]:
+def buffered_days(now: datetime) -> list[int]:
     """The UTC days whose counts may still be in the cache, newest first."""
-    today = now.astimezone(UTC).date()
-    return [(today - timedelta(days=n)).strftime("%Y%m%d") for n in range(BUFFER_DAYS)]
+    today = _day(now)
+    return [today - n for n in range(BUFFER_DAYS)]
 
 
-def tokens_with_buffered_usage(now: datetime) -> dict[int, list[str]]:
+def tokens_with_buffered_usage(now: datetime) -> dict[int, list[int]]:
     """Token id -> days it counted something on (from the cache's registry)."""
     days = buffered_days(now)
     sizes = cache.get_many(_log_key(day) for day in days)
@@ -137,17 +157,17 @@ def tokens_with_buffered_usage(now: datetime) -> dict[int, list[str]]:
         _log_key(day, n) for day in days for n in range(1, int(sizes.get(_log_key(day)) or 0) + 1)
     ]
     found = cache.get_many(keys)
-    tokens: dict[int, list[str]] = {}
+    tokens: dict[int, list[int]] = {}
     for key, token_id in found.items():
-        day = key.split(":")[2]
+        day = int(key.split(":")[2])
         tokens.setdefault(int(token_id), []).append(day)
     return tokens
 
 
-def usage_flush(*, token_id: int, days: Iterable[str] | None = None, now: datetime) -> bool:
+def usage_flush(*, token_id: int, days: Iterable[int] | None = None, now: datetime) -> bool:
     """Write the token's buffered usage to the database; False if another flush holds it.
 
-    `days` (YYYYMMDD, UTC) limits the days read; by default every day still buffered.
+    `days` (UTC, from buffered_days) limits the days read; by default every day still buffered.
     """
     lock = f"usage:flushing:{token_id}"
     if not cache.add(lock, 1, LOCK_SECONDS):
@@ -164,8 +184,8 @@ def usage_flush(*, token_id: int, days: Iterable[str] | None = None, now: dateti
 
 
 def _claim_counts(
-    token_id: int, days: list[str]
-) -> tuple[dict[tuple[str, str, bool], int], dict[tuple[str, str], float]]:
+    token_id: int, days: list[int]
+) -> tuple[dict[tuple[int, str, bool], int], dict[tuple[int, str], float]]:
     count_keys = {
         _count_key(token_id, day, op, allowed): (day, op, allowed)
         for day in days
@@ -176,7 +196,7 @@ def _claim_counts(
         _last_key(token_id, day, op): (day, op) for day in days for op in COUNTED_OPERATIONS
     }
     found = cache.get_many([*count_keys, *last_keys])
-    counts: dict[tuple[str, str, bool], int] = {}
+    counts: dict[tuple[int, str, bool], int] = {}
     for key, where in count_keys.items():
         value = int(found.get(key) or 0)
         # Claim what was read: requests counted meanwhile stay for the next flush.
@@ -200,10 +220,6 @@ def _claim_denials(token_id: int) -> list[tuple]:
     return rows
 
 
-def _as_date(day: str) -> date:
-    return datetime.strptime(day, "%Y%m%d").replace(tzinfo=UTC).date()
-
-
 def _as_time(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=UTC)
 
@@ -211,21 +227,19 @@ def _as_time(timestamp: float) -> datetime:
 @transaction.atomic
 def _write(
     token_id: int,
-    counts: dict[tuple[str, str, bool], int],
-    lasts: dict[tuple[str, str], float],
+    counts: dict[tuple[int, str, bool], int],
+    lasts: dict[tuple[int, str], float],
     denials: list[tuple],
 ) -> None:
     """Add claimed counts and denials to the token's rows (nothing if the token is gone)."""
     if not Token.objects.filter(pk=token_id).exists():
         return
-    totals: dict[tuple[str, str], list[int]] = {}
+    totals: dict[tuple[int, str], list[int]] = {}
     for (day, op, allowed), value in counts.items():
         totals.setdefault((day, op), [0, 0])[0 if allowed else 1] += value
     for (day, op), (allowed, denied) in totals.items():
         last_at = _as_time(lasts[(day, op)]) if (day, op) in lasts else datetime.now(UTC)
-        updated = TokenUsage.objects.filter(
-            token_id=token_id, day=_as_date(day), operation=op
-        ).update(
+        updated = TokenUsage.objects.filter(token_id=token_id, day=_date(day), operation=op).update(
             allowed=F("allowed") + allowed,
             denied=F("denied") + denied,
             last_at=Greatest(F("last_at"), last_at),
@@ -233,7 +247,7 @@ def _write(
         if not updated:
             TokenUsage.objects.create(
                 token_id=token_id,
-                day=_as_date(day),
+                day=_date(day),
                 operation=op,
                 allowed=allowed,
                 denied=denied,
