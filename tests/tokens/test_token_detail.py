@@ -164,3 +164,13 @@ def test_solo_plan_refusal_in_words(client, people):
     MembershipFactory(user=owner, account=account, role="superuser")
     body = html.unescape(page(client, owner, bot).content.decode())
     assert "On the Solo plan automation tokens cannot have chosen scopes" in body
+
+
+def test_no_narrowing_where_the_plan_gives_automation_tokens_global(client, people):
+    solo = AccountFactory(slug="solo-y", name="Solo Y", plan=Plan.SOLO)
+    MembershipFactory(user=people["owner"], account=solo, role="superuser")
+    bot = issue_automation_token(solo, name="Bot").token
+    usage_record(token_id=bot.pk, operation="zones:read", allowed=True, now=timezone.now())
+    body = page(client, people["owner"], bot).content.decode()
+    assert "<code>zones:read</code>" in body  # what it did is shown
+    assert "Narrow to what it used" not in body

@@ -28,7 +28,7 @@ from tokens.insights import (
     token_usage_summary,
 )
 from tokens.models import Token
-from tokens.permissions import SCOPE_DESCRIPTIONS, Decision, Outcome
+from tokens.permissions import SCOPE_DESCRIPTIONS, Decision, Outcome, plan_allows_scoped
 from tokens.usage import ACCOUNTS_OPERATION, TOKENS_OPERATION, usage_flush
 
 CHART_DAYS = 30
@@ -154,6 +154,7 @@ def token_detail(request: HttpRequest, token_id: int) -> HttpResponse:
     can_edit = token.is_automation or token.user_id == request.user.pk
     narrowable = (
         can_edit
+        and (not token.is_automation or plan_allows_scoped(token.account.plan, token.type))
         and bool(summary.suggested_scopes)
         and set(summary.suggested_scopes) != set(token.scopes)
     )
