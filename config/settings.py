@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.RefuseNulCharacters",
+    "tokens.api.access.AcceptedScopes",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -34,6 +34,7 @@ from tokens.constants import LAST_USED_INTERVAL, MAX_CREDENTIAL_LENGTH
 from tokens.models import ALL_FIELDS, Token, TokenRemoval, TokenType
 from tokens.permissions import Grant, Kind, RecordRule, token_is_usable
 from tokens.record_rules import rules_from_json, rules_json
+from tokens.usage import buffered_days, usage_flush
 
 _KEYWARD_PREFIX_RE = re.compile(r"^kw[ua]_")
 
@@ -370,7 +371,12 @@ def _touch(
     if rehash:
         changes["digest"] = digest
         stale = Q()
-    Token.objects.filter(stale, pk=principal.id).update(**changes)
+    if Token.objects.filter(stale, pk=principal.id).update(**changes):
+        # This request writes the minute's last use: it also writes the usage
+        # buffered since the previous one (SPEC 13: at most once a minute per token).
+        since = principal.last_used_at or now
+        days = (now.date() - since.date()).days
+        usage_flush(token_id=principal.id, days=buffered_days(now)[: days + 1], now=now)
     throttle.record_success(principal.client_ip, digest)
 
 

@@ -14,6 +14,7 @@ A *kind* is a resource type that can be granted all-or-selected.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 import re
@@ -155,6 +156,35 @@ def plan_allows_scoped(plan: str, token_type: str) -> bool:
     return token_type != "automation" or plan in PLANS_WITH_SCOPED_AUTOMATION_TOKENS
 
 
+def grant_is_scoped(grant: Grant) -> bool:
+    """True when the grant is narrower than `global` on every resource."""
+    return grant.scopes != {"global"} or grant.all_kinds != frozenset(Kind)
+
+
+def plan_refuses(grant: Grant, plan: str | None) -> bool:
+    """The account's plan refuses a scoped automation token (SPEC 4, Plans).
+
+    Solo accounts give automation tokens `global` on everything; a scoped one
+    there (left from a higher plan) is refused rather than silently widened.
+    """
+    return (
+        plan is not None
+        and not plan_allows_scoped(plan, grant.token_type)
+        and (grant_is_scoped(grant))
+    )
+
+
+def accepted_scopes(operation: str) -> tuple[str, ...]:
+    """The scopes that would allow `operation` (SPEC 13, `X-Accepted-Scopes`).
+
+    Narrowest first: the operation's own scopes in SCOPES order, then
+    `global:read`, then `global`.
+    """
+    covering = [scope for scope in SCOPES if operation in SCOPE_OPERATIONS[scope]]
+    specific = [scope for scope in covering if scope not in ("global", "global:read")]
+    return (*specific, *(scope for scope in ("global:read", "global") if scope in covering))
+
+
 def ip_allowed(ip: str, networks: Collection[str]) -> bool:
     """True when there is no allow-list or `ip` falls in one of its networks.
 
@@ -254,6 +284,7 @@ class Outcome(StrEnum):
     INACTIVE = "inactive"  # expired, owner disabled or IP not allowed: 401
     NOT_IN_ACCOUNT = "not_in_account"  # 404, existence not revealed
     ROLE = "role"  # the role caps the operation: 403
+    PLAN = "plan"  # the account's plan refuses this token's scoped grant: 403
     SCOPE = "scope"  # no scope covers the operation: 403
     NOT_SELECTED = "not_selected"  # resource outside the selection: 404
 
@@ -295,6 +326,7 @@ def decide(
     resource_id: int | None = None,
     now: datetime,
     client_ip: str | None = None,
+    plan: str | None = None,
 ) -> Decision:
     """May a token with `grant` perform `operation` (on `resource_id`) in an account?
 
@@ -303,7 +335,8 @@ def decide(
     token, or None when the token does not act in the account. With
     `resource_id=None` the question is "on the resources of this kind at all"
     (used for lists, which are then filtered by `visible_ids`). `client_ip` is the
-    caller's address; None (unknown) passes no IP allow-list.
+    caller's address; None (unknown) passes no IP allow-list. `plan` is the
+    account's plan (None: not checked).
     """
 
     def result(outcome: Outcome) -> Decision:
@@ -320,6 +353,8 @@ def decide(
         return result(Outcome.ALLOWED)
     if operation not in ROLE_OPERATIONS[role]:
         return result(Outcome.ROLE)
+    if plan_refuses(grant, plan):
+        return result(Outcome.PLAN)
     if not scopes_cover(grant.scopes, operation):
         return result(Outcome.SCOPE)
     if kind is not None and resource_id is not None:
@@ -334,3 +369,33 @@ def selection_is_total(grant: Grant, kind: Kind) -> bool:
     if grant.tls_access and kind is Kind.CERTIFICATES:
         return True
     return kind in grant.all_kinds
+
+
+def explain(grant: Grant, *, role: str, plan: str) -> dict[str, Decision]:
+    """Every operation of SPEC 4 in an account where the token acts with `role`.
+
+    `decide()` answers each one, as if the token were used now from an allowed
+    address: whether it is expired or IP-restricted is shown apart.
+    """
+    usable = dataclasses.replace(grant, expires_at=None, owner_active=True, allowed_ips=())
+    now = datetime.now().astimezone()
+    return {
+        operation: decide(usable, role=role, operation=operation, now=now, plan=plan)
+        for operation in OPERATIONS
+    }
+
+
+def suggest_scopes(operations: Iterable[str]) -> list[str]:
+    """The smallest set of scopes covering every operation in `operations` (SPEC 13).
+
+    Never `global` or `global:read`: an operation only they cover (billing:read)
+    or that needs no scope (token routes) is left out. A write covers its read.
+    """
+    used = set(operations)
+    chosen: set[str] = set()
+    for scope in SCOPES:
+        if scope in ("global", "global:read") or scope not in used:
+            continue
+        write = scope.replace(":read", ":write")
+        chosen.add(write if scope.endswith(":read") and write in used else scope)
+    return [scope for scope in SCOPES if scope in chosen]

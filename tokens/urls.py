@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tokens.views import edit, form, lists, roll, wizard
+from tokens.views import detail, edit, form, lists, roll, wizard
 
 app_name = "tokens"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("tokens/new/permissions/", wizard.token_new_permissions, name="new-permissions"),
     path("tokens/resources/", form.resource_picker, name="resource-picker"),
     path("tokens/<int:token_id>/created/", wizard.token_reveal, name="reveal"),
+    path("tokens/<int:token_id>/", detail.token_detail, name="detail"),
     path("tokens/<int:token_id>/edit/", edit.token_edit, name="edit"),
     path("tokens/<int:token_id>/roll/", roll.token_roll_page, name="roll"),
     path("tokens/<int:token_id>/rolled/", wizard.token_reveal, {"rolled": True}, name="rolled"),

@@ -9,18 +9,28 @@ resources alike, so a resource outside it is simply not found (404).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from accounts.models import User
 from tokens import selectors
-from tokens.api.errors import insufficient_scope, not_found
+from tokens.api.errors import ApiError, insufficient_scope, not_found
 from tokens.auth import AccountAccess, AuthenticationFailed, Principal
 from tokens.events import Actor
-from tokens.permissions import Kind, Outcome, decide, selection_is_total
+from tokens.permissions import (
+    Kind,
+    Outcome,
+    accepted_scopes,
+    decide,
+    required_scope,
+    selection_is_total,
+)
+from tokens.usage import Denial, usage_record
 
 M = TypeVar("M", bound=Model)
 
@@ -36,29 +46,104 @@ def authorize(
     """The route's account if the token may perform `operation` there.
 
     404 when the token does not act in the account; 403 insufficient_scope when
-    its role or scopes fall short, or when it `creates` a resource of a kind it
-    does not hold in full (a new resource would fall outside its selection).
+    its role, the account's plan or its scopes fall short, or when it `creates` a
+    resource of a kind it does not hold in full (a new resource would fall
+    outside its selection). Every answer of the route then carries
+    `X-Accepted-Scopes` (ACCEPTED_SCOPES_HEADER), and the request is counted
+    (tokens.usage: cache only).
     """
     principal = principal_of(request)
     access = principal.access
+    now = timezone.now()
+    accepted = ", ".join(accepted_scopes(operation))
+    request.accepted_scopes = accepted  # type: ignore[attr-defined]  # see AcceptedScopes
     decision = decide(
         principal.grant,
         role=access.role if access else None,
         operation=operation,
-        now=timezone.now(),
+        now=now,
         client_ip=principal.client_ip,
+        plan=access.plan if access else None,
     )
-    if decision.outcome in (Outcome.ROLE, Outcome.SCOPE):
-        raise insufficient_scope(operation)
     if decision.outcome is Outcome.INACTIVE:
         raise AuthenticationFailed("The token may not be used now.", credentials_sent=True)
-    if not decision.allowed or access is None:
-        raise not_found()
-    if creates is not None and not selection_is_total(principal.grant, creates):
-        raise insufficient_scope(
+    refusal: ApiError | None = None
+    if decision.outcome in (Outcome.ROLE, Outcome.PLAN, Outcome.SCOPE):
+        refusal = insufficient_scope(operation)
+    elif not decision.allowed or access is None:
+        refusal = not_found()
+    elif creates is not None and not selection_is_total(principal.grant, creates):
+        refusal = insufficient_scope(
             operation, f"Adding {creates} needs a token with access to all {creates}."
         )
-    return access
+    _count(request, principal, operation, now, refused=refusal is not None)
+    if refusal is not None:
+        refusal.headers[ACCEPTED_SCOPES_HEADER] = accepted
+        raise refusal
+    return access  # type: ignore[return-value]  # None is refused above
+
+
+def _count(
+    request: HttpRequest, principal: Principal, operation: str, now: datetime, *, refused: bool
+) -> None:
+    denial = None
+    if refused:
+        kwargs = request.resolver_match.kwargs if request.resolver_match else {}
+        ids = [value for name, value in kwargs.items() if name.endswith("_id")]
+        denial = Denial(
+            operation=operation,
+            required_scope=required_scope(operation),
+            account_id=kwargs.get("account_id"),
+            resource_id=ids[1] if len(ids) > 1 else None,
+            ip=principal.client_ip,
+        )
+    usage_record(
+        token_id=principal.id, operation=operation, allowed=not refused, now=now, denial=denial
+    )
+
+
+def count_request(principal: Principal, operation: str, *, refused_for: str | None = None) -> None:
+    """Count a request of a route that authorize() does not guard (token routes, accounts).
+
+    `refused_for`: the scope the request lacked (it is then a denial).
+    """
+    denial = None
+    if refused_for is not None:
+        denial = Denial(
+            operation=operation,
+            required_scope=refused_for,
+            account_id=None,
+            resource_id=None,
+            ip=principal.client_ip,
+        )
+    usage_record(
+        token_id=principal.id,
+        operation=operation,
+        allowed=refused_for is None,
+        now=timezone.now(),
+        denial=denial,
+    )
+
+
+ACCEPTED_SCOPES_HEADER = "X-Accepted-Scopes"
+
+
+class AcceptedScopes:
+    """Middleware: an account route's answer names the scopes that allow its operation.
+
+    authorize() knows the operation and notes the header's value on the request;
+    every answer of that request (2xx, 403, 404) then carries it (SPEC 13).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        accepted = getattr(request, "accepted_scopes", None)
+        if accepted is not None:
+            response[ACCEPTED_SCOPES_HEADER] = accepted
+        return response
 
 
 def visible(queryset: QuerySet[M], principal: Principal, kind: Kind) -> QuerySet[M]:

@@ -8,10 +8,11 @@ from ninja import Router
 
 from accounts.constants import PLAN_MONTHLY_PRICE_USD
 from accounts.models import Account, Membership
-from tokens.api.access import authorize, principal_of
+from tokens.api.access import authorize, count_request, principal_of
 from tokens.api.responses import ok
 from tokens.api.schemas import ACCOUNT_ERRORS, ERRORS, AccountOut, BillingOut, Data, fields_of
 from tokens.models import TokenRemoval
+from tokens.usage import ACCOUNTS_OPERATION
 
 router = Router(tags=["accounts"])
 
@@ -29,6 +30,7 @@ _BILLING_EMAIL_SQL = f"SELECT billing_email FROM {Account._meta.db_table} WHERE 
 def accounts_list(request: HttpRequest) -> HttpResponse:
     """The accounts the token acts in."""
     principal = principal_of(request)
+    count_request(principal, ACCOUNTS_OPERATION)
     if principal.is_automation:  # its one account came with the token
         return ok([principal.access.as_json()] if principal.access else [])
     with connection.cursor() as cursor:

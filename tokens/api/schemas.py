@@ -238,6 +238,53 @@ class PurgeOut(Schema):
     created_at: datetime
 
 
+# --------------------------------------------------------------------------- usage (SPEC 13)
+
+
+class OperationUsageOut(Schema):
+    operation: str = Field(description="A SPEC 4 operation; `tokens` for the token routes.")
+    allowed: int
+    denied: int
+    last_at: datetime
+
+
+class DenialOut(Schema):
+    at: datetime
+    operation: str
+    required_scope: str
+    account_id: int | None
+    resource_id: int | None
+    ip: str | None
+
+
+class UsageOut(Schema):
+    days: int
+    operations: list[OperationUsageOut]
+    denials: list[DenialOut] = Field(description="The latest refused requests (at most 50).")
+    suggested_scopes: list[str] = Field(
+        description="The smallest set of scopes covering every allowed operation of the window."
+    )
+
+
+class VerdictOut(Schema):
+    allowed: bool
+    reason: Literal["role", "plan", "scope"] | None = Field(
+        None, description="Refused only: the first check that fails."
+    )
+    required_scope: str | None = Field(None, description="Refused only.")
+
+
+class AccountPermissionsOut(Schema):
+    account: AccountOut
+    role: str = Field(description="The role that caps the token in this account.")
+    operations: dict[str, VerdictOut]
+    resources: dict[str, Literal["all"] | list[int]]
+
+
+class PermissionsOut(Schema):
+    accounts: list[AccountPermissionsOut]
+
+
 def fields_of(out: type[Schema]) -> tuple[str, ...]:
     """The keys of an Out schema's JSON, in order."""
     return tuple(out.model_fields)

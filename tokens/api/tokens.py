@@ -10,12 +10,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import Query, Router
 
 from accounts.http import client_ip
 from accounts.models import User
 from tokens import selectors
-from tokens.api.access import actor, one, principal_of
+from tokens.api.access import actor, count_request, one, principal_of
 from tokens.api.errors import (
     authentication_failed,
     error_response,
@@ -33,24 +34,28 @@ from tokens.api.schemas import (
     ErrorOut,
     InvalidOut,
     Page,
+    PermissionsOut,
     ScopeErrorOut,
     TokenCreateIn,
     TokenOut,
     TokenRollIn,
+    UsageOut,
     WhoamiOut,
     token_json,
 )
 from tokens.api.security import EmailPassword
 from tokens.auth import AuthenticationFailed, Principal, authenticate
 from tokens.events import Actor
+from tokens.insights import DEFAULT_DAYS, MAX_DAYS, token_explanations, token_usage_summary
 from tokens.models import Token, TokenType
-from tokens.permissions import Kind, scopes_cover
+from tokens.permissions import Kind, required_scope, scopes_cover
 from tokens.services import (
     token_create,
     token_remove_from_account,
     token_revoke,
     token_roll,
 )
+from tokens.usage import TOKENS_OPERATION, usage_flush
 
 router = Router(tags=["tokens"])
 
@@ -58,9 +63,18 @@ MANAGE_ERRORS: dict[int, Any] = {**ERRORS, 403: ScopeErrorOut, 422: InvalidOut}
 
 
 def _require_global(principal: Principal) -> None:
-    """Managing tokens by id needs the `global` scope (SPEC 7)."""
+    """Managing tokens by id needs the `global` scope (SPEC 7); counts the request."""
     if not scopes_cover(principal.grant.scopes, "manage_tokens"):
+        count_request(principal, TOKENS_OPERATION, refused_for=required_scope("manage_tokens"))
         raise insufficient_scope("manage_tokens")
+    count_request(principal, TOKENS_OPERATION)
+
+
+def _token_route(request: HttpRequest) -> Principal:
+    """The calling token of a `tokens/self` route (needs no scope), counted as `tokens`."""
+    principal = principal_of(request)
+    count_request(principal, TOKENS_OPERATION)
+    return principal
 
 
 # --------------------------------------------------------------------------- JSON
@@ -126,7 +140,7 @@ def _whoami(principal: Principal) -> HttpResponse:
 @router.get("/whoami", response={200: Data[WhoamiOut], **ERRORS})
 def whoami(request: HttpRequest) -> HttpResponse:
     """The token making the request, its owner (user tokens) or account (automation tokens)."""
-    return _whoami(principal_of(request))
+    return _whoami(_token_route(request))
 
 
 def whoami_view(request: HttpRequest) -> HttpResponse:
@@ -144,6 +158,7 @@ def whoami_view(request: HttpRequest) -> HttpResponse:
             principal = authenticate(request)
         except AuthenticationFailed as failed:
             return authentication_failed(failed)
+        count_request(principal, TOKENS_OPERATION)
         return _whoami(principal)
     except Exception as exc:  # never a stack trace, as for every other route
         return unexpected(request, exc)
@@ -162,13 +177,13 @@ def _self_row(principal: Principal) -> Token:
 @router.get("/tokens/self", response={200: Data[TokenOut], **ERRORS})
 def token_self(request: HttpRequest) -> HttpResponse:
     """The token making the request."""
-    return ok(principal_json(principal_of(request)))
+    return ok(principal_json(_token_route(request)))
 
 
 @router.delete("/tokens/self", response={204: None, **ERRORS})
 def token_self_revoke(request: HttpRequest) -> HttpResponse:
     """Revoke the token making the request. It stops working at once."""
-    principal = principal_of(request)
+    principal = _token_route(request)
     token_revoke(actor=actor(principal), token=_self_row(principal), revoked_by="self")
     return HttpResponse(status=204)
 
@@ -311,3 +326,49 @@ def token_roll_one(
     except Http404:
         raise not_found() from None
     return _rolled(principal, token, payload)
+
+
+# --------------------------------------------------------------------------- usage (SPEC 13)
+
+DAYS = Query(DEFAULT_DAYS, ge=1, le=MAX_DAYS, description="The window, in UTC days.")
+
+
+def _usage(token_id: int, days: int) -> HttpResponse:
+    now = timezone.now()
+    usage_flush(token_id=token_id, now=now)  # include what is still buffered
+    return ok(token_usage_summary(token_id=token_id, days=days, now=now).as_json())
+
+
+@router.get("/tokens/self/usage", response={200: Data[UsageOut], **ERRORS, 422: InvalidOut})
+def token_self_usage(request: HttpRequest, days: int = DAYS) -> HttpResponse:
+    """What the token making the request did, per operation, and its latest denials."""
+    return _usage(_token_route(request).id, days)
+
+
+@router.get("/tokens/{id:token_id}/usage", response={200: Data[UsageOut], **MANAGE_ERRORS})
+def token_usage(request: HttpRequest, token_id: int, days: int = DAYS) -> HttpResponse:
+    """What a token did (`global`): the caller's own, or (superusers) one of their account."""
+    principal = principal_of(request)
+    _require_global(principal)
+    if token_id != principal.id:
+        if principal.is_automation or principal.user_id is None:
+            raise not_found()
+        owner = User(pk=principal.user_id, email=principal.user_email or "")
+        try:
+            selectors.token_get_revocable(owner, token_id)
+        except Http404:
+            raise not_found() from None
+    return _usage(token_id, days)
+
+
+@router.get("/tokens/self/permissions", response={200: Data[PermissionsOut], **ERRORS})
+def token_self_permissions(request: HttpRequest) -> HttpResponse:
+    """Per account the token acts in: every operation, allowed or why not, and its selection."""
+    principal = _token_route(request)
+    explanations = token_explanations(
+        token_id=principal.id,
+        grant=principal.grant,
+        user_id=principal.user_id,
+        role=principal.role,
+    )
+    return ok({"accounts": [explanation.as_json() for explanation in explanations]})

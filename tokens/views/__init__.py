@@ -2,6 +2,7 @@
 
 - `lists`: the personal and account token lists.
 - `wizard`: the create-token wizard and the one-time reveal.
+- `detail`: a token's page: what it can do, what it did, narrowing it (SPEC 13).
 - `edit`: editing a token's permissions, and deleting (revoking) it.
 - `form`: drawing the permissions form shared by the wizard and the edit page
   (scope checkboxes, resource pickers), and the resource-picker fragment.

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.constants import Role
@@ -16,6 +17,7 @@ from accounts.http import safe_next_url
 from accounts.services.identity import sudo_is_active
 from tokens import selectors
 from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
+from tokens.insights import token_usage_summary
 from tokens.models import Token
 from tokens.permissions import (
     Kind,
@@ -30,6 +32,7 @@ from tokens.services import (
     token_revoke,
     token_update_permissions,
 )
+from tokens.usage import usage_flush
 from tokens.validation import TokenValidationError
 from tokens.views.common import (
     FORM_TEMPLATE,
@@ -110,7 +113,10 @@ def token_edit(request: HttpRequest, token_id: int) -> HttpResponse:
                 "Press Update token to save them.",
             )
         else:
-            form = TokenPermissionsForm(initial=_edit_initial(token))
+            initial = _edit_initial(token)
+            if request.GET.get("narrow"):
+                initial["scopes"] = _narrowed_scopes(request, token)
+            form = TokenPermissionsForm(initial=initial)
         return render(request, FORM_TEMPLATE, _edit_context(request, form, token))
 
     if request.POST.get("_refresh"):
@@ -141,6 +147,21 @@ def token_edit(request: HttpRequest, token_id: int) -> HttpResponse:
             messages.success(request, f"Token “{data['name'].strip()}” updated.")
             return redirect(back_url(token))
     return render(request, FORM_TEMPLATE, _edit_context(request, form, token), status=400)
+
+
+def _narrowed_scopes(request: HttpRequest, token: Token) -> list[str]:
+    """ "Narrow to what it used": the scopes suggested by its last 30 days (SPEC 13)."""
+    now = timezone.now()
+    usage_flush(token_id=token.pk, now=now)
+    suggested = token_usage_summary(token_id=token.pk, days=30, now=now).suggested_scopes
+    if not suggested:
+        return list(token.scopes)
+    messages.info(
+        request,
+        "The scopes below are what this token used in the last 30 days. "
+        "Press Update token to keep only those.",
+    )
+    return suggested
 
 
 # --------------------------------------------------------------------------- delete

@@ -1,4 +1,5 @@
-"""Delete tokens unused for two years (SPEC 9), never-expiring ones included.
+"""Delete tokens unused for two years (SPEC 9), never-expiring ones included,
+and usage records older than 90 days (SPEC 13).
 
 A token never used counts from its creation (an imported legacy key from its
 import). Each deletion is a revoke by the
@@ -19,6 +20,7 @@ from tokens.constants import STALE_AFTER
 from tokens.events import Actor
 from tokens.models import Token
 from tokens.services import token_revoke
+from tokens.usage import usage_delete_old
 
 
 def stale_tokens(now: datetime) -> QuerySet[Token]:
@@ -61,6 +63,11 @@ class Command(BaseCommand):
                 continue
             token_revoke(actor=actor, token=token, revoked_by="cleanup")
             self.stdout.write(f"deleted {line}")
+        if not dry_run:
+            old = usage_delete_old(now=now)
+            self.stdout.write(
+                f"{old} usage record{'s' if old != 1 else ''} older than 90 days deleted."
+            )
         verb = "would be deleted" if dry_run else "deleted"
         self.stdout.write(
             self.style.SUCCESS(f"{count} stale token{'s' if count != 1 else ''} {verb}.")

@@ -1,0 +1,193 @@
+"""Reads of SPEC 13 shared by the API and the panel: what a token did, and what it can do.
+
+`token_usage_summary` reads the written usage (flush first to include the
+buffer); `token_explanations` asks permissions.explain(), that is decide(), for
+every operation in every account the token acts in. A fixed number of queries
+each, whatever the volume of usage.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from django.db.models import Max, Sum
+
+from accounts.models import Account, Membership
+from tokens.models import ALL_FIELDS, RESOURCE_MODELS, Token, TokenDenial, TokenUsage
+from tokens.permissions import Decision, Grant, Kind, explain, suggest_scopes
+from tokens.selectors import token_selections
+from tokens.usage import COUNTED_OPERATIONS
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 90
+
+
+@dataclass(frozen=True)
+class OperationUsage:
+    operation: str
+    allowed: int
+    denied: int
+    last_at: datetime
+
+
+@dataclass
+class UsageSummary:
+    """A token's usage over the last `days` UTC days (today included)."""
+
+    days: int
+    first_day: date
+    operations: list[OperationUsage]
+    denials: list[TokenDenial]
+    suggested_scopes: list[str]
+    # operation -> day -> (allowed, denied), for charts
+    daily: dict[str, dict[date, tuple[int, int]]] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, object]:
+        """SPEC 13's JSON of `GET /tokens/.../usage`."""
+        return {
+            "days": self.days,
+            "operations": [
+                {
+                    "operation": usage.operation,
+                    "allowed": usage.allowed,
+                    "denied": usage.denied,
+                    "last_at": usage.last_at,
+                }
+                for usage in self.operations
+            ],
+            "denials": [
+                {
+                    "at": denial.at,
+                    "operation": denial.operation,
+                    "required_scope": denial.required_scope,
+                    "account_id": denial.account_id,
+                    "resource_id": denial.resource_id,
+                    "ip": denial.ip,
+                }
+                for denial in self.denials
+            ],
+            "suggested_scopes": self.suggested_scopes,
+        }
+
+
+def usage_window_start(days: int, now: datetime) -> date:
+    """The first UTC day of a window of `days` days ending today."""
+    return now.astimezone(UTC).date() - timedelta(days=days - 1)
+
+
+def token_usage_summary(
+    *, token_id: int, days: int, now: datetime, daily: bool = False
+) -> UsageSummary:
+    """What the token did in the window: 2 queries (3 with `daily` rows for charts)."""
+    first_day = usage_window_start(days, now)
+    rows = TokenUsage.objects.filter(token_id=token_id, day__gte=first_day)
+    totals = {
+        row["operation"]: row
+        for row in rows.values("operation").annotate(
+            allowed=Sum("allowed"), denied=Sum("denied"), last_at=Max("last_at")
+        )
+    }
+    order = {op: n for n, op in enumerate(COUNTED_OPERATIONS)}
+    operations = [
+        OperationUsage(op, row["allowed"], row["denied"], row["last_at"])
+        for op, row in sorted(totals.items(), key=lambda item: order.get(item[0], len(order)))
+    ]
+    start = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+    denials = list(TokenDenial.objects.filter(token_id=token_id, at__gte=start)[:50])
+    summary = UsageSummary(
+        days=days,
+        first_day=first_day,
+        operations=operations,
+        denials=denials,
+        suggested_scopes=suggest_scopes(u.operation for u in operations if u.allowed),
+    )
+    if daily:
+        per_op: dict[str, dict[date, tuple[int, int]]] = defaultdict(dict)
+        for op, day, allowed, denied in rows.values_list("operation", "day", "allowed", "denied"):
+            per_op[op][day] = (allowed, denied)
+        summary.daily = dict(per_op)
+    return summary
+
+
+@dataclass(frozen=True)
+class AccountExplanation:
+    """What a token may do in one account: decide() for every operation."""
+
+    account: Account
+    role: str
+    decisions: dict[str, Decision]
+    resources: dict[str, str | list[int]]
+
+    def as_json(self) -> dict[str, object]:
+        operations: dict[str, dict[str, object]] = {}
+        for operation, decision in self.decisions.items():
+            if decision.allowed:
+                operations[operation] = {"allowed": True}
+            else:
+                operations[operation] = {
+                    "allowed": False,
+                    "reason": str(decision.outcome),
+                    "required_scope": decision.required_scope,
+                }
+        account = self.account
+        return {
+            "account": {
+                "id": account.pk,
+                "slug": account.slug,
+                "name": account.name,
+                "plan": account.plan,
+            },
+            "role": self.role,
+            "operations": operations,
+            "resources": self.resources,
+        }
+
+
+def token_grant(token: Token) -> Grant:
+    """The Grant of a Token row (what decide() reads), without its selections."""
+    return Grant(
+        token_type=token.type,
+        scopes=frozenset(token.scopes),
+        all_kinds=frozenset(kind for kind in Kind if getattr(token, ALL_FIELDS[kind])),
+        tls_access=token.tls_access,
+        expires_at=token.expires_at,
+        allowed_ips=tuple(token.allowed_ips or ()),
+        account_id=token.account_id,
+    )
+
+
+def token_explanations(
+    *, token_id: int, grant: Grant, user_id: int | None, role: str
+) -> list[AccountExplanation]:
+    """Per account the token acts in (by name): every operation, and its selection per kind.
+
+    A user token acts in its owner's accounts with the owner's role there; an
+    automation token in its own account with its own role. At most 2 + one
+    query per partially selected kind.
+    """
+    if grant.token_type == "automation":
+        accounts = [(account, role) for account in Account.objects.filter(pk=grant.account_id)]
+    else:
+        memberships = Membership.objects.filter(user_id=user_id).select_related("account")
+        accounts = [(m.account, m.role) for m in memberships.order_by("account__name", "pk")]
+    partial = [kind for kind in Kind if kind not in grant.all_kinds]
+    selected = token_selections(token_ids=[token_id], kinds=partial).get(token_id, {})
+    owners: dict[Kind, dict[int, int]] = {}
+    for kind in partial:
+        ids = selected.get(kind, [])
+        model = RESOURCE_MODELS[kind]
+        owners[kind] = dict(model.objects.filter(pk__in=ids).values_list("pk", "account_id"))
+    explanations = []
+    for account, account_role in accounts:
+        resources: dict[str, str | list[int]] = {}
+        for kind in Kind:
+            if kind in grant.all_kinds:
+                resources[str(kind)] = "all"
+            else:
+                in_account = owners[kind].items()
+                resources[str(kind)] = sorted(pk for pk, owner in in_account if owner == account.pk)
+        decisions = explain(grant, role=account_role, plan=account.plan)
+        explanations.append(AccountExplanation(account, account_role, decisions, resources))
+    return explanations
