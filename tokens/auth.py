@@ -32,7 +32,7 @@ from accounts.models import Account, Membership, User
 from tokens import crypto, throttle
 from tokens.constants import LAST_USED_INTERVAL, MAX_CREDENTIAL_LENGTH
 from tokens.models import ALL_FIELDS, Token, TokenType
-from tokens.permissions import Grant, Kind, token_is_usable
+from tokens.permissions import NO_POLICY, Grant, Kind, Policy, token_is_usable
 
 _KEYWARD_PREFIX_RE = re.compile(r"^kw[ua]_")
 
@@ -56,7 +56,8 @@ _TOKEN_COLUMNS = (
     "digest",
 )
 _OWNER_AT = len(_TOKEN_COLUMNS)  # u.is_active, u.email, u.name
-_ACCOUNT_AT = _OWNER_AT + 3  # a.id, a.slug, a.name, a.plan, m.role
+_ACCOUNT_AT = _OWNER_AT + 3  # a.id, a.slug, a.name, a.plan, m.role, then the policy columns
+_POLICY_AT = _ACCOUNT_AT + 5
 _DIGEST_AT = _TOKEN_COLUMNS.index("digest")
 
 
@@ -94,7 +95,9 @@ def _token_sql(pepper_count: int, *, in_account: bool) -> str:
         )
     return (
         f"SELECT {columns}, u.is_active, u.email, u.name, "  # noqa: S608 (no user input)
-        "a.id, a.slug, a.name, a.plan, m.role "
+        "a.id, a.slug, a.name, a.plan, m.role, "
+        "a.max_lifetime_days, a.max_idle_days, a.automation_requires_ip_allow_list, "
+        "a.allowed_networks "
         f"FROM {token_table} t LEFT JOIN {User._meta.db_table} u ON u.id = t.user_id "
         f"{account_join}"
         f"WHERE t.digest IN ({placeholders})"
@@ -113,13 +116,14 @@ class AuthenticationFailed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class AccountAccess:
-    """An account a token acts in, and the role that caps it there."""
+    """An account a token acts in, the role that caps it there and the account's policies."""
 
     id: int
     slug: str
     name: str
     plan: str
     role: str
+    policy: Policy = NO_POLICY
 
     def as_json(self) -> dict[str, object]:
         return {"id": self.id, "slug": self.slug, "name": self.name, "plan": self.plan}
@@ -276,6 +280,20 @@ def authenticate(request: HttpRequest, account_id: int | None = None) -> Princip
     return principal
 
 
+def _policy(row: tuple) -> Policy:
+    """The account's token policies from the row; accounts without any share NO_POLICY."""
+    lifetime, idle, needs_allow_list, networks_json = row[_POLICY_AT:]
+    networks = _json(networks_json)
+    if lifetime is None and idle is None and not needs_allow_list and not networks:
+        return NO_POLICY
+    return Policy(
+        max_lifetime_days=lifetime,
+        max_idle_days=idle,
+        automation_requires_ip_allow_list=bool(needs_allow_list),
+        allowed_networks=networks,
+    )
+
+
 def _principal(row: tuple, ip: str | None) -> Principal:
     values = dict(zip(_TOKEN_COLUMNS, row, strict=False))
     owner_active, email, user_name = row[_OWNER_AT:_ACCOUNT_AT]
@@ -294,7 +312,7 @@ def _principal(row: tuple, ip: str | None) -> Principal:
     if account_row[0] is not None:
         role = values["role"] if values["type"] == TokenType.AUTOMATION else account_row[4]
         if role:
-            access = AccountAccess(*account_row[:4], role=role)
+            access = AccountAccess(*account_row[:4], role=role, policy=_policy(row))
     return Principal(
         id=values["id"],
         type=values["type"],

@@ -17,10 +17,17 @@ from django.utils import timezone
 
 from accounts.models import User
 from tokens import selectors
-from tokens.api.errors import insufficient_scope, not_found
+from tokens.api.errors import ApiError, insufficient_scope, not_found
 from tokens.auth import AccountAccess, AuthenticationFailed, Principal
 from tokens.events import Actor
-from tokens.permissions import Kind, Outcome, decide, selection_is_total
+from tokens.permissions import (
+    Kind,
+    Outcome,
+    decide,
+    policy_message,
+    policy_violation,
+    selection_is_total,
+)
 
 M = TypeVar("M", bound=Model)
 
@@ -35,7 +42,8 @@ def authorize(
 ) -> AccountAccess:
     """The route's account if the token may perform `operation` there.
 
-    404 when the token does not act in the account; 403 insufficient_scope when
+    404 when the token does not act in the account; 403 policy_violation when it
+    breaks a policy of the account (SPEC 15); 403 insufficient_scope when
     its role or scopes fall short, or when it `creates` a resource of a kind it
     does not hold in full (a new resource would fall outside its selection).
     """
@@ -48,10 +56,12 @@ def authorize(
         now=timezone.now(),
         client_ip=principal.client_ip,
     )
-    if decision.outcome in (Outcome.ROLE, Outcome.SCOPE):
-        raise insufficient_scope(operation)
     if decision.outcome is Outcome.INACTIVE:
         raise AuthenticationFailed("The token may not be used now.", credentials_sent=True)
+    if access is not None and not access.policy.is_off:
+        _check_policy(principal, access)
+    if decision.outcome in (Outcome.ROLE, Outcome.SCOPE):
+        raise insufficient_scope(operation)
     if not decision.allowed or access is None:
         raise not_found()
     if creates is not None and not selection_is_total(principal.grant, creates):
@@ -59,6 +69,32 @@ def authorize(
             operation, f"Adding {creates} needs a token with access to all {creates}."
         )
     return access
+
+
+def _check_policy(principal: Principal, access: AccountAccess) -> None:
+    """403 policy_violation when the token breaks a policy of this account (SPEC 15).
+
+    Only this account refuses it: the token keeps working where no policy forbids it,
+    and nothing is revoked.
+    """
+    grant = principal.grant
+    broken = policy_violation(
+        access.policy,
+        token_type=principal.type,
+        created_at=principal.created_at,
+        expires_at=grant.expires_at,
+        last_used_at=principal.last_used_at,
+        allowed_ips=grant.allowed_ips,
+        now=timezone.now(),
+        client_ip=principal.client_ip,
+    )
+    if broken is not None:
+        raise ApiError(
+            403,
+            "policy_violation",
+            f"Blocked by a policy of {access.name}: {policy_message(access.policy, broken)}",
+            policy=broken,
+        )
 
 
 def visible(queryset: QuerySet[M], principal: Principal, kind: Kind) -> QuerySet[M]:
