@@ -117,6 +117,10 @@ class TokenOut(Schema):
 
 class CreatedTokenOut(TokenOut):
     token: str = Field(description="The secret. Shown this once: store it now.")
+    blocked_in: list[int] = Field(
+        description="Ids of the accounts whose token policies block this token (SPEC 15); "
+        "it works in the others."
+    )
 
 
 class WhoamiOut(Schema):

@@ -43,6 +43,7 @@ from tokens.auth import AuthenticationFailed, Principal, authenticate
 from tokens.events import Actor
 from tokens.models import Token, TokenType
 from tokens.permissions import Kind, scopes_cover
+from tokens.policies import token_blocked_in
 from tokens.services import token_create, token_revoke
 
 router = Router(tags=["tokens"])
@@ -228,7 +229,8 @@ def tokens_create(request: HttpRequest, payload: TokenCreateIn) -> HttpResponse:
         **options,
     )
     token = Token.objects.select_related("user", "account").get(pk=created.token.pk)
-    return ok({**row_json(token), "token": created.secret}, status=201)
+    blocked = [blocked.account.pk for blocked in token_blocked_in(token)]
+    return ok({**row_json(token), "token": created.secret, "blocked_in": blocked}, status=201)
 
 
 @router.delete("/tokens/{id:token_id}", response={204: None, **MANAGE_ERRORS})
