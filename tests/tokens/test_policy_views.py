@@ -1,0 +1,148 @@
+"""The token policies page: superusers only, preview first, sudo before saving."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from accounts.constants import Role
+from tests.factories import issue_automation_token, issue_user_token
+from tokens.models import Event, EventKind
+
+pytestmark = pytest.mark.django_db
+
+
+def url(account) -> str:
+    return reverse("tokens:account-policies", args=[account.slug])
+
+
+def enter_sudo(client, password):
+    response = client.post(reverse("accounts:sudo"), {"password": password, "next": "/tokens/"})
+    assert response.status_code == 302
+
+
+def form(**values):
+    data = {
+        "max_lifetime_days": "",
+        "max_idle_days": "",
+        "allowed_networks": "",
+    }
+    data.update(values)
+    return data
+
+
+@pytest.fixture
+def boss(account, member_factory):
+    return member_factory(account, Role.SUPERUSER, email="boss@example.org")
+
+
+def test_only_superusers_see_the_page_and_the_nav_link(client, account, member_factory, boss):
+    engineer = member_factory(account, Role.ENGINEER)
+    client.force_login(engineer)
+    response = client.get(url(account))
+    assert response.status_code == 403
+    assert "Only superusers set token policies" in response.content.decode()
+    assert client.post(url(account), form(max_idle_days="30", step="save")).status_code == 403
+    assert url(account) not in client.get(reverse("tokens:list")).content.decode()
+
+    client.force_login(boss)
+    page = client.get(url(account)).content.decode()
+    for label in (
+        "Maximum lifetime",
+        "Maximum idle time",
+        "Automation tokens need an IP allow-list",
+        "Allowed networks",
+    ):
+        assert label in page
+    assert f'href="{url(account)}"' in page
+
+
+def test_the_preview_counts_the_tokens_that_would_be_blocked_and_saves_nothing(
+    client, account, boss, password
+):
+    issue_user_token(boss, "Forever", expires_at=None)
+    issue_automation_token(account, "CI")  # 90 days
+    issue_automation_token(account, "Short", allowed_ips=["10.0.0.0/8"])
+    client.force_login(boss)
+    enter_sudo(client, password)
+    response = client.post(url(account), form(max_lifetime_days="30", step="preview"))
+    page = response.content.decode()
+    assert "3 tokens would be blocked" in page
+    assert "Forever" in page and "CI" in page
+    account.refresh_from_db()
+    assert account.max_lifetime_days is None
+
+    response = client.post(
+        url(account), form(automation_requires_ip_allow_list="on", step="preview")
+    )
+    assert "1 token would be blocked" in response.content.decode()
+
+
+def test_saving_needs_a_preview_of_exactly_those_values(client, account, boss, password):
+    client.force_login(boss)
+    enter_sudo(client, password)
+    preview = client.post(url(account), form(max_idle_days="30", step="preview"))
+    fingerprint = preview.context["preview"]["fingerprint"]
+    # Other values than the previewed ones: previewed again, not saved.
+    response = client.post(
+        url(account), form(max_idle_days="60", step="save", previewed=fingerprint)
+    )
+    assert response.status_code == 200 and response.context["preview"]
+    account.refresh_from_db()
+    assert account.max_idle_days is None
+
+    response = client.post(
+        url(account), form(max_idle_days="30", step="save", previewed=fingerprint)
+    )
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.max_idle_days == 30
+    event = Event.objects.get(kind=EventKind.POLICIES_CHANGED)
+    assert event.details == {
+        "before": {
+            "max_lifetime_days": None,
+            "max_idle_days": None,
+            "automation_requires_ip_allow_list": False,
+            "allowed_networks": [],
+        },
+        "after": {
+            "max_lifetime_days": None,
+            "max_idle_days": 30,
+            "automation_requires_ip_allow_list": False,
+            "allowed_networks": [],
+        },
+    }
+
+
+def test_saving_goes_through_sudo_and_comes_back_to_the_preview(client, account, boss, password):
+    client.force_login(boss)
+    preview = client.post(url(account), form(allowed_networks="10.0.0.0/8", step="preview"))
+    fingerprint = preview.context["preview"]["fingerprint"]
+    response = client.post(
+        url(account), form(allowed_networks="10.0.0.0/8", step="save", previewed=fingerprint)
+    )
+    assert response.status_code == 302 and reverse("accounts:sudo") in response["Location"]
+    account.refresh_from_db()
+    assert account.allowed_networks == []
+    enter_sudo(client, password)
+    back = client.get(f"{url(account)}?resume=1")
+    assert back.context["preview"]["fingerprint"] == fingerprint
+    assert "10.0.0.0/8" in back.content.decode()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"max_lifetime_days": "0"},
+        {"max_lifetime_days": "3651"},
+        {"max_idle_days": "6"},
+        {"max_idle_days": "731"},
+        {"max_idle_days": "x"},
+        {"allowed_networks": "not-a-network"},
+    ],
+)
+def test_bad_values_are_a_400_with_the_field_named(client, account, boss, values):
+    client.force_login(boss)
+    response = client.post(url(account), form(step="preview", **values))
+    assert response.status_code == 400
+    assert 'class="field-error"' in response.content.decode()
