@@ -146,3 +146,77 @@ def test_bad_values_are_a_400_with_the_field_named(client, account, boss, values
     response = client.post(url(account), form(step="preview", **values))
     assert response.status_code == 400
     assert 'class="field-error"' in response.content.decode()
+
+
+# --------------------------------------------------------------------------- the wizard
+
+
+def wizard_post(**overrides):
+    data = {
+        "name": "CI deploys",
+        "token_type": "user",
+        "scopes": ["global"],
+        "expiration": "90",
+        "allowed_ips": "",
+    }
+    for kind in ("zones", "domains", "registrar", "certificates", "services"):
+        data[f"{kind}_mode"] = "all"
+    data.update(overrides)
+    return data
+
+
+def radio(page: str, value: str) -> str:
+    start = page.index(f'name="expiration" value="{value}"')
+    return page[start : page.index(">", start)]
+
+
+def test_the_wizard_disables_expiries_beyond_the_maximum_lifetime(client, account, boss, password):
+    from accounts.models import Account
+
+    Account.objects.filter(pk=account.pk).update(max_lifetime_days=60)
+    client.force_login(boss)
+    enter_sudo(client, password)
+    page = client.get(
+        reverse("tokens:new"), {"token_type": "automation", "account": account.pk}
+    ).content.decode()
+    # A plain GET shows a user token: the wizard lists the account's policy instead.
+    assert "Policies of your accounts" in page and "Maximum lifetime" in page
+    assert "disabled" not in radio(page, "never")
+
+    fragment = client.get(
+        reverse("tokens:new-permissions"),
+        {"token_type": "automation", "account": account.pk},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert 'hx-swap-oob="true"' in fragment
+    assert "disabled" in radio(fragment, "never") and "disabled" in radio(fragment, "90")
+    assert "disabled" not in radio(fragment, "60") and "checked" in radio(fragment, "60")
+    assert "maximum lifetime of 60 days" in fragment
+
+
+def test_the_wizard_refuses_an_automation_token_breaking_a_policy(client, account, boss, password):
+    from accounts.models import Account
+
+    Account.objects.filter(pk=account.pk).update(automation_requires_ip_allow_list=True)
+    client.force_login(boss)
+    enter_sudo(client, password)
+    data = wizard_post(token_type="automation", account=account.pk, role="engineer")
+    response = client.post(reverse("tokens:new"), data)
+    assert response.status_code == 400
+    assert "Automation tokens need an IP allow-list" in response.content.decode()
+    response = client.post(reverse("tokens:new"), {**data, "allowed_ips": "192.0.2.0/24"})
+    assert response.status_code == 302
+
+
+def test_a_user_token_is_created_and_the_reveal_names_where_it_is_blocked(
+    client, account, boss, password
+):
+    from accounts.models import Account
+
+    Account.objects.filter(pk=account.pk).update(max_lifetime_days=30)
+    client.force_login(boss)
+    enter_sudo(client, password)
+    response = client.post(reverse("tokens:new"), wizard_post(expiration="never"))
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "Blocked by policy" in page and "Maximum lifetime" in page

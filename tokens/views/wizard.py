@@ -25,9 +25,11 @@ from tokens.permissions import (
     scopes_allowed_for_role,
     scopes_allowed_for_roles,
 )
+from tokens.policies import token_blocked_in
 from tokens.services import CreatedToken, NotPermitted, TokenValidationError, token_create
 from tokens.views.common import FORM_TEMPLATE, actor_of, back_url, stash, to_sudo, unstash
 from tokens.views.form import initial_from, pickers, scope_options, value_of, values_of
+from tokens.views.policy_hints import policy_context
 
 # The secret travels from the wizard to the reveal in a signed, HttpOnly cookie
 # scoped to the reveal URL, never in the session store or any other table; the
@@ -61,7 +63,9 @@ def _wizard_context(
         allowed = scopes_allowed_for_roles(reach.owner_roles)
         scoped = True
     account_ids = reach.account_ids
+    policy_accounts = [account] if account else [m.account for m in reach.memberships]
     return {
+        **policy_context(form, token_type, policy_accounts),
         "mode": "create",
         "form": form,
         "token_type": token_type,
@@ -175,6 +179,7 @@ def token_new_permissions(request: HttpRequest) -> HttpResponse:
         initial=initial_from(request.GET, TokenCreateForm), superuser_accounts=superuser_accounts
     )
     context = _wizard_context(request, form, superuser_accounts)
+    context["limits_out_of_band"] = True  # the account's policies may change the expiry choices
     return render(request, f"{FORM_TEMPLATE}#permissions", context)
 
 
@@ -198,6 +203,7 @@ def token_reveal(request: HttpRequest, token_id: int) -> HttpResponse:
             "secret": secret,
             "whoami_url": request.build_absolute_uri("/api/v1/whoami"),
             "back_url": back_url(token),
+            "blocked": token_blocked_in(token),
         },
     )
     response["Cache-Control"] = "no-store, no-cache, must-revalidate, max-age=0, private"
