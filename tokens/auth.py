@@ -53,6 +53,7 @@ _TOKEN_COLUMNS = (
     "expires_at",
     "last_used_at",
     "last_used_ip",
+    "imported_at",
     "digest",
 )
 _OWNER_AT = len(_TOKEN_COLUMNS)  # u.is_active, u.email, u.name
@@ -154,6 +155,7 @@ class Principal:
     # The route's account when the token acts in it (account routes), else an
     # automation token's own account; None otherwise.
     access: AccountAccess | None
+    imported_at: datetime | None = None  # legacy keys: the idle clock starts at the import
 
     @property
     def is_automation(self) -> bool:
@@ -329,6 +331,7 @@ def _principal(row: tuple, ip: str | None) -> Principal:
         last_used_ip=values["last_used_ip"],
         client_ip=ip,
         access=access,
+        imported_at=_aware(values["imported_at"]),
     )
 
 

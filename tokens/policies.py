@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account, Membership
@@ -63,7 +64,7 @@ def token_breaks(token: Token, policy: Policy, *, now: datetime) -> str | None:
         token_type=token.type,
         created_at=token.created_at,
         expires_at=token.expires_at,
-        last_used_at=token.last_used_at,
+        last_used_at=token.last_used_at or token.imported_at,  # legacy keys: since import
         allowed_ips=token.allowed_ips,
         now=now,
         client_ip=token.last_used_ip,
@@ -216,3 +217,23 @@ def account_policies_update(*, actor: Actor, account: Account, policy: Policy) -
         details={"before": before, "after": after},
     )
     return account
+
+
+def idle_automation_tokens(now: datetime) -> list[Token]:
+    """Automation tokens past their account's maximum idle time (revoked by the cleanup).
+
+    Unused since creation (an imported legacy key: since its import) counts as idle,
+    as for the two-year stale rule. One query per account that sets the policy.
+    """
+    found: list[Token] = []
+    for account in Account.objects.filter(max_idle_days__isnull=False).order_by("pk"):
+        cutoff = now - timedelta(days=account.max_idle_days)  # type: ignore[arg-type]
+        found.extend(
+            Token.objects.annotate(
+                last_activity=Coalesce("last_used_at", "imported_at", "created_at")
+            )
+            .filter(type=TokenType.AUTOMATION, account=account, last_activity__lte=cutoff)
+            .select_related("account")
+            .order_by("last_activity", "pk")
+        )
+    return found

@@ -540,6 +540,7 @@ REVOKED_BY = {
     "support": "support staff",
     "self": "the token itself",
     "cleanup": "the stale-token cleanup",
+    "max_idle": "the stale-token cleanup (policy: Maximum idle time)",
     "expiry": "expiry",
 }
 

@@ -173,3 +173,46 @@ def test_the_database_refuses_out_of_range_policies(account, values):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Account.objects.filter(pk=account.pk).update(**values)
+
+
+# --------------------------------------------------------------------------- idle cleanup
+
+
+def _idle(created, days: float) -> Token:
+    Token.objects.filter(pk=created.token.pk).update(
+        created_at=timezone.now() - timedelta(days=days), last_used_at=None
+    )
+    return created.token
+
+
+def test_the_cleanup_revokes_automation_tokens_past_max_idle_and_only_blocks_user_tokens(
+    account, member_factory
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tokens.models import ActorKind
+
+    person = member_factory(account)
+    idle_bot = _idle(issue_automation_token(account, name="idle bot"), 31)
+    fresh_bot = _idle(issue_automation_token(account, name="fresh bot"), 29)
+    idle_user = _idle(issue_user_token(person, name="idle person"), 31)
+    other = _idle(issue_automation_token(AccountFactory(), name="no policy"), 31)
+    set_policy(account, max_idle_days=30)
+
+    out = StringIO()
+    call_command("delete_stale_tokens", "--dry-run", stdout=out)
+    assert "would revoke (policy: Maximum idle time)" in out.getvalue()
+    assert Token.objects.filter(pk=idle_bot.pk).exists()
+
+    out = StringIO()
+    call_command("delete_stale_tokens", stdout=out)
+    assert "1 idle automation token revoked (policy: Maximum idle time)." in out.getvalue()
+    remaining = set(Token.objects.values_list("pk", flat=True))
+    assert idle_bot.pk not in remaining
+    assert {fresh_bot.pk, idle_user.pk, other.pk} <= remaining
+    event = Event.objects.get(kind=EventKind.TOKEN_REVOKED, token_id=idle_bot.pk)
+    assert event.actor_kind == ActorKind.SYSTEM
+    assert "Maximum idle time" in event.summary and event.details["revoked_by"] == "max_idle"
+    assert token_blocked_in(Token.objects.get(pk=idle_user.pk))[0].policy == "max_idle"

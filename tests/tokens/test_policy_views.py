@@ -220,3 +220,44 @@ def test_a_user_token_is_created_and_the_reveal_names_where_it_is_blocked(
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
     assert "Blocked by policy" in page and "Maximum lifetime" in page
+
+
+# --------------------------------------------------------------------------- lists
+
+
+def _count_queries(client, path) -> tuple[int, str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(queries.captured_queries), response.content.decode()
+
+
+def test_lists_show_blocked_by_policy_per_account_without_a_query_per_row(client, account, boss):
+    from accounts.models import Account
+    from tests.factories import AccountFactory, MembershipFactory
+
+    strict = AccountFactory(name="Strict Co")
+    MembershipFactory(user=boss, account=strict, role="engineer")
+    Account.objects.filter(pk=strict.pk).update(max_lifetime_days=30)
+    Account.objects.filter(pk=account.pk).update(automation_requires_ip_allow_list=True)
+    issue_user_token(boss, "Forever", expires_at=None)
+    issue_automation_token(account, "CI")
+    client.force_login(boss)
+
+    personal = reverse("tokens:list")
+    accounts_page = reverse("tokens:account-list", args=[account.slug])
+    client.get(accounts_page)  # the first visit also stores the current account in the session
+    few, page = _count_queries(client, personal)
+    assert "Blocked by policy" in page and "Maximum lifetime in Strict Co" in page
+    few_account, page = _count_queries(client, accounts_page)
+    assert "Automation tokens need an IP allow-list in Acme Test" in page
+    assert "Maximum lifetime" not in page  # judged in this account only
+
+    for n in range(5):
+        issue_user_token(boss, f"Forever {n}", expires_at=None)
+        issue_automation_token(account, f"CI {n}")
+    assert _count_queries(client, personal)[0] == few
+    assert _count_queries(client, accounts_page)[0] == few_account

@@ -83,7 +83,7 @@ def _check_policy(principal: Principal, access: AccountAccess) -> None:
         token_type=principal.type,
         created_at=principal.created_at,
         expires_at=grant.expires_at,
-        last_used_at=principal.last_used_at,
+        last_used_at=principal.last_used_at or principal.imported_at,
         allowed_ips=grant.allowed_ips,
         now=timezone.now(),
         client_ip=principal.client_ip,

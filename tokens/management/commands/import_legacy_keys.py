@@ -29,6 +29,8 @@ from tokens import crypto
 from tokens.constants import LEGACY_USER_NAME, MAX_ACTIVE_TOKENS_PER_USER
 from tokens.events import Actor
 from tokens.models import Token, TokenType
+from tokens.permissions import POLICY_LABELS, Policy
+from tokens.policies import token_breaks
 from tokens.services import token_create
 
 HEADER = ["account", "key", "created_at"]
@@ -186,6 +188,7 @@ class Command(BaseCommand):
             )
 
         imported: dict[str, int] = defaultdict(int)
+        blocked: dict[str, Counter[str]] = defaultdict(Counter)
         actor = Actor.system("legacy key import")
         with transaction.atomic():
             users: dict[int, User] = {}
@@ -202,14 +205,24 @@ class Command(BaseCommand):
                     expires_at=None,
                     legacy_key=item.key,
                 )
-                Token.objects.filter(pk=created.token.pk).update(
-                    created_at=item.created_at, imported_at=created.token.created_at
+                token = created.token
+                token.created_at, token.imported_at = item.created_at, token.created_at
+                Token.objects.filter(pk=token.pk).update(
+                    created_at=token.created_at, imported_at=token.imported_at
                 )
                 imported[account.slug] += 1
+                broken = token_breaks(token, Policy.of(account), now=token.imported_at)
+                if broken is not None:  # imported anyway: blocked there, never dropped (SPEC 15)
+                    blocked[account.slug][POLICY_LABELS[broken]] += 1
 
         skipped = len(keys) - len(new_keys)
         for slug, count in sorted(imported.items()):
             self.stdout.write(f"{slug}: imported {count} key{'s' if count != 1 else ''}")
+            for label, held in sorted(blocked[slug].items()):
+                self.stdout.write(
+                    f"{slug}: {held} of them blocked by policy ({label}) until the "
+                    "account's policy changes"
+                )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Imported {len(new_keys)} legacy key{'s' if len(new_keys) != 1 else ''}; "
