@@ -261,3 +261,13 @@ def test_lists_show_blocked_by_policy_per_account_without_a_query_per_row(client
         issue_automation_token(account, f"CI {n}")
     assert _count_queries(client, personal)[0] == few
     assert _count_queries(client, accounts_page)[0] == few_account
+
+
+def test_the_edit_page_shows_where_the_token_is_blocked(client, account, boss):
+    from accounts.models import Account
+
+    token = issue_user_token(boss, "Forever", expires_at=None).token
+    Account.objects.filter(pk=account.pk).update(max_lifetime_days=30)
+    client.force_login(boss)
+    page = client.get(reverse("tokens:edit", args=[token.pk])).content.decode()
+    assert "Blocked by policy" in page and "Maximum lifetime in Acme Test" in page

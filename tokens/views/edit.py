@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.constants import Role
@@ -18,11 +19,14 @@ from tokens import selectors
 from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
 from tokens.models import Token
 from tokens.permissions import (
+    NO_POLICY,
     Kind,
+    Policy,
     plan_allows_scoped,
     scopes_allowed_for_role,
     scopes_allowed_for_roles,
 )
+from tokens.policies import blocked_in
 from tokens.services import (
     SudoRequired,
     TokenValidationError,
@@ -68,7 +72,12 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
         allowed = scopes_allowed_for_roles(reach.owner_roles)
         scoped = True
     account_ids = reach.account_ids
+    accounts = [token.account] if token.is_automation else [m.account for m in reach.memberships]
+    policy = Policy.of(token.account) if token.is_automation else NO_POLICY
     return {
+        "blocked": blocked_in(token, accounts, now=timezone.now()),
+        "allow_list_required": policy.automation_requires_ip_allow_list,
+        "policy_account": token.account,
         "mode": "edit",
         "form": form,
         "token": token,
