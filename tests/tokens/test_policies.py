@@ -216,3 +216,20 @@ def test_the_cleanup_revokes_automation_tokens_past_max_idle_and_only_blocks_use
     assert event.actor_kind == ActorKind.SYSTEM
     assert "Maximum idle time" in event.summary and event.details["revoked_by"] == "max_idle"
     assert token_blocked_in(Token.objects.get(pk=idle_user.pk))[0].policy == "max_idle"
+
+
+def test_user_tokens_are_never_refused_at_creation_or_edit(account, member_factory):
+    person = member_factory(account)
+    set_policy(account, max_lifetime_days=1, automation_requires_ip_allow_list=True)
+    token = issue_user_token(person, expires_at=None, allowed_ips=["192.0.2.0/24"]).token
+    updated = token_update_permissions(
+        actor=Actor.person(person),
+        token=token,
+        name="still mine",
+        scopes=["global"],
+        resources=None,
+        allowed_ips="",
+        sudo=True,
+    )
+    assert updated.allowed_ips == []
+    assert [b.policy for b in token_blocked_in(updated)] == ["max_lifetime"]
