@@ -18,7 +18,7 @@ import itertools
 import json
 import operator
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -32,7 +32,14 @@ from accounts.models import Account, Membership, User
 from tokens import crypto, throttle
 from tokens.constants import LAST_USED_INTERVAL, MAX_CREDENTIAL_LENGTH
 from tokens.models import ALL_FIELDS, Token, TokenType
-from tokens.permissions import NO_POLICY, Grant, Kind, Policy, token_is_usable
+from tokens.permissions import (
+    NO_POLICY,
+    Grant,
+    Kind,
+    Policy,
+    policy_violation,
+    token_is_usable,
+)
 
 _KEYWARD_PREFIX_RE = re.compile(r"^kw[ua]_")
 
@@ -125,6 +132,9 @@ class AccountAccess:
     plan: str
     role: str
     policy: Policy = NO_POLICY
+    # The account's policy the token breaks (a PolicyName), judged once per request:
+    # authorize() refuses it there (403), and the refused request is not a use.
+    blocked_by: str | None = None
 
     def as_json(self) -> dict[str, object]:
         return {"id": self.id, "slug": self.slug, "name": self.name, "plan": self.plan}
@@ -277,9 +287,30 @@ def authenticate(request: HttpRequest, account_id: int | None = None) -> Princip
     problem = token_is_usable(principal.grant, now=now, client_ip=ip)
     if problem:
         raise _fail(ip, problem)
+    access = principal.access
+    if access is not None and not access.policy.is_off:  # no cost for accounts without one
+        blocked_by = _policy_violation(principal, access.policy, now)
+        if blocked_by is not None:
+            # Blocked in this account (never revoked); a refused request is not a use,
+            # so it neither refreshes the idle clock nor records the address.
+            return replace(principal, access=replace(access, blocked_by=blocked_by))
     stale_pepper = row[_DIGEST_AT] != digests[0]
     _touch(principal, request, now, digest=digests[0], rehash=stale_pepper)
     return principal
+
+
+def _policy_violation(principal: Principal, policy: Policy, now: datetime) -> str | None:
+    grant = principal.grant
+    return policy_violation(
+        policy,
+        token_type=principal.type,
+        created_at=principal.created_at,
+        expires_at=grant.expires_at,
+        last_used_at=principal.last_used_at or principal.imported_at,  # legacy: since import
+        allowed_ips=grant.allowed_ips,
+        now=now,
+        client_ip=principal.client_ip,
+    )
 
 
 def _policy(row: tuple) -> Policy:

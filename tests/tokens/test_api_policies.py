@@ -147,3 +147,18 @@ def test_a_blocked_token_costs_no_extra_query(client, account, member_factory):
         response = get(client, path, secret)
     assert response.status_code == 403 and json.loads(response.content)["policy"]
     assert len(queries.captured_queries) == 1
+
+
+def test_a_refused_request_does_not_count_as_use(client, account):
+    """Regression: the refused attempt once wrote last_used_at, which unblocked an idle token."""
+    ZoneFactory(account=account)
+    created = issue_automation_token(account)
+    long_ago = timezone.now() - timedelta(days=40)
+    Token.objects.filter(pk=created.token.pk).update(created_at=long_ago, last_used_at=long_ago)
+    set_policy(account, max_idle_days=30)
+    for _ in range(2):
+        response = get(client, f"/accounts/{account.pk}/zones", created.secret)
+        assert (response.status_code, response.json()["policy"]) == (403, "max_idle")
+    assert get(client, "/whoami", created.secret).status_code == 200
+    assert get(client, f"/accounts/{account.pk}/zones", created.secret).status_code == 403
+    assert Token.objects.get(pk=created.token.pk).last_used_at == long_ago

@@ -20,14 +20,7 @@ from tokens import selectors
 from tokens.api.errors import ApiError, insufficient_scope, not_found
 from tokens.auth import AccountAccess, AuthenticationFailed, Principal
 from tokens.events import Actor
-from tokens.permissions import (
-    Kind,
-    Outcome,
-    decide,
-    policy_message,
-    policy_violation,
-    selection_is_total,
-)
+from tokens.permissions import Kind, Outcome, decide, policy_message, selection_is_total
 
 M = TypeVar("M", bound=Model)
 
@@ -58,8 +51,14 @@ def authorize(
     )
     if decision.outcome is Outcome.INACTIVE:
         raise AuthenticationFailed("The token may not be used now.", credentials_sent=True)
-    if access is not None and not access.policy.is_off:
-        _check_policy(principal, access)
+    if access is not None and access.blocked_by is not None:
+        raise ApiError(
+            403,
+            "policy_violation",
+            f"Blocked by a policy of {access.name}: "
+            f"{policy_message(access.policy, access.blocked_by)}",
+            policy=access.blocked_by,
+        )
     if decision.outcome in (Outcome.ROLE, Outcome.SCOPE):
         raise insufficient_scope(operation)
     if not decision.allowed or access is None:
@@ -69,32 +68,6 @@ def authorize(
             operation, f"Adding {creates} needs a token with access to all {creates}."
         )
     return access
-
-
-def _check_policy(principal: Principal, access: AccountAccess) -> None:
-    """403 policy_violation when the token breaks a policy of this account (SPEC 15).
-
-    Only this account refuses it: the token keeps working where no policy forbids it,
-    and nothing is revoked.
-    """
-    grant = principal.grant
-    broken = policy_violation(
-        access.policy,
-        token_type=principal.type,
-        created_at=principal.created_at,
-        expires_at=grant.expires_at,
-        last_used_at=principal.last_used_at or principal.imported_at,
-        allowed_ips=grant.allowed_ips,
-        now=timezone.now(),
-        client_ip=principal.client_ip,
-    )
-    if broken is not None:
-        raise ApiError(
-            403,
-            "policy_violation",
-            f"Blocked by a policy of {access.name}: {policy_message(access.policy, broken)}",
-            policy=broken,
-        )
 
 
 def visible(queryset: QuerySet[M], principal: Principal, kind: Kind) -> QuerySet[M]:
