@@ -271,3 +271,17 @@ def test_the_edit_page_shows_where_the_token_is_blocked(client, account, boss):
     client.force_login(boss)
     page = client.get(reverse("tokens:edit", args=[token.pk])).content.decode()
     assert "Blocked by policy" in page and "Maximum lifetime in Acme Test" in page
+
+
+def test_the_event_log_shows_a_policy_change(client, account, boss):
+    from tokens.events import Actor
+    from tokens.permissions import Policy
+    from tokens.policies import account_policies_update
+
+    account_policies_update(
+        actor=Actor.person(boss), account=account, policy=Policy(max_lifetime_days=90)
+    )
+    client.force_login(boss)
+    page = client.get(reverse("events:event-log", args=[account.slug])).content.decode()
+    assert "changed the token policies of Acme Test" in page
+    assert "Maximum lifetime (days)" in page  # the before/after table
