@@ -285,3 +285,12 @@ def test_the_event_log_shows_a_policy_change(client, account, boss):
     page = client.get(reverse("events:event-log", args=[account.slug])).content.decode()
     assert "changed the token policies of Acme Test" in page
     assert "Maximum lifetime (days)" in page  # the before/after table
+
+
+def test_a_long_preview_shows_fifty_tokens_and_counts_the_rest(client, account, boss):
+    for n in range(53):
+        issue_automation_token(account, f"bot {n:02}", expires_at=None)
+    client.force_login(boss)
+    page = client.post(url(account), form(max_lifetime_days="30", step="preview")).content
+    page = page.decode()
+    assert "53 tokens would be blocked" in page and "… and 3 more" in page
