@@ -92,12 +92,37 @@ class Account(models.Model):
     billing_email = models.EmailField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     members = models.ManyToManyField(User, through="Membership", related_name="accounts")
+    # Token policies (SPEC 15), each off by default; tokens.permissions.policy_violation
+    # applies them. They live on the account row so that the API's one authentication
+    # query reads them with the account, at no extra cost.
+    max_lifetime_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Maximum token lifetime in days (1-3650); empty: off."
+    )
+    max_idle_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Maximum idle time in days (7-730); empty: off."
+    )
+    automation_requires_ip_allow_list = models.BooleanField(
+        default=False, help_text="Automation tokens need an IP allow-list."
+    )
+    allowed_networks = models.JSONField(
+        default=list, blank=True, help_text="CIDRs tokens may be used from here; empty: off."
+    )
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(plan__in=Plan.values), name="account_plan_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_lifetime_days__isnull=True)
+                | models.Q(max_lifetime_days__gte=1, max_lifetime_days__lte=3650),
+                name="account_max_lifetime_days_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_idle_days__isnull=True)
+                | models.Q(max_idle_days__gte=7, max_idle_days__lte=730),
+                name="account_max_idle_days_range",
             ),
         ]
 

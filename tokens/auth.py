@@ -18,7 +18,7 @@ import itertools
 import json
 import operator
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -32,7 +32,15 @@ from accounts.models import Account, Membership, User
 from tokens import crypto, throttle
 from tokens.constants import LAST_USED_INTERVAL, MAX_CREDENTIAL_LENGTH
 from tokens.models import ALL_FIELDS, Token, TokenRemoval, TokenType
-from tokens.permissions import Grant, Kind, RecordRule, token_is_usable
+from tokens.permissions import (
+    NO_POLICY,
+    Grant,
+    Kind,
+    Policy,
+    RecordRule,
+    policy_violation,
+    token_is_usable,
+)
 from tokens.record_rules import rules_from_json, rules_json
 from tokens.usage import buffered_days, usage_flush
 
@@ -56,12 +64,14 @@ _TOKEN_COLUMNS = (
     "expires_at",
     "last_used_at",
     "last_used_ip",
+    "imported_at",
     "digest",
     "previous_secret_expires_at",
     "previous_secret_last_used_at",
 )
 _OWNER_AT = len(_TOKEN_COLUMNS)  # u.is_active, u.email, u.name
-_ACCOUNT_AT = _OWNER_AT + 3  # a.id, a.slug, a.name, a.plan, m.role
+_ACCOUNT_AT = _OWNER_AT + 3  # a.id, a.slug, a.name, a.plan, m.role, then the policy columns
+_POLICY_AT = _ACCOUNT_AT + 5
 _DIGEST_AT = _TOKEN_COLUMNS.index("digest")
 
 
@@ -103,7 +113,9 @@ def _token_sql(pepper_count: int, *, in_account: bool) -> str:
         )
     return (
         f"SELECT {columns}, u.is_active, u.email, u.name, "  # noqa: S608 (no user input)
-        "a.id, a.slug, a.name, a.plan, m.role "
+        "a.id, a.slug, a.name, a.plan, m.role, "
+        "a.max_lifetime_days, a.max_idle_days, a.automation_requires_ip_allow_list, "
+        "a.allowed_networks "
         f"FROM {token_table} t LEFT JOIN {User._meta.db_table} u ON u.id = t.user_id "
         f"{account_join}"
         # Both unique indexes serve this (SQLite: MULTI-INDEX OR; PostgreSQL: BitmapOr).
@@ -123,13 +135,17 @@ class AuthenticationFailed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class AccountAccess:
-    """An account a token acts in, and the role that caps it there."""
+    """An account a token acts in, the role that caps it there and the account's policies."""
 
     id: int
     slug: str
     name: str
     plan: str
     role: str
+    policy: Policy = NO_POLICY
+    # The account's policy the token breaks (a PolicyName), judged once per request:
+    # authorize() refuses it there (403), and the refused request is not a use.
+    blocked_by: str | None = None
 
     def as_json(self) -> dict[str, object]:
         return {"id": self.id, "slug": self.slug, "name": self.name, "plan": self.plan}
@@ -162,6 +178,7 @@ class Principal:
     # The route's account when the token acts in it (account routes), else an
     # automation token's own account; None otherwise.
     access: AccountAccess | None
+    imported_at: datetime | None = None  # legacy keys: the idle clock starts at the import
 
     @property
     def is_automation(self) -> bool:
@@ -306,12 +323,47 @@ def authenticate(request: HttpRequest, account_id: int | None = None) -> Princip
     problem = token_is_usable(principal.grant, now=now, client_ip=ip)
     if problem:
         raise _fail(ip, problem)
+    access = principal.access
+    if access is not None and not access.policy.is_off:  # no cost for accounts without one
+        blocked_by = _policy_violation(principal, access.policy, now)
+        if blocked_by is not None:
+            # Blocked in this account (never revoked); a refused request is not a use,
+            # so it neither refreshes the idle clock nor records the address.
+            return replace(principal, access=replace(access, blocked_by=blocked_by))
     if by_previous:
         _touch_previous(principal, request, now, digest=digests[0])
     else:
         stale_pepper = row[_DIGEST_AT] != digests[0]
         _touch(principal, request, now, digest=digests[0], rehash=stale_pepper)
     return principal
+
+
+def _policy_violation(principal: Principal, policy: Policy, now: datetime) -> str | None:
+    grant = principal.grant
+    return policy_violation(
+        policy,
+        token_type=principal.type,
+        created_at=principal.created_at,
+        expires_at=grant.expires_at,
+        last_used_at=principal.last_used_at or principal.imported_at,  # legacy: since import
+        allowed_ips=grant.allowed_ips,
+        now=now,
+        client_ip=principal.client_ip,
+    )
+
+
+def _policy(row: tuple) -> Policy:
+    """The account's token policies from the row; accounts without any share NO_POLICY."""
+    lifetime, idle, needs_allow_list, networks_json = row[_POLICY_AT:]
+    networks = _json(networks_json)
+    if lifetime is None and idle is None and not needs_allow_list and not networks:
+        return NO_POLICY
+    return Policy(
+        max_lifetime_days=lifetime,
+        max_idle_days=idle,
+        automation_requires_ip_allow_list=bool(needs_allow_list),
+        allowed_networks=networks,
+    )
 
 
 def _principal(row: tuple, ip: str | None) -> Principal:
@@ -333,7 +385,7 @@ def _principal(row: tuple, ip: str | None) -> Principal:
     if account_row[0] is not None:
         role = values["role"] if values["type"] == TokenType.AUTOMATION else account_row[4]
         if role:
-            access = AccountAccess(*account_row[:4], role=role)
+            access = AccountAccess(*account_row[:4], role=role, policy=_policy(row))
     return Principal(
         id=values["id"],
         type=values["type"],
@@ -352,6 +404,7 @@ def _principal(row: tuple, ip: str | None) -> Principal:
         previous_secret_last_used_at=_aware(values["previous_secret_last_used_at"]),
         client_ip=ip,
         access=access,
+        imported_at=_aware(values["imported_at"]),
     )
 
 

@@ -20,9 +20,10 @@ from accounts.constants import Role
 from accounts.models import Account
 from tokens.constants import DEFAULT_EXPIRY, EXPIRY_CHOICES_DAYS, MAX_NAME_LENGTH
 from tokens.models import TokenType
-from tokens.permissions import AUTOMATION_ROLES, KIND_LABELS, SCOPES, Kind
+from tokens.permissions import AUTOMATION_ROLES, KIND_LABELS, SCOPES, Kind, Policy
+from tokens.policies import IDLE_RANGE, LIFETIME_RANGE
 from tokens.record_rules import MAX_RECORD_RULES
-from tokens.validation import ALL, TokenValidationError
+from tokens.validation import ALL, TokenValidationError, clean_allowed_ips
 
 RESOURCE_MODES = (("all", "All"), ("selected", "Selected"))
 EXPIRATION_CHOICES = (
@@ -224,3 +225,69 @@ class TokenCreateForm(TokenPermissionsForm):
         if "expires_at" in error.message_dict and self.cleaned_data.get("expiration") != "custom":
             self.SERVICE_FIELDS = {**self.SERVICE_FIELDS, "expires_at": "expiration"}
         super().add_service_errors(error)
+
+
+class AccountPoliciesForm(forms.Form):
+    """The four token policies of an account (SPEC 15); an empty field is a policy off."""
+
+    max_lifetime_days = forms.IntegerField(
+        label="Maximum lifetime",
+        required=False,
+        min_value=LIFETIME_RANGE[0],
+        max_value=LIFETIME_RANGE[1],
+        help_text=(
+            f"Days, {LIFETIME_RANGE[0]} to {LIFETIME_RANGE[1]}. No token acting in the account "
+            "may expire later than this after its creation; “never” is not offered. "
+            "Empty: no limit."
+        ),
+    )
+    max_idle_days = forms.IntegerField(
+        label="Maximum idle time",
+        required=False,
+        min_value=IDLE_RANGE[0],
+        max_value=IDLE_RANGE[1],
+        help_text=(
+            f"Days, {IDLE_RANGE[0]} to {IDLE_RANGE[1]}. A token unused this long (never used: "
+            "since its creation) stops working here; the stale-token cleanup revokes such "
+            "automation tokens. Empty: no limit."
+        ),
+    )
+    automation_requires_ip_allow_list = forms.BooleanField(
+        label="Automation tokens need an IP allow-list",
+        required=False,
+        help_text="Automation tokens of the account must have an IP allow-list to work here.",
+    )
+    allowed_networks = forms.CharField(
+        label="Allowed networks",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "mono"}),
+        help_text=(
+            "One CIDR or address per line, IPv4 or IPv6. Every token works in this account "
+            "only from these networks, on top of its own allow-list. Empty: any network."
+        ),
+    )
+
+    def clean_allowed_networks(self) -> list[str]:
+        try:
+            return clean_allowed_ips(self.cleaned_data.get("allowed_networks") or "")
+        except TokenValidationError as error:
+            raise forms.ValidationError(error.message_dict["allowed_ips"]) from None
+
+    def policy(self) -> Policy:
+        """The policy entered (the form must be valid)."""
+        data = self.cleaned_data
+        return Policy(
+            max_lifetime_days=data["max_lifetime_days"],
+            max_idle_days=data["max_idle_days"],
+            automation_requires_ip_allow_list=bool(data["automation_requires_ip_allow_list"]),
+            allowed_networks=tuple(data["allowed_networks"]),
+        )
+
+    @staticmethod
+    def initial_for(policy: Policy) -> dict[str, Any]:
+        return {
+            "max_lifetime_days": policy.max_lifetime_days,
+            "max_idle_days": policy.max_idle_days,
+            "automation_requires_ip_allow_list": policy.automation_requires_ip_allow_list,
+            "allowed_networks": "\n".join(policy.allowed_networks),
+        }

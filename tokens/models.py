@@ -244,6 +244,7 @@ class EventKind(models.TextChoices):
     SIGN_IN = "auth.sign_in", "Signed in"
     ROLE_CHANGED = "member.role_changed", "Role changed"
     MEMBER_REMOVED = "member.removed", "Member removed"
+    POLICIES_CHANGED = "account.policies_changed", "Token policies changed"
 
 
 # Sign-in and sudo belong to a person, not an account (SPEC 9): only that person

@@ -187,6 +187,11 @@ def tokens_visible_to(user: User, account: Account) -> QuerySet[Token]:
     """
     if not memberships_managing(user).filter(account=account).exists():
         return Token.objects.none()
+    return tokens_acting_in(account)
+
+
+def tokens_acting_in(account: Account) -> QuerySet[Token]:
+    """Every token that acts in `account`: its automation tokens and its members' user tokens."""
     members = Membership.objects.filter(account=account).values("user_id")
     removed = TokenRemoval.objects.filter(account=account).values("token_id")
     return _panel_tokens().filter(

@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts.constants import Role
 from accounts.models import Account, User
 from accounts.selectors import memberships_managing
-from tokens import crypto
+from tokens import crypto, policies
 from tokens.constants import (
     DEFAULT_EXPIRY,
     MAX_ACTIVE_TOKENS_PER_USER,
@@ -148,6 +148,13 @@ def _check_token_limit(person: User, now: datetime) -> None:
         raise TokenLimitReached()
 
 
+def _refuse_by_policy(refusal: tuple[str, str] | None) -> None:
+    """An automation token that breaks a policy of its account is not made (SPEC 15)."""
+    if refusal is not None:
+        field, message = refusal
+        raise TokenValidationError({field: message}, code="policy_violation")
+
+
 # --------------------------------------------------------------------------- services
 
 
@@ -208,6 +215,8 @@ def token_create(
     networks = clean_allowed_ips(allowed_ips)
     rules = clean_token_record_rules(record_rules, account=account, token_type=token_type)
     expiry = clean_expiry(now + DEFAULT_EXPIRY if expires_at is _DEFAULT else expires_at, now)
+    if token_type == TokenType.AUTOMATION:
+        _refuse_by_policy(policies.token_refusal(account, token_type, now, expiry, networks))
     if limit_holder is not None:
         _check_token_limit(limit_holder, now)
 
@@ -331,6 +340,8 @@ def token_update_permissions(
     if updated.tls_access and not token.is_automation:
         raise TokenValidationError({"tls_access": "TLS management is for automation tokens only."})
 
+    if token.is_automation:
+        _refuse_by_policy(policies.edit_refusal(token, allowed_ips=updated.allowed_ips))
     if not sudo and permissions_widen(token, updated, clean_resources):
         raise SudoRequired()
 
@@ -369,6 +380,7 @@ REVOKED_BY = {
     "support": "support staff",
     "self": "the token itself",
     "cleanup": "the stale-token cleanup",
+    "max_idle": "the stale-token cleanup (policy: Maximum idle time)",
     "expiry": "expiry",
     "leak_report": "a leak report",
 }

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tokens.views import detail, edit, form, lists, roll, wizard
+from tokens.views import detail, edit, form, lists, policies, roll, wizard
 
 app_name = "tokens"
 
@@ -19,4 +19,5 @@ urlpatterns = [
     path("tokens/<int:token_id>/delete/", edit.token_delete, name="delete"),
     path("tokens/<int:token_id>/row/", edit.token_row, name="row"),
     path("a/<slug:slug>/tokens/", lists.account_token_list, name="account-list"),
+    path("a/<slug:slug>/policies/", policies.account_policies, name="account-policies"),
 ]

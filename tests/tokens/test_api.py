@@ -452,7 +452,8 @@ def test_create_a_token_with_email_and_password_then_use_it(client, world, passw
     )
     assert response.status_code == 201, response.content
     data = response.json()["data"]
-    assert set(data) == TOKEN_KEYS | {"token"}
+    assert set(data) == TOKEN_KEYS | {"token", "blocked_in"}
+    assert data["blocked_in"] == []
     assert data["scopes"] == ["zones:read"] and data["resources"]["zones"] == "all"
     assert data["user"]["email"] == world.owner.email and data["type"] == "user"
     expires = timezone.datetime.fromisoformat(data["expires_at"].replace("Z", "+00:00"))

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
-from accounts.models import Membership, User
+from accounts.models import Account, Membership, User
 from accounts.services.identity import CredentialsRejected, credentials_check
 from tests.factories import AccountFactory, issue_user_token
 from tokens.auth import AuthenticationFailed, authenticate
@@ -205,3 +205,22 @@ def test_a_key_already_used_by_another_token_is_refused(tmp_path, accounts, memb
 def test_missing_file_is_a_clear_error(tmp_path, accounts):
     with pytest.raises(CommandError, match="no such file"):
         _import(tmp_path / "missing.csv")
+
+
+def test_keys_in_an_account_with_a_max_lifetime_are_imported_but_blocked(
+    tmp_path, accounts, client
+):
+    acme, _solo = accounts
+    Account.objects.filter(pk=acme.pk).update(max_lifetime_days=365, max_idle_days=30)
+    output = _import(_csv(tmp_path, GOOD))
+
+    assert "acme: 2 of them blocked by policy (Maximum lifetime)" in output
+    assert "solo: imported 1 key\n" in output and "solo: 1 of them" not in output
+    assert Token.objects.filter(is_legacy=True).count() == 3
+    path = f"/api/v1/accounts/{acme.pk}/zones"
+    response = client.get(path, HTTP_AUTHORIZATION=f"Bearer {KEY_ACME_1}")
+    assert (response.status_code, response.json()["policy"]) == (403, "max_lifetime")
+
+    # Idle time counts from the import, not from the key's original creation.
+    Account.objects.filter(pk=acme.pk).update(max_lifetime_days=None)
+    assert client.get(path, HTTP_AUTHORIZATION=f"Bearer {KEY_ACME_1}").status_code == 200

@@ -27,6 +27,7 @@ from tokens.permissions import (
     Outcome,
     accepted_scopes,
     decide,
+    policy_message,
     required_scope,
     selection_is_total,
 )
@@ -45,8 +46,9 @@ def authorize(
 ) -> AccountAccess:
     """The route's account if the token may perform `operation` there.
 
-    404 when the token does not act in the account; 403 insufficient_scope when
-    its role, the account's plan or its scopes fall short, or when it `creates` a
+    404 when the token does not act in the account; 403 policy_violation when it
+    breaks a policy of the account (SPEC 15); 403 insufficient_scope when its
+    role, the account's plan or its scopes fall short, or when it `creates` a
     resource of a kind it does not hold in full (a new resource would fall
     outside its selection). Every answer of the route then carries
     `X-Accepted-Scopes` (ACCEPTED_SCOPES_HEADER), and the request is counted
@@ -68,7 +70,15 @@ def authorize(
     if decision.outcome is Outcome.INACTIVE:
         raise AuthenticationFailed("The token may not be used now.", credentials_sent=True)
     refusal: ApiError | None = None
-    if decision.outcome in (Outcome.ROLE, Outcome.PLAN, Outcome.SCOPE):
+    if access is not None and access.blocked_by is not None:
+        refusal = ApiError(
+            403,
+            "policy_violation",
+            f"Blocked by a policy of {access.name}: "
+            f"{policy_message(access.policy, access.blocked_by)}",
+            policy=access.blocked_by,
+        )
+    elif decision.outcome in (Outcome.ROLE, Outcome.PLAN, Outcome.SCOPE):
         refusal = insufficient_scope(operation)
     elif not decision.allowed or access is None:
         refusal = not_found()

@@ -17,7 +17,7 @@ from pydantic import AfterValidator, ConfigDict, Field, StrictInt
 
 from accounts.constants import RecordType
 from tokens.constants import MAX_NAME_LENGTH, MAX_ROLL_GRACE_PERIOD
-from tokens.permissions import SCOPES, Kind
+from tokens.permissions import SCOPES, Kind, PolicyName
 
 
 def _storable(value: str) -> str:
@@ -60,7 +60,20 @@ class InvalidOut(ErrorOut):
 
 ERRORS: dict[int, Any] = {401: ErrorOut, 404: ErrorOut, 429: ErrorOut}
 BODY_ERRORS: dict[int, Any] = {400: ErrorOut, 422: InvalidOut}
-ACCOUNT_ERRORS: dict[int, Any] = {**ERRORS, 403: ScopeErrorOut, 422: InvalidOut}
+
+
+class AccountForbiddenOut(ErrorOut):
+    """403 on an account route: `insufficient_scope` or `policy_violation` (SPEC 15)."""
+
+    required_scope: str | None = Field(
+        None, description="insufficient_scope: the narrowest scope that would allow it."
+    )
+    policy: PolicyName | None = Field(
+        None, description="policy_violation: the account's policy the token breaks."
+    )
+
+
+ACCOUNT_ERRORS: dict[int, Any] = {**ERRORS, 403: AccountForbiddenOut, 422: InvalidOut}
 
 
 # --------------------------------------------------------------------------- envelopes
@@ -129,8 +142,16 @@ class TokenOut(Schema):
     )
 
 
+class RolledTokenOut(TokenOut):
+    token: str = Field(description="The new secret. Shown this once: store it now.")
+
+
 class CreatedTokenOut(TokenOut):
     token: str = Field(description="The secret. Shown this once: store it now.")
+    blocked_in: list[int] = Field(
+        description="Ids of the accounts whose token policies block this token (SPEC 15); "
+        "it works in the others."
+    )
 
 
 class WhoamiOut(Schema):

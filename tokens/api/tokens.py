@@ -35,6 +35,7 @@ from tokens.api.schemas import (
     InvalidOut,
     Page,
     PermissionsOut,
+    RolledTokenOut,
     ScopeErrorOut,
     TokenCreateIn,
     TokenOut,
@@ -49,6 +50,7 @@ from tokens.events import Actor
 from tokens.insights import DEFAULT_DAYS, MAX_DAYS, token_explanations, token_usage_summary
 from tokens.models import Token, TokenType
 from tokens.permissions import Kind, required_scope, scopes_cover
+from tokens.policies import token_blocked_in
 from tokens.services import (
     token_create,
     token_remove_from_account,
@@ -251,7 +253,8 @@ def tokens_create(request: HttpRequest, payload: TokenCreateIn) -> HttpResponse:
         **options,
     )
     token = Token.objects.select_related("user", "account").get(pk=created.token.pk)
-    return ok({**row_json(token), "token": created.secret}, status=201)
+    blocked = [blocked.account.pk for blocked in token_blocked_in(token)]
+    return ok({**row_json(token), "token": created.secret, "blocked_in": blocked}, status=201)
 
 
 @router.delete("/tokens/{id:token_id}", response={204: None, **MANAGE_ERRORS})
@@ -289,7 +292,7 @@ def token_revoke_one(request: HttpRequest, token_id: int) -> HttpResponse:
 
 # --------------------------------------------------------------------------- roll (SPEC 11)
 
-ROLL_RESPONSES: dict[int, Any] = {201: Data[CreatedTokenOut], **MANAGE_ERRORS, **BODY_ERRORS}
+ROLL_RESPONSES: dict[int, Any] = {201: Data[RolledTokenOut], **MANAGE_ERRORS, **BODY_ERRORS}
 
 
 def _rolled(principal: Principal, token: Token, payload: TokenRollIn | None) -> HttpResponse:

@@ -20,11 +20,14 @@ from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mod
 from tokens.insights import token_usage_summary
 from tokens.models import Token
 from tokens.permissions import (
+    NO_POLICY,
     Kind,
+    Policy,
     plan_allows_scoped,
     scopes_allowed_for_role,
     scopes_allowed_for_roles,
 )
+from tokens.policies import blocked_in
 from tokens.record_rules import record_rules_text, rules_from_json
 from tokens.services import (
     SudoRequired,
@@ -76,7 +79,12 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
     else:
         allowed = scopes_allowed_for_roles(reach.owner_roles)
         scoped = True
+    accounts = [token.account] if token.is_automation else [m.account for m in reach.memberships]
+    policy = Policy.of(token.account) if token.is_automation else NO_POLICY
     return {
+        "blocked": blocked_in(token, accounts, now=timezone.now()),
+        "allow_list_required": policy.automation_requires_ip_allow_list,
+        "policy_account": token.account,
         "mode": "edit",
         "form": form,
         "token": token,

@@ -33,6 +33,11 @@ FIELD_LABELS = {
     "allowed_ips": "IP allow-list",
     "role": "Role",
     "tls_access": "TLS management",
+    # Token policies (SPEC 15); "—" is a policy off.
+    "max_lifetime_days": "Maximum lifetime (days)",
+    "max_idle_days": "Maximum idle time (days)",
+    "automation_requires_ip_allow_list": "Automation tokens need an IP allow-list",
+    "allowed_networks": "Allowed networks",
 }
 
 

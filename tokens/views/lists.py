@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -17,6 +17,7 @@ from tokens import selectors
 from tokens.constants import MAX_ACTIVE_TOKENS_PER_USER
 from tokens.models import Token, TokenType
 from tokens.permissions import SCOPE_DESCRIPTIONS, Kind
+from tokens.policies import Blocked, blocked_by_token, blocked_in
 from tokens.record_rules import record_rules_text, rules_from_json
 from tokens.views.common import LIST_TEMPLATE
 
@@ -32,6 +33,8 @@ class TokenRow:
     expired: bool
     can_edit: bool  # and roll its secret: the owner of a user token, superusers for automation
     previous_secret_works: bool
+    can_edit: bool
+    blocked: list[Blocked] = field(default_factory=list)  # accounts whose policies block it
 
     @property
     def all_resources(self) -> bool:
@@ -39,10 +42,18 @@ class TokenRow:
         return len(self.resources) == len(Kind) and all(item.all for item in self.resources)
 
 
-def token_rows(tokens: list[Token], user: User) -> list[TokenRow]:
-    """The rows of a token table as `user` sees them."""
+def token_rows(tokens: list[Token], user: User, account: Account | None = None) -> list[TokenRow]:
+    """The rows of a token table as `user` sees them.
+
+    "Blocked by policy" is judged in `account` only (the account's page), else in
+    every account each token acts in (one query for all rows).
+    """
     now = timezone.now()
     summaries = selectors.token_resource_summaries(tokens)
+    if account is None:
+        blocked = blocked_by_token(tokens, now=now)
+    else:
+        blocked = {token.pk: blocked_in(token, [account], now=now) for token in tokens}
     return [
         TokenRow(
             token=token,
@@ -52,6 +63,7 @@ def token_rows(tokens: list[Token], user: User) -> list[TokenRow]:
             expired=token.is_expired(now),
             can_edit=token.is_automation or token.user_id == user.pk,
             previous_secret_works=token.previous_secret_works(now),
+            blocked=blocked[token.pk],
         )
         for token in tokens
     ]
@@ -117,7 +129,7 @@ def account_token_list(request: HttpRequest) -> HttpResponse:
         tokens = tokens.filter(type=TokenType.USER, user_id=int(filters["owner"]))
     tokens = list(tokens)
     context = {
-        "rows": token_rows(tokens, request.user),
+        "rows": token_rows(tokens, request.user, account),
         "page": "account",
         "account": account,
         "members": members,

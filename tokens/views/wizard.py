@@ -26,6 +26,7 @@ from tokens.permissions import (
     scopes_allowed_for_role,
     scopes_allowed_for_roles,
 )
+from tokens.policies import token_blocked_in
 from tokens.reveal import reveal_attach, reveal_take
 from tokens.services import CreatedToken, NotPermitted, token_create
 from tokens.validation import TokenValidationError
@@ -38,6 +39,7 @@ from tokens.views.form import (
     value_of,
     values_of,
 )
+from tokens.views.policy_hints import policy_context
 from tokens.views.prefill import prefill, templates_for
 
 
@@ -65,7 +67,9 @@ def _wizard_context(
         reach = selectors.token_reach(token_type=token_type, owner_id=request.user.pk)
         allowed = scopes_allowed_for_roles(reach.owner_roles)
         scoped = True
+    policy_accounts = [account] if account else [m.account for m in reach.memberships]
     return {
+        **policy_context(form, token_type, policy_accounts),
         "mode": "create",
         "form": form,
         "token_type": token_type,
@@ -191,6 +195,7 @@ def token_new_permissions(request: HttpRequest) -> HttpResponse:
         initial=initial_from(request.GET, TokenCreateForm), superuser_accounts=superuser_accounts
     )
     context = _wizard_context(request, form, superuser_accounts)
+    context["limits_out_of_band"] = True  # the account's policies may change the expiry choices
     return render(request, f"{FORM_TEMPLATE}#permissions", context)
 
 
@@ -213,6 +218,7 @@ def token_reveal(request: HttpRequest, token_id: int, rolled: bool = False) -> H
             "rolled": rolled,
             "whoami_url": request.build_absolute_uri("/api/v1/whoami"),
             "back_url": back_url(token),
+            "blocked": token_blocked_in(token),
         },
         request=request,
     )

@@ -1,5 +1,6 @@
-"""Delete tokens unused for two years (SPEC 9), never-expiring ones included,
-and usage records older than 90 days (SPEC 13).
+"""Delete tokens unused for two years (SPEC 9), never-expiring ones included, revoke
+automation tokens past their account's maximum idle time (SPEC 15), and delete usage
+records older than 90 days (SPEC 13).
 
 A token never used counts from its creation (an imported legacy key from its
 import). Each deletion is a revoke by the
@@ -19,6 +20,7 @@ from django.utils import timezone
 from tokens.constants import STALE_AFTER
 from tokens.events import Actor
 from tokens.models import Token
+from tokens.policies import idle_automation_tokens
 from tokens.services import token_revoke
 from tokens.usage import usage_delete_old
 
@@ -71,4 +73,27 @@ class Command(BaseCommand):
         verb = "would be deleted" if dry_run else "deleted"
         self.stdout.write(
             self.style.SUCCESS(f"{count} stale token{'s' if count != 1 else ''} {verb}.")
+        )
+        self._revoke_idle(now, actor, dry_run=dry_run)
+
+    def _revoke_idle(self, now: datetime, actor: Actor, *, dry_run: bool) -> None:
+        """Automation tokens past their account's maximum idle time (SPEC 15) are revoked.
+
+        User tokens past it are only blocked in that account (at request time).
+        """
+        idle = idle_automation_tokens(now)
+        for token in idle:
+            line = f"{token.pk}\t{token.display}\t{token.name}\taccount {token.account.slug}"
+            if dry_run:
+                self.stdout.write(f"would revoke (policy: Maximum idle time) {line}")
+                continue
+            token_revoke(actor=actor, token=token, revoked_by="max_idle")
+            self.stdout.write(f"revoked (policy: Maximum idle time) {line}")
+        verb = "would be revoked" if dry_run else "revoked"
+        count = len(idle)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{count} idle automation token{'s' if count != 1 else ''} {verb} "
+                "(policy: Maximum idle time)."
+            )
         )

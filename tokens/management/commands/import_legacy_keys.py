@@ -29,6 +29,8 @@ from tokens import crypto
 from tokens.constants import LEGACY_USER_NAME, MAX_ACTIVE_TOKENS_PER_USER
 from tokens.events import Actor
 from tokens.models import Token, TokenType
+from tokens.permissions import POLICY_LABELS, Policy
+from tokens.policies import token_breaks
 from tokens.services import token_create
 
 HEADER = ["account", "key", "created_at"]
@@ -180,10 +182,15 @@ class Command(BaseCommand):
                 + (f"\n  ... and {more} more." if more else "")
             )
 
-        imported = _import(new_keys)
+        imported, blocked = _import(new_keys)
         skipped = len(keys) - len(new_keys)
         for slug, count in sorted(imported.items()):
             self.stdout.write(f"{slug}: imported {count} key{'s' if count != 1 else ''}")
+            for label, held in sorted(blocked[slug].items()):
+                self.stdout.write(
+                    f"{slug}: {held} of them blocked by policy ({label}) until the "
+                    "account's policy changes"
+                )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Imported {len(new_keys)} legacy key{'s' if len(new_keys) != 1 else ''}; "
@@ -229,9 +236,11 @@ def _limit_problems(new_keys: list[LegacyKey]) -> list[str]:
 
 
 @transaction.atomic
-def _import(new_keys: list[LegacyKey]) -> dict[str, int]:
-    """Create one `global`, never-expiring token per key; how many per account slug."""
+def _import(new_keys: list[LegacyKey]) -> tuple[dict[str, int], dict[str, Counter[str]]]:
+    """Create one `global`, never-expiring token per key: how many per account slug, and how
+    many of those a policy of the account blocks (imported anyway, SPEC 15), per policy."""
     imported: dict[str, int] = defaultdict(int)
+    blocked: dict[str, Counter[str]] = defaultdict(Counter)
     actor = Actor.system("legacy key import")
     users: dict[int, User] = {}
     for item in new_keys:
@@ -247,8 +256,13 @@ def _import(new_keys: list[LegacyKey]) -> dict[str, int]:
             expires_at=None,
             legacy_key=item.key,
         )
-        Token.objects.filter(pk=created.token.pk).update(
-            created_at=item.created_at, imported_at=created.token.created_at
+        token = created.token
+        token.created_at, token.imported_at = item.created_at, token.created_at
+        Token.objects.filter(pk=token.pk).update(
+            created_at=token.created_at, imported_at=token.imported_at
         )
         imported[account.slug] += 1
-    return imported
+        broken = token_breaks(token, Policy.of(account), now=token.imported_at)
+        if broken is not None:
+            blocked[account.slug][POLICY_LABELS[broken]] += 1
+    return imported, blocked

@@ -1,0 +1,85 @@
+"""The account's token policies page (SPEC 15): superusers, preview first, sudo before saving."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from accounts.decorators import account_view
+from accounts.models import Account
+from accounts.roles import manages_account
+from accounts.services.identity import sudo_is_active
+from tokens.forms import AccountPoliciesForm
+from tokens.permissions import POLICY_LABELS, Policy
+from tokens.policies import account_policies_update, policy_json, policy_preview
+from tokens.views.common import actor_of, stash, to_sudo, unstash
+
+TEMPLATE = "tokens/policies.html"
+
+
+def _fingerprint(policy: Policy) -> str:
+    """What a preview showed, so saving applies exactly what was previewed."""
+    values = policy_json(policy)
+    return "|".join(
+        str(values[key]) if key != "allowed_networks" else ",".join(values[key])
+        for key in sorted(values)
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@account_view
+def account_policies(request: HttpRequest) -> HttpResponse:
+    """Show and change the account's token policies.
+
+    Every change is previewed first ("N tokens would be blocked: …"); saving the
+    previewed values needs sudo mode (the form is kept across the sudo page).
+    """
+    account: Account = request.account
+    if not manages_account(request.membership.role):
+        return render(
+            request,
+            "tokens/forbidden.html",
+            {"account": account, "forbidden_title": "Only superusers set token policies"},
+            status=403,
+        )
+    here = reverse("tokens:account-policies", args=[account.slug])
+    stash_key = f"policies:{account.pk}"
+    current = Policy.of(account)
+
+    data: QueryDict | None = request.POST if request.method == "POST" else None
+    if request.method == "GET" and request.GET.get("resume"):
+        data = unstash(request, stash_key)
+        if data is not None:
+            data["step"] = "preview"  # back from sudo: show the preview again, then save
+            messages.info(request, "Your password is confirmed. Check the preview and save.")
+    if data is None:
+        form = AccountPoliciesForm(initial=AccountPoliciesForm.initial_for(current))
+        return render(request, TEMPLATE, {"form": form, "current": current})
+
+    form = AccountPoliciesForm(data)
+    if not form.is_valid():
+        return render(request, TEMPLATE, {"form": form, "current": current}, status=400)
+    policy = form.policy()
+    previewed = data.get("previewed") == _fingerprint(policy)
+    if data.get("step") == "save" and previewed:
+        if not sudo_is_active(request):
+            stash(request, stash_key, data)
+            return to_sudo(request, f"{here}?resume=1", here)
+        account_policies_update(actor=actor_of(request), account=account, policy=policy)
+        messages.success(request, f"Token policies of {account.name} saved.")
+        return redirect(here)
+
+    blocked = [(token, POLICY_LABELS[name]) for token, name in policy_preview(account, policy)]
+    context = {
+        "form": form,
+        "current": current,
+        "preview": {
+            "blocked": blocked,
+            "fingerprint": _fingerprint(policy),
+            "unchanged": policy == current,
+        },
+    }
+    return render(request, TEMPLATE, context)
