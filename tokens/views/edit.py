@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.constants import Role
 from accounts.decorators import signed_in_required
-from accounts.http import safe_next_url
+from accounts.http import AuthenticatedRequest, safe_next_url
 from accounts.services.identity import sudo_is_active
 from tokens import selectors
 from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
@@ -92,7 +92,7 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
 
 @require_http_methods(["GET", "POST"])
 @signed_in_required
-def token_edit(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_edit(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
     """Edit a token's name, scopes, resources and IP allow-list (widening needs sudo)."""
     token = selectors.token_get_manageable(request.user, token_id)
     here = reverse("tokens:edit", args=[token.pk])
@@ -153,7 +153,7 @@ def _row_context(request: HttpRequest, token: Token) -> dict[str, Any]:
 
 @require_GET
 @signed_in_required
-def token_row(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_row(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
     """htmx: one table row again (Cancel on an inline delete confirmation)."""
     revocation = selectors.token_get_revocable(
         request.user, token_id, request.GET.get("account", "")
@@ -181,7 +181,7 @@ def _revoke(request: HttpRequest, revocation: selectors.Revocation) -> str:
 
 @require_http_methods(["GET", "POST"])
 @signed_in_required
-def token_delete(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_delete(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
     """Confirm, then revoke: the owner for their own, a superuser for their account's."""
     slug = request.GET.get("account") or request.POST.get("account") or ""
     revocation = selectors.token_get_revocable(request.user, token_id, slug)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import signed_in_required
+from accounts.http import AuthenticatedRequest
 from accounts.selectors import accounts_managed_by
 from tokens import selectors
 from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
@@ -123,7 +124,7 @@ def picker(
 
 @require_GET
 @signed_in_required
-def resource_picker(request: HttpRequest) -> HttpResponse:
+def resource_picker(request: AuthenticatedRequest) -> HttpResponse:
     """htmx: one resource list (search results), for the wizard or an edit form."""
     try:
         kind = Kind(request.GET.get("kind", ""))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import account_view, signed_in_required
+from accounts.http import AccountRequest, AuthenticatedRequest
 from accounts.models import Account, Membership, User
 from accounts.roles import manages_account
 from tokens import selectors
@@ -54,7 +55,7 @@ def token_rows(tokens: list[Token], user: User) -> list[TokenRow]:
 
 @require_GET
 @signed_in_required
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: AuthenticatedRequest) -> HttpResponse:
     """Personal tokens: the signed-in person's user tokens."""
     tokens = list(selectors.tokens_of_user(request.user))
     active = Token.objects.counting_towards_limit(request.user).active().count()
@@ -79,7 +80,7 @@ ACCOUNT_FILTERS = {
 
 @require_GET
 @account_view
-def account_token_list(request: HttpRequest) -> HttpResponse:
+def account_token_list(request: AccountRequest) -> HttpResponse:
     """Account tokens: every token that can act in the account (superusers only)."""
     account: Account = request.account
     if not manages_account(request.membership.role):

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.constants import Role
 from accounts.decorators import signed_in_required
+from accounts.http import AuthenticatedRequest
 from accounts.models import Account
 from accounts.selectors import accounts_managed_by
 from accounts.services.identity import sudo_is_active
@@ -82,7 +83,7 @@ def _wizard_context(
 
 @require_http_methods(["GET", "POST"])
 @signed_in_required
-def token_new(request: HttpRequest) -> HttpResponse:
+def token_new(request: AuthenticatedRequest) -> HttpResponse:
     """The create-token wizard (sudo mode first), then the one-time reveal."""
     here = reverse("tokens:new")
     if not sudo_is_active(request):
@@ -169,7 +170,7 @@ def _to_reveal(request: HttpRequest, created: CreatedToken) -> HttpResponse:
 
 @require_GET
 @signed_in_required
-def token_new_permissions(request: HttpRequest) -> HttpResponse:
+def token_new_permissions(request: AuthenticatedRequest) -> HttpResponse:
     """htmx: the scopes and resources section, redrawn for another type, account or role."""
     superuser_accounts = list(accounts_managed_by(request.user))
     form = TokenCreateForm(
@@ -182,7 +183,7 @@ def token_new_permissions(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 @signed_in_required
-def token_reveal(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_reveal(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
     """The secret, exactly once: read from the reveal cookie, which this answer deletes."""
     token = selectors.token_get_manageable(request.user, token_id)
     secret = request.get_signed_cookie(
