@@ -21,7 +21,7 @@ class HtmxRequest(HttpRequest):
 
 
 class AuthenticatedRequest(HtmxRequest):
-    """A panel request behind `signed_in_required`: `user` is a signed-in User."""
+    """A request from a signed-in User: behind `signed_in_required`, or in the admin."""
 
     user: User
 

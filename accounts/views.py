@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -94,7 +95,7 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
 def overview(request: AccountRequest) -> HttpResponse:
     """The account's resources, as far as the member's role may read them."""
     account, role = request.account, request.membership.role
-    sections = []
+    sections: list[tuple[str, str, list[Model]]] = []
     if role_can_read(role, "zones"):
         sections.append(("zones", "DNS zones", list(selectors.zones_of(account))))
     if role_can_read(role, "domains") or role_can_read(role, "registrar"):

@@ -27,7 +27,15 @@ from accounts.constants import Role
 from accounts.models import Account, Certificate, Domain, Membership, Service, User, Zone
 from accounts.roles import manages_account
 from accounts.selectors import accounts_managed_by, memberships_managing
-from tokens.models import RESOURCE_MODELS, SELECTION_FIELDS, Event, Token, TokenRemoval, TokenType
+from tokens.models import (
+    RESOURCE_MODELS,
+    SELECTION_FIELDS,
+    Event,
+    Token,
+    TokenQuerySet,
+    TokenRemoval,
+    TokenType,
+)
 from tokens.permissions import KIND_LABELS, Kind, kinds_for_scopes
 
 # --------------------------------------------------------------------------- event log
@@ -159,7 +167,7 @@ def tokens_owned_by(*, user_id: int) -> QuerySet[Token]:
 RESOURCE_PREVIEW = 3
 
 
-def _panel_tokens() -> QuerySet[Token]:
+def _panel_tokens() -> TokenQuerySet:
     return Token.objects.select_related("user", "account", "created_by")
 
 
@@ -176,7 +184,7 @@ def tokens_of_user(user: User) -> QuerySet[Token]:
     )
 
 
-def tokens_visible_to(user: User, account: Account) -> QuerySet[Token]:
+def tokens_visible_to(user: User, account: Account) -> TokenQuerySet:
     """Every token that can act in `account`, for a member who manages it (else none).
 
     The account's automation tokens and the user tokens of its members.

@@ -65,7 +65,7 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
         account_id=token.account_id,
         token_id=token.pk,
     )
-    if token.is_automation:
+    if token.is_automation and token.account is not None:
         allowed = scopes_allowed_for_role(token.role)
         scoped = plan_allows_scoped(token.account.plan, token.type)
     else:
@@ -142,7 +142,7 @@ def token_edit(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
 # --------------------------------------------------------------------------- delete
 
 
-def _row_context(request: HttpRequest, token: Token) -> dict[str, Any]:
+def _row_context(request: AuthenticatedRequest, token: Token) -> dict[str, Any]:
     slug = request.GET.get("account") or request.POST.get("account") or ""
     return {
         "row": token_rows([token], request.user)[0],
@@ -161,7 +161,7 @@ def token_row(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
     return render(request, f"{LIST_TEMPLATE}#token-row", _row_context(request, revocation.token))
 
 
-def _revoke(request: HttpRequest, revocation: selectors.Revocation) -> str:
+def _revoke(request: AuthenticatedRequest, revocation: selectors.Revocation) -> str:
     """Revoke the token, or remove a member's token from the account only; say which."""
     token = revocation.token
     if revocation.remove_only and revocation.account is not None:

@@ -7,7 +7,7 @@ judging it yet. The services decide what is valid; this only shows it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
@@ -47,7 +47,7 @@ def value_of(form: TokenPermissionsForm, name: str) -> Any:
 def values_of(form: TokenPermissionsForm, name: str) -> list[str]:
     """A many-valued field's submitted values, or its initial ones, as strings."""
     if form.is_bound:
-        return form.data.getlist(name)
+        return cast(QueryDict, form.data).getlist(name)  # bound to request data (or a stash)
     value = form.initial.get(name) or []
     return [str(item) for item in (value if isinstance(value, list | tuple) else [value])]
 
@@ -95,6 +95,7 @@ def picker(
     if data is not None:
         query, selected, mode = data.get(f"{kind}_q", ""), data.getlist(ids_name), "selected"
     else:
+        assert form is not None  # without query data, the picker reads the form
         source = form.data if form.is_bound else form.initial
         query = source.get(f"{kind}_q", "") or ""
         selected = values_of(form, ids_name)
@@ -106,8 +107,10 @@ def picker(
         selected_ids=_int_set(selected),
     )
     errors: list[str] = []
-    if form is not None and form.is_bound and form._errors is not None:
-        errors = list(form.errors.get(ids_name, []))
+    # Only a form already validated has errors to show: reading `errors` would validate it.
+    # django-stubs does not declare BaseForm._errors (None until validation).
+    if form is not None and form.is_bound and form._errors is not None:  # type: ignore[attr-defined]
+        errors = [str(error) for error in form.errors.get(ids_name, [])]
     return {
         "kind": str(kind),
         "label": KIND_LABELS[kind],

@@ -111,9 +111,8 @@ def account_token_list(request: AccountRequest) -> HttpResponse:
         tokens = tokens.filter(type=TokenType.AUTOMATION)
     elif filters["owner"]:
         tokens = tokens.filter(type=TokenType.USER, user_id=int(filters["owner"]))
-    tokens = list(tokens)
     context = {
-        "rows": token_rows(tokens, request.user),
+        "rows": token_rows(list(tokens), request.user),
         "page": "account",
         "account": account,
         "members": members,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -39,7 +39,7 @@ REVEAL_WITHIN_SECONDS = 5 * 60
 
 
 def _wizard_context(
-    request: HttpRequest, form: TokenCreateForm, superuser_accounts: list[Account]
+    request: AuthenticatedRequest, form: TokenCreateForm, superuser_accounts: list[Account]
 ) -> dict[str, Any]:
     """What the create form shows for the type, account and role chosen so far."""
     token_type = value_of(form, "token_type")
@@ -54,7 +54,7 @@ def _wizard_context(
     if role not in AUTOMATION_ROLES:
         role = Role.ENGINEER
 
-    if token_type == TokenType.AUTOMATION:
+    if token_type == TokenType.AUTOMATION and account is not None:
         reach = selectors.token_reach(token_type=token_type, account_id=account.pk)
         allowed = scopes_allowed_for_role(role)
         scoped = plan_allows_scoped(account.plan, token_type)
@@ -93,7 +93,7 @@ def token_new(request: AuthenticatedRequest) -> HttpResponse:
         return to_sudo(request, here, reverse("tokens:list"))
 
     superuser_accounts = list(accounts_managed_by(request.user))
-    data = request.POST if request.method == "POST" else None
+    data: QueryDict | None = request.POST if request.method == "POST" else None
     resumed = False
     if request.method == "GET" and request.GET.get("resume"):
         stashed = unstash(request, "new")
@@ -124,7 +124,7 @@ def token_new(request: AuthenticatedRequest) -> HttpResponse:
 
 
 def _create(
-    request: HttpRequest, form: TokenCreateForm, superuser_accounts: list[Account]
+    request: AuthenticatedRequest, form: TokenCreateForm, superuser_accounts: list[Account]
 ) -> CreatedToken | None:
     data = form.cleaned_data
     automation = data["token_type"] == TokenType.AUTOMATION
