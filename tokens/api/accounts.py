@@ -19,13 +19,15 @@ router = Router(tags=["accounts"])
 def accounts_list(request: HttpRequest) -> HttpResponse:
     """The accounts the token acts in."""
     principal = principal_of(request)
-    if principal.is_automation:
+    if principal.is_automation and principal.account_id is not None:
         accounts = Account.objects.filter(pk=principal.account_id)
-    else:
+    elif principal.user_id is not None:
         removed = TokenRemoval.objects.filter(token_id=principal.id).values("account_id")
         accounts = Account.objects.filter(memberships__user_id=principal.user_id).exclude(
             pk__in=removed
         )
+    else:  # neither: a token acts nowhere
+        accounts = Account.objects.none()
     return ok(list(accounts.order_by("name", "id").values("id", "slug", "name", "plan")))
 
 
