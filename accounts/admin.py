@@ -163,7 +163,7 @@ class PurgeInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ["kind", "value", "requested_by", "created_at"]
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Service | None = None) -> bool:
         return False
 
 
