@@ -50,7 +50,9 @@ class UserAdmin(DjangoUserAdmin):
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)
         if "delete_selected" in actions:  # same name: the confirmation page posts it back
-            actions["delete_selected"] = (
+            # django-stubs' Django 5 branch types actions as returning str; they
+            # return a response or None, as delete_selected_guarded does.
+            actions["delete_selected"] = (  # type: ignore[assignment]
                 type(self).delete_selected_guarded,
                 "delete_selected",
                 "Delete selected users",
@@ -62,7 +64,7 @@ class UserAdmin(DjangoUserAdmin):
     ) -> HttpResponse:
         user = self.get_object(request, object_id)
         blocked = user_deletion_blockers(user) if user is not None else None
-        if blocked:
+        if blocked and user is not None:
             for reason in blocked.reasons:
                 self.message_user(request, reason, messages.ERROR)
             self.message_user(request, "The user was not deleted.", messages.WARNING)
@@ -161,7 +163,7 @@ class PurgeInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ["kind", "value", "requested_by", "created_at"]
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Service | None = None) -> bool:
         return False
 
 

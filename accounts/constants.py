@@ -34,7 +34,8 @@ class RecordType(models.TextChoices):
 PLANS_WITH_SCOPED_AUTOMATION_TOKENS = frozenset({Plan.TEAMS, Plan.ENTERPRISE})
 
 # Monthly price in US dollars, shown by the billing endpoint.
-PLAN_MONTHLY_PRICE_USD = {Plan.SOLO: 10, Plan.TEAMS: 50, Plan.ENTERPRISE: 300}
+# Keyed by the plan string (a Plan member is one), as rows and tokens carry it.
+PLAN_MONTHLY_PRICE_USD: dict[str, int] = {Plan.SOLO: 10, Plan.TEAMS: 50, Plan.ENTERPRISE: 300}
 
 # Sign-in throttling: failures counted per email and per client IP over a window.
 SIGN_IN_WINDOW_SECONDS = 15 * 60

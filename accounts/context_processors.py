@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.http import HttpRequest
 
+from accounts.models import Membership
 from accounts.selectors import memberships_of
 
 
@@ -12,11 +15,10 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     if user is None or not user.is_authenticated:
         return {}
 
-    def memberships() -> list:
+    @cache
+    def memberships() -> list[Membership]:
         # Evaluated once per render, only by templates that show the switcher.
-        if not hasattr(request, "_nav_memberships"):
-            request._nav_memberships = list(memberships_of(user))
-        return request._nav_memberships
+        return list(memberships_of(user))
 
     current = getattr(request, "membership", None)
     if current is None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.http import AccountRequest, AuthenticatedRequest, HtmxRequest
 from accounts.selectors import membership_get
 
 View = Callable[..., HttpResponse]
@@ -24,7 +26,7 @@ def signed_in_required(view: View) -> View:
     """
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    def wrapper(request: HtmxRequest, *args: object, **kwargs: object) -> HttpResponse:
         if request.user.is_authenticated:
             return view(request, *args, **kwargs)
         if getattr(request, "htmx", False):
@@ -39,18 +41,22 @@ def signed_in_required(view: View) -> View:
 def account_view(view: View) -> View:
     """Resolve `slug` to the signed-in user's membership (404 for any other account).
 
-    The view receives `request.membership` and `request.account`; the account
-    becomes the one the switcher shows as current.
+    The view receives an AccountRequest: `request.membership` and `request.account`;
+    the account becomes the one the switcher shows as current.
     """
 
     @signed_in_required
     @wraps(view)
-    def wrapper(request: HttpRequest, slug: str, *args: object, **kwargs: object) -> HttpResponse:
+    def wrapper(
+        request: AuthenticatedRequest, slug: str, *args: object, **kwargs: object
+    ) -> HttpResponse:
         membership = membership_get(user=request.user, slug=slug)
-        request.membership = membership
-        request.account = membership.account
+        # This is where an AuthenticatedRequest becomes an AccountRequest.
+        account_request = cast(AccountRequest, request)
+        account_request.membership = membership
+        account_request.account = membership.account
         if request.session.get("account_slug") != slug:
             request.session["account_slug"] = slug
-        return view(request, *args, **kwargs)
+        return view(account_request, *args, **kwargs)
 
     return wrapper

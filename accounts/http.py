@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
+
+if TYPE_CHECKING:
+    from django_htmx.middleware import HtmxDetails
+
+    from accounts.models import Account, Membership, User
+
+
+class HtmxRequest(HttpRequest):
+    """A request that went through django-htmx's middleware (every panel request does)."""
+
+    htmx: HtmxDetails
+
+
+class AuthenticatedRequest(HtmxRequest):
+    """A request from a signed-in User: behind `signed_in_required`, or in the admin."""
+
+    user: User
+
+
+class AccountRequest(AuthenticatedRequest):
+    """A request behind `account_view`: the user's membership of the account in the URL."""
+
+    membership: Membership
+    account: Account
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,7 +14,7 @@ from accounts import selectors
 from accounts.constants import Role
 from accounts.decorators import account_view, signed_in_required
 from accounts.forms import DeleteAccountForm, MemberRoleForm, SignInForm, SudoForm
-from accounts.http import client_ip, safe_next_url
+from accounts.http import AccountRequest, AuthenticatedRequest, client_ip, safe_next_url
 from accounts.models import Membership
 from accounts.roles import manages_account, role_can_read
 from accounts.services.identity import (
@@ -80,7 +81,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 
 @signed_in_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     """Send the user to the account they used last, or their first one."""
     memberships = list(selectors.memberships_of(request.user))
     if not memberships:
@@ -91,10 +92,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @account_view
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: AccountRequest) -> HttpResponse:
     """The account's resources, as far as the member's role may read them."""
     account, role = request.account, request.membership.role
-    sections = []
+    sections: list[tuple[str, str, list[Model]]] = []
     if role_can_read(role, "zones"):
         sections.append(("zones", "DNS zones", list(selectors.zones_of(account))))
     if role_can_read(role, "domains") or role_can_read(role, "registrar"):
@@ -117,7 +118,7 @@ def _members_forbidden(request: HttpRequest) -> HttpResponse:
 
 
 @account_view
-def members(request: HttpRequest) -> HttpResponse:
+def members(request: AccountRequest) -> HttpResponse:
     """Superusers: the account's members, their roles and how many active tokens each has."""
     if not manages_account(request.membership.role):
         return _members_forbidden(request)
@@ -130,7 +131,7 @@ def members(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @account_view
-def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+def member_role(request: AccountRequest, membership_id: int) -> HttpResponse:
     """Change a member's role; their user tokens follow on the next API request."""
     if not manages_account(request.membership.role):
         return _members_forbidden(request)
@@ -163,7 +164,7 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @account_view
-def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+def member_remove(request: AccountRequest, membership_id: int) -> HttpResponse:
     """Confirm, then remove a member: their user tokens stop acting in this account."""
     if not manages_account(request.membership.role):
         return _members_forbidden(request)
@@ -195,7 +196,7 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @signed_in_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedRequest) -> HttpResponse:
     """The signed-in person: their accounts, recent sign-ins, "Delete my account" (guarded)."""
     user = request.user
     form = DeleteAccountForm(request.POST or None, user=user)
@@ -227,7 +228,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @signed_in_required
-def sudo(request: HttpRequest) -> HttpResponse:
+def sudo(request: AuthenticatedRequest) -> HttpResponse:
     """Sudo mode: re-enter the password before sensitive token changes (10 minutes)."""
     next_url = safe_next_url(request) or reverse("accounts:home")
     cancel_url = safe_next_url(request, "cancel") or reverse("accounts:home")

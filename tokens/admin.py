@@ -7,6 +7,8 @@ logged as support. Events are read-only.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import SEARCH_VAR
@@ -16,11 +18,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from accounts.http import client_ip
+from accounts.http import AuthenticatedRequest, client_ip
 from accounts.models import Account, Membership
 from tokens import crypto
 from tokens.events import Actor
-from tokens.models import Event, Token, TokenType
+from tokens.models import Event, Token, TokenQuerySet, TokenType
 from tokens.services import token_revoke
 
 
@@ -82,9 +84,9 @@ class TokenStateFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Token]) -> QuerySet[Token]:
         if self.value() == "active":
-            return queryset.active()
+            return cast(TokenQuerySet, queryset).active()  # the admin's queryset is Token's
         if self.value() == "expired":
-            return queryset.expired()
+            return cast(TokenQuerySet, queryset).expired()
         return queryset
 
 
@@ -98,11 +100,39 @@ class TokenAccountFilter(admin.SimpleListFilter):
         return [(str(pk), name) for pk, name in Account.objects.values_list("pk", "name")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Token]) -> QuerySet[Token]:
-        if not (self.value() or "").isdigit():
+        value = self.value() or ""
+        if not value.isdigit():
             return queryset
-        account_id = int(self.value())
+        account_id = int(value)
         member = Membership.objects.filter(account_id=account_id, user_id=OuterRef("user_id"))
         return queryset.filter(Q(account_id=account_id) | Q(type=TokenType.USER) & Exists(member))
+
+
+# What the token page shows: never the digest (nor, of course, the secret, which is not
+# stored). A tuple of names, so it serves as both `fields` and `readonly_fields`.
+TOKEN_ADMIN_FIELDS: tuple[str, ...] = (
+    "name",
+    "display",
+    "type",
+    "user",
+    "account",
+    "created_by",
+    "role",
+    "scopes",
+    "resources",
+    "tls_access",
+    "allowed_ips",
+    "is_legacy",
+    "imported_at",
+    "created_at",
+    "expires_at",
+    "expiry_notice_days",
+    "last_used_at",
+    "last_used_ip",
+    "last_used_user_agent",
+    "previous_secret_expires_at",
+    "previous_secret_last_used_at",
+)
 
 
 @admin.register(Token)
@@ -126,31 +156,8 @@ class TokenAdmin(NoSecretsInSearch):
     )
     ordering = ["-created_at", "-id"]
     actions = ["revoke_selected"]
-    # Never the digest (nor, of course, the secret, which is not stored).
-    fields = [
-        "name",
-        "display",
-        "type",
-        "user",
-        "account",
-        "created_by",
-        "role",
-        "scopes",
-        "resources",
-        "tls_access",
-        "allowed_ips",
-        "is_legacy",
-        "imported_at",
-        "created_at",
-        "expires_at",
-        "expiry_notice_days",
-        "last_used_at",
-        "last_used_ip",
-        "last_used_user_agent",
-        "previous_secret_expires_at",
-        "previous_secret_last_used_at",
-    ]
-    readonly_fields = fields
+    fields = TOKEN_ADMIN_FIELDS
+    readonly_fields = TOKEN_ADMIN_FIELDS
 
     change_list_template = "admin/tokens/token/change_list.html"
 
@@ -235,7 +242,7 @@ class TokenAdmin(NoSecretsInSearch):
         )
 
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
-    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Token]) -> None:
+    def revoke_selected(self, request: AuthenticatedRequest, queryset: QuerySet[Token]) -> None:
         actor = Actor.support(request.user, ip=client_ip(request))
         revoked = 0
         for token in queryset.select_related("user", "account"):

@@ -18,6 +18,7 @@ import itertools
 import json
 import operator
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -215,11 +216,11 @@ def _json_text(value: str | bytes) -> tuple:
     return tuple(json.loads(value))
 
 
-def _json(value: object) -> tuple:
+def _json(value: str | bytes | Iterable[object] | None) -> tuple:
     """A JSON array column: text on SQLite, already a list on PostgreSQL."""
     if isinstance(value, str | bytes):
         return _json_text(value)
-    return tuple(value or ())  # type: ignore[call-overload]
+    return tuple(value or ())
 
 
 @functools.lru_cache(maxsize=1024)
@@ -304,7 +305,7 @@ def authenticate(request: HttpRequest, account_id: int | None = None) -> Princip
         )
     if not _well_formed(credential):
         raise _fail(ip, "The token is malformed.")
-    params: dict[str, object] = dict(zip(_digest_params(len(digests)), digests, strict=True))
+    params: dict[str, str | int] = dict(zip(_digest_params(len(digests)), digests, strict=True))
     if account_id is not None:
         params["account"] = account_id
     with connection.cursor() as cursor:
@@ -385,7 +386,8 @@ def _principal(row: tuple, ip: str | None) -> Principal:
     if account_row[0] is not None:
         role = values["role"] if values["type"] == TokenType.AUTOMATION else account_row[4]
         if role:
-            access = AccountAccess(*account_row[:4], role=role, policy=_policy(row))
+            account_id, slug, name, plan = account_row[:4]
+            access = AccountAccess(account_id, slug, name, plan, role=role, policy=_policy(row))
     return Principal(
         id=values["id"],
         type=values["type"],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -194,17 +194,21 @@ class TokenCreateForm(TokenPermissionsForm):
     ) -> None:
         super().__init__(*args, **kwargs)
         accounts = list(superuser_accounts)
-        self.fields["account"].choices = [(account.pk, account.name) for account in accounts]
+        cast(forms.TypedChoiceField, self.fields["account"]).choices = [
+            (account.pk, account.name) for account in accounts
+        ]
         if accounts:
             self.fields["account"].initial = accounts[0].pk
         else:
             # Only superusers (of some account) create automation tokens.
-            self.fields["token_type"].choices = [(TokenType.USER, TokenType.USER.label)]
+            token_type = cast(forms.ChoiceField, self.fields["token_type"])
+            token_type.choices = [(TokenType.USER, TokenType.USER.label)]
         if not self.is_bound or self.data.get("expiration") != "custom":
             self.fields["expires_on"].widget.attrs["min"] = timezone.localdate().isoformat()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("token_type") == TokenType.AUTOMATION and not data.get("account"):
             self.add_error("account", "Choose the account the token acts in.")
         if data.get("expiration") == "custom" and not data.get("expires_on"):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypedDict, cast
 
 from django.db.models import (
     CharField,
     Count,
     Exists,
     F,
+    ManyToManyField,
+    Model,
     OuterRef,
     Prefetch,
     Q,
@@ -21,7 +24,7 @@ from django.db.models.functions import RowNumber
 from django.http import Http404
 
 from accounts.constants import Role
-from accounts.models import Account, Membership, User
+from accounts.models import Account, Certificate, Domain, Membership, Service, User, Zone
 from accounts.roles import manages_account, role_can_read
 from accounts.selectors import accounts_managed_by, memberships_managing
 from tokens.models import (
@@ -30,6 +33,7 @@ from tokens.models import (
     SELECTION_FIELDS,
     Event,
     Token,
+    TokenQuerySet,
     TokenRemoval,
     TokenType,
 )
@@ -81,24 +85,28 @@ def events_visible_to(membership: Membership) -> QuerySet[Event]:
 # UNION query for many tokens.
 
 
-def _through(kind: Kind) -> tuple[type, str, str]:
+def _through(kind: Kind) -> tuple[type[Model], str, str]:
     """The through model of `kind`'s selection, its token column and its resource column."""
-    field = Token._meta.get_field(SELECTION_FIELDS[kind])
-    return field.remote_field.through, field.m2m_field_name(), field.m2m_reverse_field_name()
+    field = cast(ManyToManyField, Token._meta.get_field(SELECTION_FIELDS[kind]))
+    through = field.remote_field.through
+    assert through is not None  # resolved to the auto-created model once apps are ready
+    return through, field.m2m_field_name(), field.m2m_reverse_field_name()
 
 
 def token_selection_ids(*, token_id: int, kind: Kind) -> frozenset[int]:
     """Ids of the resources of `kind` selected for one token (one query)."""
     through, source, target = _through(kind)
     return frozenset(
-        through.objects.filter(**{f"{source}_id": token_id}).values_list(f"{target}_id", flat=True)
+        through._default_manager.filter(**{f"{source}_id": token_id}).values_list(
+            f"{target}_id", flat=True
+        )
     )
 
 
 def token_selection_subquery(*, token_id: int, kind: Kind) -> QuerySet:
     """A subquery of the selected ids, for `id__in` filters on resource lists."""
     through, source, target = _through(kind)
-    return through.objects.filter(**{f"{source}_id": token_id}).values(f"{target}_id")
+    return through._default_manager.filter(**{f"{source}_id": token_id}).values(f"{target}_id")
 
 
 def token_selections(
@@ -118,7 +126,7 @@ def token_selections(
     for kind in kinds:
         through, source, target = _through(kind)
         parts.append(
-            through.objects.filter(**{f"{source}_id__in": token_ids})
+            through._default_manager.filter(**{f"{source}_id__in": token_ids})
             .annotate(kind=Value(str(kind), output_field=CharField()))
             .values_list(f"{source}_id", "kind", f"{target}_id")
             .order_by()
@@ -163,7 +171,7 @@ def tokens_owned_by(*, user_id: int) -> QuerySet[Token]:
 RESOURCE_PREVIEW = 3
 
 
-def _panel_tokens() -> QuerySet[Token]:
+def _panel_tokens() -> TokenQuerySet:
     return Token.objects.select_related("user", "account", "created_by")
 
 
@@ -180,7 +188,7 @@ def tokens_of_user(user: User) -> QuerySet[Token]:
     )
 
 
-def tokens_visible_to(user: User, account: Account) -> QuerySet[Token]:
+def tokens_visible_to(user: User, account: Account) -> TokenQuerySet:
     """Every token that can act in `account`, for a member who manages it (else none).
 
     The account's automation tokens and the user tokens of its members.
@@ -200,7 +208,11 @@ def tokens_acting_in(account: Account) -> QuerySet[Token]:
     )
 
 
-def _managed_accounts(user: User) -> QuerySet[Membership]:
+class _AccountIdRow(TypedDict):
+    account_id: int
+
+
+def _managed_accounts(user: User) -> QuerySet[Membership, _AccountIdRow]:
     return memberships_managing(user).values("account_id")
 
 
@@ -311,12 +323,14 @@ def token_reach(
     """
     if token_type == TokenType.AUTOMATION:
         return TokenReach([account_id] if account_id is not None else [], [])
+    if owner_id is None:  # a user token without an owner acts nowhere
+        return TokenReach([], [])
     memberships = Membership.objects.filter(user_id=owner_id)
     if token_id is not None:
         removed = TokenRemoval.objects.filter(token_id=token_id).values("account_id")
         memberships = memberships.exclude(account_id__in=removed)
-    memberships = list(memberships.select_related("account").order_by("account__name", "pk"))
-    return TokenReach([membership.account_id for membership in memberships], memberships)
+    in_reach = list(memberships.select_related("account").order_by("account__name", "pk"))
+    return TokenReach([membership.account_id for membership in in_reach], in_reach)
 
 
 @dataclass(frozen=True)
@@ -354,7 +368,7 @@ def token_resource_summaries(tokens: list[Token]) -> dict[int, list[ResourceSumm
     for kind, token_ids in needed.items():
         through, source, target = _through(kind)
         rows = (
-            through.objects.filter(**{f"{source}_id__in": token_ids})
+            through._default_manager.filter(**{f"{source}_id__in": token_ids})
             .annotate(
                 position=Window(
                     RowNumber(),
@@ -406,7 +420,9 @@ def resources_for_picker(
     resource in reach) and how many matches were left out.
     """
     model = RESOURCE_MODELS[kind]
-    in_reach = model.objects.filter(account_id__in=account_ids).select_related("account")
+    in_reach: QuerySet[Zone | Domain | Certificate | Service] = model.objects.filter(
+        account_id__in=account_ids
+    ).select_related("account")
     selected = list(in_reach.filter(pk__in=selected_ids).order_by("account__name", "name"))
     matches = in_reach.exclude(pk__in=[item.pk for item in selected])
     if query:

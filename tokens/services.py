@@ -12,6 +12,8 @@ import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
+from ipaddress import IPv4Network, IPv6Network
 from typing import Any, Final
 
 from django.conf import settings
@@ -50,7 +52,14 @@ from tokens.validation import (
     clean_token_record_rules,
 )
 
-_DEFAULT: Final = object()
+
+class _Default(Enum):
+    """A typed sentinel: "argument not given" (None means never, for `expires_at`)."""
+
+    DEFAULT = "default"
+
+
+_DEFAULT: Final = _Default.DEFAULT
 
 
 class TokenLimitReached(TokenValidationError):
@@ -109,8 +118,8 @@ def token_permissions_snapshot(token: Token) -> dict[str, Any]:
     return snapshot
 
 
-def _may_manage_account_tokens(user: User, account: Account) -> bool:
-    return memberships_managing(user).filter(account=account).exists()
+def _may_manage_account_tokens(user: User | None, account: Account) -> bool:
+    return user is not None and memberships_managing(user).filter(account=account).exists()
 
 
 def _user_token_owner(*, actor: Actor, owner: User | None, tls_access: bool) -> User:
@@ -171,7 +180,7 @@ def token_create(
     resources: Resources | None = None,
     tls_access: bool = False,
     allowed_ips: Iterable[str] | str | None = None,
-    expires_at: datetime | object | None = _DEFAULT,
+    expires_at: datetime | _Default | None = _DEFAULT,
     legacy_key: str | None = None,
     record_rules: Iterable[Any] | None = None,
 ) -> CreatedToken:
@@ -188,6 +197,7 @@ def token_create(
     if token_type not in TokenType.values:
         raise TokenValidationError({"type": "Choose a user token or an automation token."})
     name = clean_name(name)
+    limit_holder: User | None
     if token_type == TokenType.USER:
         owner = _user_token_owner(actor=actor, owner=owner, tls_access=tls_access)
         account, role, limit_holder = None, "", owner
@@ -263,11 +273,18 @@ def _networks_within(new: Sequence[str], old: Sequence[str]) -> bool:
     old_networks = [ipaddress.ip_network(entry) for entry in old]
     for entry in new:
         network = ipaddress.ip_network(entry)
-        if not any(
-            network.version == outer.version and network.subnet_of(outer) for outer in old_networks
-        ):
+        if not any(_subnet_of(network, outer) for outer in old_networks):
             return False
     return True
+
+
+def _subnet_of(inner: IPv4Network | IPv6Network, outer: IPv4Network | IPv6Network) -> bool:
+    """`inner` lies inside `outer` (never across IP versions)."""
+    if isinstance(inner, IPv4Network) and isinstance(outer, IPv4Network):
+        return inner.subnet_of(outer)
+    if isinstance(inner, IPv6Network) and isinstance(outer, IPv6Network):
+        return inner.subnet_of(outer)
+    return False
 
 
 def permissions_widen(before: Token, after: Token, after_resources: Mapping) -> bool:

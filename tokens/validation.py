@@ -214,6 +214,7 @@ def clean_grant(
 ) -> tuple[list[str], dict[Kind, list[int] | None]]:
     """The scopes and resources a token gets: its plan's, or those asked within role and reach."""
     if token_type == TokenType.AUTOMATION:
+        assert account is not None  # an automation token always has one (checked on create)
         if not plan_allows_scoped(account.plan, token_type):
             return solo_plan_grant(account, scopes, resources)
         allowed = scopes_allowed_for_role(role)

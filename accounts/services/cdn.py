@@ -92,7 +92,12 @@ def service_update(
     nothing written: this is the PATCH rule of the API). Only fields whose value
     changes are written and logged.
     """
-    fields = {"name": name, "hostname": hostname, "origin": origin, "default_ttl": default_ttl}
+    fields: dict[str, object] = {
+        "name": name,
+        "hostname": hostname,
+        "origin": origin,
+        "default_ttl": default_ttl,
+    }
     given = {field: value for field, value in fields.items() if value is not UNSET}
     _check_given(given)
     service = Service.objects.select_for_update().select_related("account").get(pk=service.pk)
@@ -166,6 +171,7 @@ def service_purge(
     if url is not None:
         kind, value = Purge.Kind.URL, _clean_purge_url(url, service)
     else:
+        assert surrogate_key is not None  # exactly one of the two, checked above
         value = surrogate_key.strip()
         if not (1 <= len(value) <= MAX_SURROGATE_KEY_LENGTH) or not _SURROGATE_KEY_RE.match(value):
             raise ResourceValidationError(

@@ -15,7 +15,7 @@ from accounts.constants import (
     SIGN_IN_WINDOW_SECONDS,
     SUDO_DURATION,
 )
-from accounts.http import client_ip
+from accounts.http import AuthenticatedRequest, client_ip
 from accounts.models import User
 from accounts.ratelimit import Limit, count_attempt, minutes_text
 from accounts.roles import MANAGING_ROLES
@@ -74,7 +74,7 @@ class SudoRejected(CredentialsRejected):
     """The password re-check failed; the message is safe to show."""
 
 
-def sudo_enter(*, request: HttpRequest, password: str) -> None:
+def sudo_enter(*, request: AuthenticatedRequest, password: str) -> None:
     """Re-check the signed-in user's password and open sudo mode for SUDO_DURATION.
 
     Throttled like sign-in (failures per user and per client IP; raises Throttled

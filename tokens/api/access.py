@@ -38,7 +38,8 @@ M = TypeVar("M", bound=Model)
 
 def principal_of(request: HttpRequest) -> Principal:
     """The authenticated token (set by the BearerToken security class)."""
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+    # django-ninja sets `request.auth` at run time: HttpRequest's stub does not declare it.
+    return request.auth  # type: ignore[attr-defined]
 
 
 def authorize(
@@ -177,7 +178,9 @@ def actor(principal: Principal) -> Actor:
     """The calling token as the event log records it."""
     owner = None
     if principal.user_id is not None:
-        owner = User(pk=principal.user_id, email=principal.user_email, name=principal.user_name)
+        owner = User(
+            pk=principal.user_id, email=principal.user_email or "", name=principal.user_name or ""
+        )
     return Actor.api_token(
         token_id=principal.id,
         token_type=principal.type,

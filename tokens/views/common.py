@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.http import client_ip
+from accounts.http import AuthenticatedRequest, client_ip
 from tokens.events import Actor
 from tokens.models import Token
 
@@ -17,7 +17,7 @@ FORM_TEMPLATE = "tokens/token_form.html"
 LIST_TEMPLATE = "tokens/token_list.html"
 
 
-def actor_of(request: HttpRequest) -> Actor:
+def actor_of(request: AuthenticatedRequest) -> Actor:
     """The signed-in person, as the event log records them."""
     return Actor.person(request.user, ip=client_ip(request))
 
@@ -56,6 +56,6 @@ def unstash(request: HttpRequest, key: str) -> QueryDict | None:
 
 def back_url(token: Token) -> str:
     """The list a token is shown in: the account's for automation tokens, else Personal."""
-    if token.is_automation:
+    if token.is_automation and token.account is not None:
         return reverse("tokens:account-list", args=[token.account.slug])
     return reverse("tokens:list")

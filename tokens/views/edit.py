@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.constants import Role
 from accounts.decorators import signed_in_required
-from accounts.http import safe_next_url
+from accounts.http import AuthenticatedRequest, safe_next_url
 from accounts.services.identity import sudo_is_active
 from tokens import selectors
 from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
@@ -73,7 +73,7 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
         account_id=token.account_id,
         token_id=token.pk,
     )
-    if token.is_automation:
+    if token.is_automation and token.account is not None:
         allowed = scopes_allowed_for_role(token.role)
         scoped = plan_allows_scoped(token.account.plan, token.type)
     else:
@@ -106,7 +106,7 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
 
 @require_http_methods(["GET", "POST"])
 @signed_in_required
-def token_edit(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_edit(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
     """Edit a token's name, scopes, resources and IP allow-list (widening needs sudo)."""
     token = selectors.token_get_manageable(request.user, token_id)
     here = reverse("tokens:edit", args=[token.pk])
@@ -175,7 +175,7 @@ def _narrowed_scopes(request: HttpRequest, token: Token) -> list[str]:
 # --------------------------------------------------------------------------- delete
 
 
-def _row_context(request: HttpRequest, token: Token) -> dict[str, Any]:
+def _row_context(request: AuthenticatedRequest, token: Token) -> dict[str, Any]:
     slug = request.GET.get("account") or request.POST.get("account") or ""
     return {
         "row": token_rows([token], request.user)[0],
@@ -186,7 +186,7 @@ def _row_context(request: HttpRequest, token: Token) -> dict[str, Any]:
 
 @require_GET
 @signed_in_required
-def token_row(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_row(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
     """htmx: one table row again (Cancel on an inline delete confirmation)."""
     revocation = selectors.token_get_revocable(
         request.user, token_id, request.GET.get("account", "")
@@ -194,7 +194,7 @@ def token_row(request: HttpRequest, token_id: int) -> HttpResponse:
     return render(request, f"{LIST_TEMPLATE}#token-row", _row_context(request, revocation.token))
 
 
-def _revoke(request: HttpRequest, revocation: selectors.Revocation) -> str:
+def _revoke(request: AuthenticatedRequest, revocation: selectors.Revocation) -> str:
     """Revoke the token, or remove a member's token from the account only; say which."""
     token = revocation.token
     if revocation.remove_only and revocation.account is not None:
@@ -214,7 +214,7 @@ def _revoke(request: HttpRequest, revocation: selectors.Revocation) -> str:
 
 @require_http_methods(["GET", "POST"])
 @signed_in_required
-def token_delete(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_delete(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
     """Confirm, then revoke: the owner for their own, a superuser for their account's."""
     slug = request.GET.get("account") or request.POST.get("account") or ""
     revocation = selectors.token_get_revocable(request.user, token_id, slug)

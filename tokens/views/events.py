@@ -7,11 +7,12 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
 
 from accounts.decorators import account_view
+from accounts.http import AccountRequest
 from accounts.models import Membership
 from accounts.roles import manages_account
 from tokens.models import PERSONAL_EVENT_KINDS, ActorKind, Event, EventKind
@@ -116,7 +117,7 @@ def _filtered(
 
 
 @account_view
-def event_log(request: HttpRequest) -> HttpResponse:
+def event_log(request: AccountRequest) -> HttpResponse:
     """The account's event log, newest first, filtered by kind, actor and token."""
     membership = request.membership
     members = list(

@@ -7,14 +7,15 @@ judging it yet. The services decide what is valid; this only shows it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.constants import RecordType
 from accounts.decorators import signed_in_required
+from accounts.http import AuthenticatedRequest
 from accounts.selectors import accounts_managed_by
 from tokens import selectors
 from tokens.forms import (
@@ -82,7 +83,7 @@ def value_of(form: TokenPermissionsForm, name: str) -> Any:
 def values_of(form: TokenPermissionsForm, name: str) -> list[str]:
     """A many-valued field's submitted values, or its initial ones, as strings."""
     if form.is_bound:
-        return form.data.getlist(name)
+        return cast(QueryDict, form.data).getlist(name)  # bound to request data (or a stash)
     value = form.initial.get(name) or []
     return [str(item) for item in (value if isinstance(value, list | tuple) else [value])]
 
@@ -134,6 +135,7 @@ def picker(
     if data is not None:
         query, selected, mode = data.get(f"{kind}_q", ""), data.getlist(ids_name), "selected"
     else:
+        assert form is not None  # without query data, the picker reads the form
         source = form.data if form.is_bound else form.initial
         query = source.get(f"{kind}_q", "") or ""
         selected = values_of(form, ids_name)
@@ -148,8 +150,10 @@ def picker(
     unread = [pk for pk in reach.account_ids if pk not in account_ids]
     kept = selectors.resource_ids_in(kind=kind, ids=selected_ids, account_ids=unread)
     errors: list[str] = []
-    if form is not None and form.is_bound and form._errors is not None:
-        errors = list(form.errors.get(ids_name, []))
+    # Only a form already validated has errors to show: reading `errors` would validate it.
+    # django-stubs does not declare BaseForm._errors (None until validation).
+    if form is not None and form.is_bound and form._errors is not None:  # type: ignore[attr-defined]
+        errors = [str(error) for error in form.errors.get(ids_name, [])]
     return {
         "kind": str(kind),
         "label": KIND_LABELS[kind],
@@ -168,7 +172,7 @@ def picker(
 
 @require_GET
 @signed_in_required
-def resource_picker(request: HttpRequest) -> HttpResponse:
+def resource_picker(request: AuthenticatedRequest) -> HttpResponse:
     """htmx: one resource list (search results), for the wizard or an edit form."""
     try:
         kind = Kind(request.GET.get("kind", ""))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import account_view, signed_in_required
+from accounts.http import AccountRequest, AuthenticatedRequest
 from accounts.models import Account, Membership, User
 from accounts.roles import manages_account
 from tokens import selectors
@@ -33,7 +34,6 @@ class TokenRow:
     expired: bool
     can_edit: bool  # and roll its secret: the owner of a user token, superusers for automation
     previous_secret_works: bool
-    can_edit: bool
     blocked: list[Blocked] = field(default_factory=list)  # accounts whose policies block it
 
     @property
@@ -71,7 +71,7 @@ def token_rows(tokens: list[Token], user: User, account: Account | None = None) 
 
 @require_GET
 @signed_in_required
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: AuthenticatedRequest) -> HttpResponse:
     """Personal tokens: the signed-in person's user tokens."""
     tokens = list(selectors.tokens_of_user(request.user))
     active = Token.objects.counting_towards_limit(request.user).active().count()
@@ -96,7 +96,7 @@ ACCOUNT_FILTERS = {
 
 @require_GET
 @account_view
-def account_token_list(request: HttpRequest) -> HttpResponse:
+def account_token_list(request: AccountRequest) -> HttpResponse:
     """Account tokens: every token that can act in the account (superusers only)."""
     account: Account = request.account
     if not manages_account(request.membership.role):
@@ -127,9 +127,8 @@ def account_token_list(request: HttpRequest) -> HttpResponse:
         tokens = tokens.filter(type=TokenType.AUTOMATION)
     elif filters["owner"]:
         tokens = tokens.filter(type=TokenType.USER, user_id=int(filters["owner"]))
-    tokens = list(tokens)
     context = {
-        "rows": token_rows(tokens, request.user, account),
+        "rows": token_rows(list(tokens), request.user, account),
         "page": "account",
         "account": account,
         "members": members,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.constants import Role
 from accounts.decorators import signed_in_required
+from accounts.http import AuthenticatedRequest
 from accounts.models import Account
 from accounts.selectors import accounts_managed_by
 from accounts.services.identity import sudo_is_active
@@ -44,7 +45,7 @@ from tokens.views.prefill import prefill, templates_for
 
 
 def _wizard_context(
-    request: HttpRequest, form: TokenCreateForm, superuser_accounts: list[Account]
+    request: AuthenticatedRequest, form: TokenCreateForm, superuser_accounts: list[Account]
 ) -> dict[str, Any]:
     """What the create form shows for the type, account and role chosen so far."""
     token_type = value_of(form, "token_type")
@@ -59,7 +60,7 @@ def _wizard_context(
     if role not in AUTOMATION_ROLES:
         role = Role.ENGINEER
 
-    if token_type == TokenType.AUTOMATION:
+    if token_type == TokenType.AUTOMATION and account is not None:
         reach = selectors.token_reach(token_type=token_type, account_id=account.pk)
         allowed = scopes_allowed_for_role(role)
         scoped = plan_allows_scoped(account.plan, token_type)
@@ -90,7 +91,7 @@ def _wizard_context(
 
 @require_http_methods(["GET", "POST"])
 @signed_in_required
-def token_new(request: HttpRequest) -> HttpResponse:
+def token_new(request: AuthenticatedRequest) -> HttpResponse:
     """The create-token wizard (sudo mode first), then the one-time reveal."""
     here = reverse("tokens:new")
     if not sudo_is_active(request):
@@ -100,7 +101,7 @@ def token_new(request: HttpRequest) -> HttpResponse:
         return to_sudo(request, here, reverse("tokens:list"))
 
     superuser_accounts = list(accounts_managed_by(request.user))
-    data = request.POST if request.method == "POST" else None
+    data: QueryDict | None = request.POST if request.method == "POST" else None
     resumed = False
     if request.method == "GET" and request.GET.get("resume"):
         stashed = unstash(request, "new")
@@ -139,7 +140,7 @@ def token_new(request: HttpRequest) -> HttpResponse:
 
 
 def _create(
-    request: HttpRequest, form: TokenCreateForm, superuser_accounts: list[Account]
+    request: AuthenticatedRequest, form: TokenCreateForm, superuser_accounts: list[Account]
 ) -> CreatedToken | None:
     data = form.cleaned_data
     automation = data["token_type"] == TokenType.AUTOMATION
@@ -188,7 +189,7 @@ def to_reveal(
 
 @require_GET
 @signed_in_required
-def token_new_permissions(request: HttpRequest) -> HttpResponse:
+def token_new_permissions(request: AuthenticatedRequest) -> HttpResponse:
     """htmx: the scopes and resources section, redrawn for another type, account or role."""
     superuser_accounts = list(accounts_managed_by(request.user))
     form = TokenCreateForm(
@@ -202,7 +203,9 @@ def token_new_permissions(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 @signed_in_required
-def token_reveal(request: HttpRequest, token_id: int, rolled: bool = False) -> HttpResponse:
+def token_reveal(
+    request: AuthenticatedRequest, token_id: int, rolled: bool = False
+) -> HttpResponse:
     """The secret, exactly once: read from the reveal cookie, which this answer deletes.
 
     `rolled`: the secret is a token's new one after a roll (tokens:rolled).

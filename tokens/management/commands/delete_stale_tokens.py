@@ -53,7 +53,11 @@ class Command(BaseCommand):
         count = 0
         for token in stale_tokens(now):
             count += 1
-            owner = token.user.email if token.user else f"account {token.account.slug}"
+            if token.user:
+                owner = token.user.email
+            else:
+                assert token.account is not None  # an automation token
+                owner = f"account {token.account.slug}"
             used = (
                 f"last used {token.last_used_at:%Y-%m-%d}"
                 if token.last_used_at

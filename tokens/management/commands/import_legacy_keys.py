@@ -130,6 +130,7 @@ def read_legacy_keys(path: Path) -> tuple[list[LegacyKey], list[str]]:
         if problems:
             errors.append(f"line {line}: {'; '.join(problems)}.")
             continue
+        assert account is not None and created_at is not None  # else a problem above
         seen[key] = line
         keys.append(LegacyKey(line=line, account=account, key=key, created_at=created_at))
     return keys, errors

@@ -38,6 +38,7 @@ def notice_due(token: Token, now: datetime) -> int | None:
 
 
 def _when(token: Token, now: datetime) -> str:
+    assert token.expires_at is not None  # only tokens with a notice due come here
     hours = (token.expires_at - now).total_seconds() / 3600
     if hours <= 24:
         return "within a day"
@@ -64,7 +65,7 @@ def _body(person: User, tokens: list[Token], now: datetime) -> str:
     for token in tokens:
         where = (
             f"automation token of {token.account.name}"
-            if token.type == TokenType.AUTOMATION
+            if token.type == TokenType.AUTOMATION and token.account is not None
             else "your personal token"
         )
         lines.append(
@@ -100,7 +101,7 @@ def _tokens_due(now: datetime) -> tuple[list[Token], dict[int, int]]:
 
 def _recipients(tokens: list[Token]) -> dict[int, tuple[User, list[Token]]]:
     """Per person (by id), whom to email about which tokens: owners, or the account's managers."""
-    managers: dict[int, list[User]] = defaultdict(list)
+    managers: dict[int | None, list[User]] = defaultdict(list)
     account_ids = {token.account_id for token in tokens if token.account_id}
     for membership in Membership.objects.filter(
         account_id__in=account_ids, role__in=MANAGING_ROLES, user__is_active=True
