@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from django.db.models import (
     CharField,
     Count,
-    Exists,
     F,
-    OuterRef,
     Q,
     QuerySet,
     Value,
@@ -27,38 +25,58 @@ from tokens.permissions import KIND_LABELS, Kind, kinds_for_scopes
 # --------------------------------------------------------------------------- event log
 
 
-def events_in_account(account: Account) -> QuerySet[Event]:
-    """Every event that concerns `account`.
+def _account_events(account: Account) -> QuerySet[Event]:
+    """Events written in the account's name."""
+    return Event.objects.filter(account=account)
 
-    Events written in the account's name carry it. Events of user tokens, sign-ins
-    and sudo carry no account (a user token acts in all its owner's accounts): they
-    belong to every account where the token's owner or the acting person is a member.
-    The membership checks are correlated subqueries, so the query count stays flat.
+
+def _personal_events() -> QuerySet[Event]:
+    """Events that carry no account: user tokens' lifecycle, sign-ins and sudo.
+
+    A user token acts in all its owner's accounts, so its events belong to each
+    of them; a person's sign-ins belong to every account they are a member of.
     """
-    members = Membership.objects.filter(account=account)
-    return Event.objects.filter(
-        Q(account=account)
-        | Q(account__isnull=True)
-        & (
-            Exists(members.filter(user_id=OuterRef("token_owner_id")))
-            | Exists(members.filter(user_id=OuterRef("actor_user_id")))
-        )
-    )
+    return Event.objects.filter(account__isnull=True)
 
 
-def events_visible_to(membership: Membership) -> QuerySet[Event]:
-    """The account's events as the member's role may see them (SPEC 9).
+def events_in_account(account: Account) -> list[QuerySet[Event]]:
+    """Every event that concerns `account`, as streams to merge newest first.
+
+    The account's own events, and the personal events of its members (the token's
+    owner or the acting person is a member). Each stream, narrowed by any one log
+    filter, is an ordered range of one index (Event.Meta.indexes), so a page costs
+    the same at a thousand events as at a million; tokens.paging merges them.
+    The membership check is a subquery: the query count stays flat.
+    """
+    members = Membership.objects.filter(account=account).values("user_id")
+    return [
+        _account_events(account),
+        _personal_events().filter(Q(token_owner_id__in=members) | Q(actor_user_id__in=members)),
+    ]
+
+
+def events_visible_to(membership: Membership) -> list[QuerySet[Event]]:
+    """The account's events as the member's role may see them (SPEC 9), as streams.
 
     `user` and `billing`: their own actions and events about their own tokens;
     `engineer`: also what automation tokens did; `superuser`: the whole account.
+    One stream per condition, each served by its own index (an OR of them would
+    read every row of the member's account to find a page).
     """
-    events = events_in_account(membership.account)
+    account = membership.account
     if membership.role == Role.SUPERUSER:
-        return events
-    mine = Q(actor_user_id=membership.user_id) | Q(token_owner_id=membership.user_id)
+        return events_in_account(account)
+    me = membership.user_id
+    streams = [
+        _account_events(account).filter(actor_user_id=me),
+        _account_events(account).filter(token_owner_id=me),
+        _personal_events().filter(actor_user_id=me),
+        _personal_events().filter(token_owner_id=me),
+    ]
     if membership.role == Role.ENGINEER:
-        mine |= Q(actor_token_type=TokenType.AUTOMATION)
-    return events.filter(mine)
+        # An automation token acts in its one account: its events always carry it.
+        streams.append(_account_events(account).filter(actor_token_type=TokenType.AUTOMATION))
+    return streams
 
 
 # --------------------------------------------------------------------------- selections
@@ -179,17 +197,19 @@ def tokens_of_user(user: User) -> QuerySet[Token]:
     return _panel_tokens().filter(type=TokenType.USER, user=user)
 
 
-def tokens_visible_to(user: User, account: Account) -> QuerySet[Token]:
-    """Every token that can act in `account`, for a superuser of it (else none).
-
-    The account's automation tokens and the user tokens of its members.
-    """
-    if not Membership.objects.filter(user=user, account=account, role=Role.SUPERUSER).exists():
-        return Token.objects.none()
+def tokens_acting_in(account: Account) -> QuerySet[Token]:
+    """Every token that can act in `account`: its automation tokens and members' user tokens."""
     members = Membership.objects.filter(account=account).values("user_id")
-    return _panel_tokens().filter(
+    return Token.objects.filter(
         Q(type=TokenType.AUTOMATION, account=account) | Q(type=TokenType.USER, user_id__in=members)
     )
+
+
+def tokens_visible_to(user: User, account: Account) -> QuerySet[Token]:
+    """Every token that can act in `account`, for a superuser of it (else none)."""
+    if not Membership.objects.filter(user=user, account=account, role=Role.SUPERUSER).exists():
+        return Token.objects.none()
+    return tokens_acting_in(account).select_related("user", "account", "created_by")
 
 
 def _managed_accounts(user: User) -> QuerySet[Membership]:

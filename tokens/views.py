@@ -35,6 +35,7 @@ from tokens.forms import (
     resource_mode_name,
 )
 from tokens.models import Token, TokenType
+from tokens.paging import keyset_page
 from tokens.permissions import (
     AUTOMATION_ROLES,
     KIND_LABELS,
@@ -208,7 +209,10 @@ ACCOUNT_FILTERS = {
 @require_GET
 @account_view
 def account_token_list(request: HttpRequest) -> HttpResponse:
-    """Account tokens: every token that can act in the account (superusers only)."""
+    """Account tokens: every token that can act in the account (superusers only).
+
+    Paged by cursor, 50 at a time (tokens.paging): an account may have thousands.
+    """
     account: Account = request.account
     if request.membership.role != Role.SUPERUSER:
         return render(request, "tokens/forbidden.html", {"account": account}, status=403)
@@ -238,9 +242,10 @@ def account_token_list(request: HttpRequest) -> HttpResponse:
         tokens = tokens.filter(type=TokenType.AUTOMATION)
     elif filters["owner"]:
         tokens = tokens.filter(type=TokenType.USER, user_id=int(filters["owner"]))
-    tokens = list(tokens)
+    pager = keyset_page([tokens], request.GET, params=filters, load=tokens)
     context = {
-        "rows": _rows(tokens, request.user),
+        "rows": _rows(pager.rows, request.user),
+        "pager": pager,
         "page": "account",
         "account": account,
         "members": members,
