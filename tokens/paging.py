@@ -25,7 +25,7 @@ from django.utils.http import urlencode
 
 PER_PAGE = 50
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CURSOR = re.compile(r"(\d{1,18})-(\d{1,19})")
+_CURSOR = re.compile(r"([0-9]{1,18})-([0-9]{1,19})")
 _MAX_ID = 2**63 - 1  # the largest bigint: a larger id would be an error in the database
 
 
