@@ -10,7 +10,10 @@ the median and 99th percentile latency, and each route's cost relative to
 stopped and the database dropped at the end, whatever happens. Debian's `wrk`
 is installed with apt-get when it is missing.
 
-    python bench/http_load.py [--duration 5] [--connections 2 16] [--keep-db]
+    python bench/http_load.py [--duration 5] [--connections 2 16] [--runs 1] [--keep-db]
+
+With --runs N the whole series is repeated and each cell is the median over the
+runs (about 50 s a run).
 
 (Not bench/http.py: run as a script, that name would shadow the standard library's
 `http`, which urllib and gunicorn import.)
@@ -30,6 +33,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -198,19 +202,34 @@ def _stop(server: subprocess.Popen) -> None:
         server.wait(timeout=5)
 
 
-def _table(results: dict[tuple[str, int], Result], routes: list[str], connections: list[int]):
+Cell = tuple[str, int]  # route, connections
+
+
+def _table(runs: list[dict[Cell, Result]], routes: list[str], connections: list[int]) -> None:
+    """Per route and load: the median over runs, and the median of each run's cost ratio."""
     print("| route | connections | req/s | p50 ms | p99 ms | cost vs /healthz |")
     print("|---|---:|---:|---:|---:|---:|")
     for count in connections:
-        healthz = results[(routes[0], count)].requests_per_second
         for route in routes:
-            result = results[(route, count)]
-            errors = f" ({result.errors} errors)" if result.errors else ""
+            cells = [run[(route, count)] for run in runs]
+            ratios = [
+                run[(routes[0], count)].requests_per_second / cell.requests_per_second
+                for run, cell in zip(runs, cells, strict=True)
+            ]
+            errors = sum(cell.errors for cell in cells)
             print(
-                f"| {route} | {count} | {result.requests_per_second:,.0f} | "
-                f"{result.p50_ms:.2f} | {result.p99_ms:.2f} | "
-                f"{healthz / result.requests_per_second:.2f}x{errors} |"
+                f"| {route} | {count} | "
+                f"{statistics.median(c.requests_per_second for c in cells):,.0f} | "
+                f"{statistics.median(c.p50_ms for c in cells):.2f} | "
+                f"{statistics.median(c.p99_ms for c in cells):.2f} | "
+                f"{statistics.median(ratios):.2f}x{f' ({errors} errors)' if errors else ''} |"
             )
+    if len(runs) > 1:
+        spread = [run[(routes[0], connections[0])].requests_per_second for run in runs]
+        print(
+            f"\n{len(runs)} runs; /healthz at {connections[0]} connections ranged "
+            f"{min(spread):,.0f} to {max(spread):,.0f} req/s between them (the machine's noise)."
+        )
 
 
 def run(options: argparse.Namespace) -> None:
@@ -269,18 +288,20 @@ def run(options: argparse.Namespace) -> None:
             scripts[name] = workdir / f"route{len(scripts)}.lua"
             scripts[name].write_text(LUA.format(header=header))
             _wrk(wrk, scripts[name], origin + path, 2, 1)  # warm up every worker and route
-        results = {}
-        for count in options.connections:
-            for name, (path, _secret) in routes.items():
-                results[(name, count)] = _wrk(
-                    wrk, scripts[name], origin + path, count, options.duration
-                )
+        runs = [
+            {
+                (name, count): _wrk(wrk, scripts[name], origin + path, count, options.duration)
+                for count in options.connections
+                for name, (path, _secret) in routes.items()
+            }
+            for _ in range(options.runs)
+        ]
         print(
             f"\ngunicorn {WORKERS} workers (sync), PostgreSQL, Redis, wrk on 127.0.0.1, "
             f"{options.duration} s per row; {os.cpu_count()} CPUs, load average "
             f"{os.getloadavg()[0]:.2f}; {time.monotonic() - started:.0f} s in all.\n"
         )
-        _table(results, list(routes), options.connections)
+        _table(runs, list(routes), options.connections)
     finally:
         if server is not None:
             _stop(server)
@@ -293,6 +314,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=5, help="seconds per route and load")
     parser.add_argument("--connections", type=int, nargs="+", default=[2, 16])
+    parser.add_argument("--runs", type=int, default=1, help="repeat and show medians")
     parser.add_argument("--keep-db", action="store_true", help="leave the database behind")
     parser.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
