@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo serve test lint format bench install clean
+.PHONY: demo serve test lint format bench bench-http install clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ format: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
+
+# gunicorn + PostgreSQL + Redis under wrk (needs PostgreSQL and Redis on 127.0.0.1).
+bench-http: $(VENV)/.installed
+	$(PY) bench/http_load.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles test-results .pytest_cache .ruff_cache

@@ -259,6 +259,21 @@ class ActorKind(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+# The event log reads one account's events, or the personal events (those with no
+# account: user tokens, sign-ins, sudo), newest first on (created_at, id), narrowed by at
+# most one of these columns. Each pair of indexes below makes every such read an ordered
+# range scan that stops after one page, whatever the size of the log (see
+# tokens.selectors.events_visible_to). Personal indexes are partial: other rows skip them.
+LOG_FILTER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "time": (),
+    "kind": ("kind",),
+    "actor": ("actor_user",),
+    "owner": ("token_owner",),
+    "actor_type": ("actor_token_type",),
+    "actor_kind": ("actor_kind",),
+}
+
+
 class Event(models.Model):
     """One entry of the event log. Never holds a secret.
 
@@ -270,7 +285,12 @@ class Event(models.Model):
     kind = models.CharField(max_length=40, choices=EventKind.choices)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     account = models.ForeignKey(
-        Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+        Account,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,  # event_acct_time leads with it
     )
     actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
     actor_user = models.ForeignKey(
@@ -302,7 +322,20 @@ class Event(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["account", "-created_at"], name="event_account_time"),
+            *[
+                models.Index(
+                    fields=["account", *column, "created_at", "id"], name=f"event_acct_{name}"
+                )
+                for name, column in LOG_FILTER_COLUMNS.items()
+            ],
+            *[
+                models.Index(
+                    fields=[*column, "created_at", "id"],
+                    name=f"event_personal_{name}",
+                    condition=models.Q(account__isnull=True),
+                )
+                for name, column in LOG_FILTER_COLUMNS.items()
+            ],
         ]
 
     def __str__(self) -> str:

@@ -9,11 +9,9 @@ from typing import TypedDict, cast
 from django.db.models import (
     CharField,
     Count,
-    Exists,
     F,
     ManyToManyField,
     Model,
-    OuterRef,
     Prefetch,
     Q,
     QuerySet,
@@ -42,41 +40,59 @@ from tokens.permissions import KIND_LABELS, Kind, kinds_for_scopes
 # --------------------------------------------------------------------------- event log
 
 
-def events_in_account(account: Account) -> QuerySet[Event]:
-    """Every event that concerns `account`.
+def _account_events(account: Account) -> QuerySet[Event]:
+    """Events written in the account's name."""
+    return Event.objects.filter(account=account)
 
-    Events written in the account's name carry it. Events of user tokens carry no
-    account (a user token acts in all its owner's accounts): they belong to every
-    account where the token's owner or the acting person is a member. Sign-ins and
-    sudo carry no account either but belong to the person alone (PERSONAL_EVENT_KINDS):
-    no account's log has them. The membership checks are correlated subqueries, so
-    the query count stays flat.
+
+def _personal_events() -> QuerySet[Event]:
+    """Events that carry no account and concern user tokens (their lifecycle, their API use).
+
+    A user token acts in all its owner's accounts, so its events belong to each of
+    them. Sign-ins and sudo carry no account either but belong to the person alone
+    (PERSONAL_EVENT_KINDS): no account's log shows them (SPEC 9).
     """
-    members = Membership.objects.filter(account=account)
-    return Event.objects.filter(
-        Q(account=account)
-        | Q(account__isnull=True)
-        & ~Q(kind__in=PERSONAL_EVENT_KINDS)
-        & (
-            Exists(members.filter(user_id=OuterRef("token_owner_id")))
-            | Exists(members.filter(user_id=OuterRef("actor_user_id")))
-        )
-    )
+    return Event.objects.filter(account__isnull=True).exclude(kind__in=PERSONAL_EVENT_KINDS)
 
 
-def events_visible_to(membership: Membership) -> QuerySet[Event]:
-    """The account's events as the member's role may see them (SPEC 9).
+def events_in_account(account: Account) -> list[QuerySet[Event]]:
+    """Every event that concerns `account`, as streams to merge newest first.
+
+    The account's own events, and the user-token events of its members (the token's
+    owner or the acting person is a member). Each stream, narrowed by any one log
+    filter, is an ordered range of one index (Event.Meta.indexes), so a page costs
+    the same at a thousand events as at a million; tokens.paging merges them.
+    The membership check is a subquery: the query count stays flat.
+    """
+    members = Membership.objects.filter(account=account).values("user_id")
+    return [
+        _account_events(account),
+        _personal_events().filter(Q(token_owner_id__in=members) | Q(actor_user_id__in=members)),
+    ]
+
+
+def events_visible_to(membership: Membership) -> list[QuerySet[Event]]:
+    """The account's events as the member's role may see them (SPEC 9), as streams.
 
     `user` and `billing`: their own actions and events about their own tokens;
-    `engineer`: also what automation tokens did; `superuser`: the whole account.
+    `engineer`: also what automation tokens did; managers: the whole account.
+    One stream per condition, each served by its own index (an OR of them would
+    read every row of the member's account to find a page).
     """
-    events = events_in_account(membership.account)
+    account = membership.account
     if manages_account(membership.role):
-        return events
-    mine = Q(actor_user_id=membership.user_id) | Q(token_owner_id=membership.user_id)
+        return events_in_account(account)
+    me = membership.user_id
+    streams = [
+        _account_events(account).filter(actor_user_id=me),
+        _account_events(account).filter(token_owner_id=me),
+        _personal_events().filter(actor_user_id=me),
+        _personal_events().filter(token_owner_id=me),
+    ]
     if membership.role == Role.ENGINEER:
-        mine |= Q(actor_token_type=TokenType.AUTOMATION)
-    return events.filter(mine)
+        # An automation token acts in its one account: its events always carry it.
+        streams.append(_account_events(account).filter(actor_token_type=TokenType.AUTOMATION))
+    return streams
 
 
 # --------------------------------------------------------------------------- selections

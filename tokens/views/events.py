@@ -5,17 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils.http import urlencode
 
 from accounts.decorators import account_view
 from accounts.http import AccountRequest
 from accounts.models import Membership
 from accounts.roles import manages_account
 from tokens.models import PERSONAL_EVENT_KINDS, ActorKind, Event, EventKind
+from tokens.paging import keyset_page
 from tokens.selectors import events_visible_to
 
 EVENTS_PER_PAGE = 50
@@ -118,7 +117,10 @@ def _filtered(
 
 @account_view
 def event_log(request: AccountRequest) -> HttpResponse:
-    """The account's event log, newest first, filtered by kind, actor and token."""
+    """The account's event log, newest first, filtered by kind, actor and token.
+
+    Paged by cursor (Newer / Older), never counted: see tokens.paging.
+    """
     membership = request.membership
     members = list(
         Membership.objects.filter(account=request.account)
@@ -128,17 +130,13 @@ def event_log(request: AccountRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     actor = request.GET.get("actor", "")
     token = request.GET.get("token", "").strip()[:100]
-    events = _filtered(
-        events_visible_to(membership),
-        kind=kind,
-        actor=actor,
-        token=token,
-        members=members,
-    )
-    page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = [(event, event_changes(event)) for event in page.object_list]
+    streams = [
+        _filtered(events, kind=kind, actor=actor, token=token, members=members)
+        for events in events_visible_to(membership)
+    ]
     filters = {"kind": kind, "actor": actor, "token": token}
-    query = urlencode({key: value for key, value in filters.items() if value})
+    page = keyset_page(streams, request.GET, params=filters, per_page=EVENTS_PER_PAGE)
+    rows = [(event, event_changes(event)) for event in page.rows]
     context = {
         "page": page,
         "rows": rows,
@@ -147,7 +145,6 @@ def event_log(request: AccountRequest) -> HttpResponse:
         "actor_kinds": ACTOR_KIND_CHOICES.items(),
         "filters": filters,
         "filtered": any(filters.values()),
-        "query": query,
         "sees_everything": manages_account(membership.role),
         "role_label": membership.get_role_display(),
         "sees_automation": membership.role == "engineer",

@@ -17,6 +17,7 @@ from accounts.roles import manages_account
 from tokens import selectors
 from tokens.constants import MAX_ACTIVE_TOKENS_PER_USER
 from tokens.models import Token, TokenType
+from tokens.paging import keyset_page
 from tokens.permissions import SCOPE_DESCRIPTIONS, Kind
 from tokens.policies import Blocked, blocked_by_token, blocked_in
 from tokens.record_rules import record_rules_text, rules_from_json
@@ -127,8 +128,10 @@ def account_token_list(request: AccountRequest) -> HttpResponse:
         tokens = tokens.filter(type=TokenType.AUTOMATION)
     elif filters["owner"]:
         tokens = tokens.filter(type=TokenType.USER, user_id=int(filters["owner"]))
+    pager = keyset_page([tokens], request.GET, params=filters, load=tokens)
     context = {
-        "rows": token_rows(list(tokens), request.user, account),
+        "rows": token_rows(pager.rows, request.user, account),
+        "pager": pager,
         "page": "account",
         "account": account,
         "members": members,
