@@ -60,9 +60,13 @@ def events_in_account(account: Account) -> list[QuerySet[Event]]:
 
     The account's own events, and the user-token events of its members (the token's
     owner or the acting person is a member). Each stream, narrowed by any one log
-    filter, is an ordered range of one index (Event.Meta.indexes), so a page costs
-    the same at a thousand events as at a million; tokens.paging merges them.
-    The membership check is a subquery: the query count stays flat.
+    filter, is read in the order of one index (Event.Meta.indexes) and stops after
+    a page, so a page costs the same at a thousand events as at a million;
+    tokens.paging merges them. The membership check is a subquery (the query
+    count stays flat) applied while walking the personal events newest first: it
+    costs little while the members own a fair share of the personal events, and
+    more for a small account among many (then writing those events with each
+    account they concern is the fix: see the README's Scale section).
     """
     members = Membership.objects.filter(account=account).values("user_id")
     return [
