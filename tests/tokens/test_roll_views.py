@@ -119,3 +119,16 @@ def test_nobody_else_may_roll(client, account, owner, member_factory, password):
     )
     assert response.status_code == 404
     assert works(client, members_token.secret) and works(client, automation.secret)
+
+
+def test_the_token_page_offers_roll_secret_to_who_may_roll(client, account, member_factory):
+    from django.urls import reverse
+
+    from tests.factories import issue_user_token
+
+    owner = member_factory(account, "engineer")
+    created = issue_user_token(owner, name="deploys")
+    client.force_login(owner)
+    page = client.get(reverse("tokens:detail", args=[created.token.pk])).content.decode()
+    assert reverse("tokens:roll", args=[created.token.pk]) in page
+    assert "Roll secret" in page

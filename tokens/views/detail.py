@@ -163,6 +163,7 @@ def token_detail(request: HttpRequest, token_id: int) -> HttpResponse:
         "tokens/token_detail.html",
         {
             "token": token,
+            "now": now,
             "expired": token.is_expired(now),
             "abilities": _abilities(explanations, token),
             "summary": summary,
