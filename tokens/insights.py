@@ -168,8 +168,10 @@ def token_explanations(
     query per partially selected kind.
     """
     if grant.token_type == "automation":
+        assert grant.account_id is not None  # an automation token always has its account
         accounts = [(account, role) for account in Account.objects.filter(pk=grant.account_id)]
     else:
+        assert user_id is not None  # a user token always has an owner
         memberships = Membership.objects.filter(user_id=user_id).select_related("account")
         accounts = [(m.account, m.role) for m in memberships.order_by("account__name", "pk")]
     partial = [kind for kind in Kind if kind not in grant.all_kinds]

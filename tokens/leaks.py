@@ -118,7 +118,7 @@ def credentials_revoke(
 
 def _recipients(tokens: list[Token]) -> dict[int, tuple[User, list[Token]]]:
     """Each person to tell, with their tokens: owners; superusers for account-held tokens."""
-    synthetic = {t.user_id for t in tokens if t.user is not None and t.user.is_synthetic}
+    synthetic = {t.user.pk for t in tokens if t.user is not None and t.user.is_synthetic}
     managers = Membership.objects.filter(role__in=MANAGING_ROLES, user__is_active=True).filter(
         Q(account_id__in={t.account_id for t in tokens if t.account_id})
         | Q(account__memberships__user_id__in=synthetic)
@@ -137,11 +137,11 @@ def _recipients(tokens: list[Token]) -> dict[int, tuple[User, list[Token]]]:
         if token.user is not None and not token.user.is_synthetic:
             candidates = [token.user]
         else:
-            accounts = (
-                {token.account_id}
-                if token.account_id
-                else synthetic_accounts.get(token.user_id, set())
-            )
+            if token.account_id:
+                accounts = {token.account_id}
+            else:
+                assert token.user_id is not None  # not an account's token: a user token
+                accounts = synthetic_accounts.get(token.user_id, set())
             candidates = [user for pk in accounts for user in by_account.get(pk, [])]
         for person in candidates:
             if person.is_active and not person.is_synthetic:

@@ -33,7 +33,7 @@ LIFETIME_RANGE = (1, 3650)  # days, SPEC 15 (and the database constraint on Acco
 IDLE_RANGE = (7, 730)
 
 # The field of a token's form or service call that a creation-time refusal points at.
-_POLICY_FIELDS = {
+_POLICY_FIELDS: dict[str, str] = {
     PolicyName.MAX_LIFETIME: "expires_at",
     PolicyName.IP_ALLOW_LIST_REQUIRED: "allowed_ips",
 }
@@ -106,6 +106,7 @@ def edit_refusal(token: Token, *, allowed_ips: Collection[str]) -> tuple[str, st
     A token already outside a policy stays editable (it is blocked at request
     time anyway); only a change that newly breaks one is refused.
     """
+    assert token.account is not None  # an automation token always has one
     facts = (token.type, token.created_at, token.expires_at)
     new = token_refusal(token.account, *facts, allowed_ips)
     return None if new == token_refusal(token.account, *facts, token.allowed_ips) else new
@@ -125,7 +126,9 @@ def token_blocked_in(token: Token, *, now: datetime | None = None) -> list[Block
     """Where a token is blocked by policy: its account, or its owner's accounts (one query)."""
     now = now or timezone.now()
     if token.type == TokenType.AUTOMATION:
+        assert token.account is not None  # an automation token always has one
         return blocked_in(token, [token.account], now=now)
+    assert token.user_id is not None  # a user token always has an owner
     accounts = Account.objects.filter(memberships__user_id=token.user_id).order_by("name")
     return blocked_in(token, accounts, now=now)
 
@@ -136,7 +139,11 @@ def blocked_by_token(tokens: Sequence[Token], *, now: datetime) -> dict[int, lis
     Automation tokens come with their account (select_related); user tokens act
     in their owners' accounts, read once for all owners.
     """
-    owners = {token.user_id for token in tokens if token.type == TokenType.USER}
+    owners = {
+        token.user_id
+        for token in tokens
+        if token.type == TokenType.USER and token.user_id is not None  # always, for user tokens
+    }
     accounts_of: dict[int, list[Account]] = {}
     if owners:
         for membership in (
@@ -147,7 +154,13 @@ def blocked_by_token(tokens: Sequence[Token], *, now: datetime) -> dict[int, lis
             accounts_of.setdefault(membership.user_id, []).append(membership.account)
     result = {}
     for token in tokens:
-        accounts = [token.account] if token.is_automation else accounts_of.get(token.user_id, [])
+        accounts: list[Account]
+        if token.is_automation:
+            assert token.account is not None  # an automation token always has one
+            accounts = [token.account]
+        else:
+            assert token.user_id is not None  # a user token always has an owner
+            accounts = accounts_of.get(token.user_id, [])
         result[token.pk] = blocked_in(token, accounts, now=now)
     return result
 
@@ -227,7 +240,8 @@ def idle_automation_tokens(now: datetime) -> list[Token]:
     """
     found: list[Token] = []
     for account in Account.objects.filter(max_idle_days__isnull=False).order_by("pk"):
-        cutoff = now - timedelta(days=account.max_idle_days)  # type: ignore[arg-type]
+        assert account.max_idle_days is not None  # filtered on above
+        cutoff = now - timedelta(days=account.max_idle_days)
         found.extend(
             Token.objects.annotate(
                 last_activity=Coalesce("last_used_at", "imported_at", "created_at")

@@ -25,7 +25,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
+
+from accounts.http import AuthenticatedRequest
 
 COOKIE_NAME = "kw_reveal"
 LIFETIME_SECONDS = 5 * 60  # a secret left unclaimed this long is dropped
@@ -46,7 +48,7 @@ def _associated_data(user_id: int, token_id: int) -> bytes:
 
 
 def reveal_attach(
-    response: HttpResponse, *, request: HttpRequest, token_id: int, secret: str, path: str
+    response: HttpResponse, *, request: AuthenticatedRequest, token_id: int, secret: str, path: str
 ) -> None:
     """Put `secret` on `response` for the reveal page at `path` (the signed-in person's)."""
     nonce = os.urandom(_NONCE_BYTES)
@@ -65,7 +67,9 @@ def reveal_attach(
     )
 
 
-def reveal_take(request: HttpRequest, response: HttpResponse, *, token_id: int) -> str | None:
+def reveal_take(
+    request: AuthenticatedRequest, response: HttpResponse, *, token_id: int
+) -> str | None:
     """The secret waiting for this token's reveal, once (the cookie is deleted), or None.
 
     None when there is no cookie, it was made for another token or person, it is

@@ -218,7 +218,7 @@ def tokens_visible_to(user: User, account: Account) -> TokenQuerySet:
     return tokens_acting_in(account)
 
 
-def tokens_acting_in(account: Account) -> QuerySet[Token]:
+def tokens_acting_in(account: Account) -> TokenQuerySet:
     """Every token that acts in `account`: its automation tokens and its members' user tokens."""
     members = Membership.objects.filter(account=account).values("user_id")
     removed = TokenRemoval.objects.filter(account=account).values("token_id")

@@ -226,6 +226,7 @@ def token_create(
     rules = clean_token_record_rules(record_rules, account=account, token_type=token_type)
     expiry = clean_expiry(now + DEFAULT_EXPIRY if expires_at is _DEFAULT else expires_at, now)
     if token_type == TokenType.AUTOMATION:
+        assert account is not None  # _automation_token_role refused a missing one
         _refuse_by_policy(policies.token_refusal(account, token_type, now, expiry, networks))
     if limit_holder is not None:
         _check_token_limit(limit_holder, now)
@@ -523,7 +524,9 @@ def token_roll(*, actor: Actor, token: Token, grace_period: timedelta) -> Create
             "grace_period": seconds,
             "previous_display": old_display,
             "previous_secret_expires_at": (
-                token.previous_secret_expires_at.isoformat() if seconds else None
+                token.previous_secret_expires_at.isoformat()
+                if seconds and token.previous_secret_expires_at is not None
+                else None
             ),
         },
     )

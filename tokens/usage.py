@@ -235,8 +235,8 @@ def _write(
     if not Token.objects.filter(pk=token_id).exists():
         return
     totals: dict[tuple[int, str], list[int]] = {}
-    for (day, op, allowed), value in counts.items():
-        totals.setdefault((day, op), [0, 0])[0 if allowed else 1] += value
+    for (day, op, was_allowed), value in counts.items():
+        totals.setdefault((day, op), [0, 0])[0 if was_allowed else 1] += value
     for (day, op), (allowed, denied) in totals.items():
         last_at = _as_time(lasts[(day, op)]) if (day, op) in lasts else datetime.now(UTC)
         updated = TokenUsage.objects.filter(token_id=token_id, day=_date(day), operation=op).update(

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import signed_in_required
+from accounts.http import AuthenticatedRequest
 from accounts.roles import BILLING_READ, MANAGE_TOKENS
 from tokens import selectors
 from tokens.insights import (
@@ -141,7 +142,7 @@ def _abilities(explanations: list[AccountExplanation], token: Token) -> list[dic
 
 @require_GET
 @signed_in_required
-def token_detail(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_detail(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
     """A token's page: the reach of the token lists (a foreign id is a 404)."""
     token = selectors.token_get_revocable(request.user, token_id).token
     now = timezone.now()
@@ -154,7 +155,10 @@ def token_detail(request: HttpRequest, token_id: int) -> HttpResponse:
     can_edit = token.is_automation or token.user_id == request.user.pk
     narrowable = (
         can_edit
-        and (not token.is_automation or plan_allows_scoped(token.account.plan, token.type))
+        and (
+            not token.is_automation
+            or (token.account is not None and plan_allows_scoped(token.account.plan, token.type))
+        )
         and bool(summary.suggested_scopes)
         and set(summary.suggested_scopes) != set(token.scopes)
     )

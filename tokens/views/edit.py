@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.constants import Role
 from accounts.decorators import signed_in_required
 from accounts.http import AuthenticatedRequest, safe_next_url
+from accounts.models import Account
 from accounts.services.identity import sudo_is_active
 from tokens import selectors
 from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
@@ -73,13 +74,15 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
         account_id=token.account_id,
         token_id=token.pk,
     )
+    accounts: list[Account]
     if token.is_automation and token.account is not None:
         allowed = scopes_allowed_for_role(token.role)
         scoped = plan_allows_scoped(token.account.plan, token.type)
+        accounts = [token.account]
     else:
         allowed = scopes_allowed_for_roles(reach.owner_roles)
         scoped = True
-    accounts = [token.account] if token.is_automation else [m.account for m in reach.memberships]
+        accounts = [m.account for m in reach.memberships]
     policy = Policy.of(token.account) if token.is_automation else NO_POLICY
     return {
         "blocked": blocked_in(token, accounts, now=timezone.now()),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import account_view
-from accounts.models import Account
+from accounts.http import AccountRequest
 from accounts.roles import manages_account
 from accounts.services.identity import sudo_is_active
 from tokens.forms import AccountPoliciesForm
@@ -31,13 +31,13 @@ def _fingerprint(policy: Policy) -> str:
 
 @require_http_methods(["GET", "POST"])
 @account_view
-def account_policies(request: HttpRequest) -> HttpResponse:
+def account_policies(request: AccountRequest) -> HttpResponse:
     """Show and change the account's token policies.
 
     Every change is previewed first ("N tokens would be blocked: …"); saving the
     previewed values needs sudo mode (the form is kept across the sudo page).
     """
-    account: Account = request.account
+    account = request.account
     if not manages_account(request.membership.role):
         return render(
             request,

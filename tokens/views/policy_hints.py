@@ -22,7 +22,7 @@ from tokens.views.form import value_of
 
 def _expiry_options(form: TokenCreateForm, limit: int | None) -> list[dict[str, Any]]:
     """The expiry choices, those beyond `limit` days (and "never") disabled."""
-    options = [
+    options: list[dict[str, Any]] = [
         {
             "value": value,
             "label": label,

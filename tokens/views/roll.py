@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import signed_in_required
-from accounts.http import safe_next_url
+from accounts.http import AuthenticatedRequest, safe_next_url
 from accounts.services.identity import sudo_is_active
 from tokens import selectors
 from tokens.services import token_roll
@@ -40,7 +40,7 @@ class TokenRollForm(forms.Form):
 
 @require_http_methods(["GET", "POST"])
 @signed_in_required
-def token_roll_page(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_roll_page(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
     """Roll secret: who may edit the token may roll it (never someone else's user token)."""
     token = selectors.token_get_manageable(request.user, token_id)
     back = safe_next_url(request) or back_url(token)

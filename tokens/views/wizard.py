@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -170,7 +170,7 @@ def _create(
 
 
 def to_reveal(
-    request: HttpRequest, created: CreatedToken, page: str = "tokens:reveal"
+    request: AuthenticatedRequest, created: CreatedToken, page: str = "tokens:reveal"
 ) -> HttpResponse:
     """Redirect to the reveal page, the secret riding along in its encrypted, scoped cookie.
 

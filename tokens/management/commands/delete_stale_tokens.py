@@ -87,6 +87,7 @@ class Command(BaseCommand):
         """
         idle = idle_automation_tokens(now)
         for token in idle:
+            assert token.account is not None  # idle_automation_tokens: automation tokens only
             line = f"{token.pk}\t{token.display}\t{token.name}\taccount {token.account.slug}"
             if dry_run:
                 self.stdout.write(f"would revoke (policy: Maximum idle time) {line}")

@@ -48,6 +48,7 @@ def _when(token: Token, now: datetime) -> str:
 def _token_page(token: Token) -> str:
     """Where the token's row is, with Roll secret and Edit on it."""
     if token.type == TokenType.AUTOMATION:
+        assert token.account is not None  # an automation token
         path = reverse("tokens:account-list", args=[token.account.slug])
     else:
         path = reverse("tokens:list")
