@@ -33,15 +33,8 @@ from accounts.models import Account, Membership, User
 from tokens import crypto, throttle
 from tokens.constants import LAST_USED_INTERVAL, MAX_CREDENTIAL_LENGTH
 from tokens.models import ALL_FIELDS, Token, TokenRemoval, TokenType
-from tokens.permissions import (
-    NO_POLICY,
-    Grant,
-    Kind,
-    Policy,
-    RecordRule,
-    policy_violation,
-    token_is_usable,
-)
+from tokens.permissions import Grant, Kind, RecordRule, token_is_usable
+from tokens.policy_rules import NO_POLICY, Policy, policy_violation
 from tokens.record_rules import rules_from_json, rules_json
 from tokens.usage import buffered_days, usage_flush
 

@@ -20,9 +20,8 @@ import ipaddress
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from accounts.constants import PLANS_WITH_SCOPED_AUTOMATION_TOKENS, Role
 from accounts.roles import MANAGE_TOKENS, OPERATIONS, ROLE_OPERATIONS
@@ -400,111 +399,3 @@ def suggest_scopes(operations: Iterable[str]) -> list[str]:
         write = scope.replace(":read", ":write")
         chosen.add(write if scope.endswith(":read") and write in used else scope)
     return [scope for scope in SCOPES if scope in chosen]
-
-
-# --------------------------------------------------------------------------- account policies
-
-
-class PolicyName(StrEnum):
-    """An account token policy (SPEC 15), as named in the API's policy_violation answers."""
-
-    MAX_LIFETIME = "max_lifetime"
-    MAX_IDLE = "max_idle"
-    IP_ALLOW_LIST_REQUIRED = "ip_allow_list_required"
-    ALLOWED_NETWORKS = "allowed_networks"
-
-
-POLICY_LABELS: dict[str, str] = {
-    PolicyName.MAX_LIFETIME: "Maximum lifetime",
-    PolicyName.MAX_IDLE: "Maximum idle time",
-    PolicyName.IP_ALLOW_LIST_REQUIRED: "Automation tokens need an IP allow-list",
-    PolicyName.ALLOWED_NETWORKS: "Allowed networks",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """An account's token policies; the default is every policy off."""
-
-    max_lifetime_days: int | None = None
-    max_idle_days: int | None = None
-    automation_requires_ip_allow_list: bool = False
-    allowed_networks: tuple[str, ...] = ()
-
-    @property
-    def is_off(self) -> bool:
-        return self == NO_POLICY
-
-    @classmethod
-    def of(cls, account: Any) -> Policy:
-        """The policy stored on an account row (accounts.models.Account)."""
-        policy = cls(
-            max_lifetime_days=account.max_lifetime_days,
-            max_idle_days=account.max_idle_days,
-            automation_requires_ip_allow_list=bool(account.automation_requires_ip_allow_list),
-            allowed_networks=tuple(account.allowed_networks or ()),
-        )
-        return NO_POLICY if policy == NO_POLICY else policy
-
-    def latest_expiry(self, created_at: datetime) -> datetime | None:
-        """The latest expiry a token created at `created_at` may have (None: no limit)."""
-        if self.max_lifetime_days is None:
-            return None
-        return created_at + timedelta(days=self.max_lifetime_days)
-
-
-NO_POLICY = Policy()
-
-
-def policy_message(policy: Policy, name: str) -> str:
-    """Why a token breaks `name` of `policy`, in words for people and API clients."""
-    if name == PolicyName.MAX_LIFETIME:
-        return (
-            f"The account allows tokens a maximum lifetime of {policy.max_lifetime_days} days "
-            "(and no token that never expires)."
-        )
-    if name == PolicyName.MAX_IDLE:
-        return (
-            f"The account blocks tokens unused for {policy.max_idle_days} days (maximum idle time)."
-        )
-    if name == PolicyName.IP_ALLOW_LIST_REQUIRED:
-        return "The account requires automation tokens to have an IP allow-list."
-    return "The account allows tokens only from its allowed networks."
-
-
-def policy_violation(
-    policy: Policy,
-    *,
-    token_type: str,
-    created_at: datetime,
-    expires_at: datetime | None,
-    last_used_at: datetime | None,
-    allowed_ips: Collection[str],
-    now: datetime,
-    client_ip: str | None = None,
-    check_network: bool = True,
-) -> str | None:
-    """The first policy of an account that a token breaks there (a PolicyName), or None.
-
-    In order: maximum lifetime (the token may not expire later than that many
-    days after its creation, and never-expiring tokens break it), maximum idle
-    time (unused that long, or never used and created that long ago, counted
-    to the exact moment), the IP allow-list automation tokens need, and the
-    allowed networks `client_ip` must fall in (an unknown address, None, falls
-    in none). `check_network=False` leaves networks out: at creation or in a
-    preview there is no request address to judge.
-    """
-    if policy.max_lifetime_days is not None:
-        latest = policy.latest_expiry(created_at)
-        if expires_at is None or expires_at > latest:  # type: ignore[operator]
-            return PolicyName.MAX_LIFETIME
-    if policy.max_idle_days is not None:
-        since = last_used_at or created_at
-        if now - since >= timedelta(days=policy.max_idle_days):
-            return PolicyName.MAX_IDLE
-    if policy.automation_requires_ip_allow_list and token_type == "automation" and not allowed_ips:
-        return PolicyName.IP_ALLOW_LIST_REQUIRED
-    outside = client_ip is None or not ip_allowed(client_ip, policy.allowed_networks)
-    if check_network and policy.allowed_networks and outside:
-        return PolicyName.ALLOWED_NETWORKS
-    return None

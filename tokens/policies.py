@@ -20,13 +20,7 @@ from django.utils import timezone
 from accounts.models import Account, Membership
 from tokens.events import Actor, event_record
 from tokens.models import EventKind, Token, TokenType
-from tokens.permissions import (
-    POLICY_LABELS,
-    Policy,
-    PolicyName,
-    policy_message,
-    policy_violation,
-)
+from tokens.policy_rules import POLICY_LABELS, Policy, PolicyName, policy_message, policy_violation
 from tokens.selectors import tokens_acting_in
 
 LIFETIME_RANGE = (1, 3650)  # days, SPEC 15 (and the database constraint on Account)

@@ -8,12 +8,10 @@ limit) is enforced once: here, with the input checks of tokens.validation.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from ipaddress import IPv4Network, IPv6Network
 from typing import Any, Final
 
 from django.conf import settings
@@ -39,8 +37,7 @@ from tokens.models import (
     TokenRemoval,
     TokenType,
 )
-from tokens.permissions import AUTOMATION_ROLES, SCOPE_OPERATIONS, Kind
-from tokens.record_rules import record_rules_widen, rules_from_json
+from tokens.permissions import AUTOMATION_ROLES, Kind
 from tokens.selectors import token_reach
 from tokens.validation import (
     Resources,
@@ -50,6 +47,7 @@ from tokens.validation import (
     clean_grant,
     clean_name,
     clean_token_record_rules,
+    permissions_widen,
 )
 
 
@@ -263,50 +261,6 @@ def token_create(
         details={"permissions": token_permissions_snapshot(token)},
     )
     return CreatedToken(token=token, secret=secret)
-
-
-def _networks_within(new: Sequence[str], old: Sequence[str]) -> bool:
-    """Every network in `new` lies inside one in `old` (an empty list allows any IP)."""
-    if not old:
-        return True
-    if not new:
-        return False
-    old_networks = [ipaddress.ip_network(entry) for entry in old]
-    for entry in new:
-        network = ipaddress.ip_network(entry)
-        if not any(_subnet_of(network, outer) for outer in old_networks):
-            return False
-    return True
-
-
-def _subnet_of(inner: IPv4Network | IPv6Network, outer: IPv4Network | IPv6Network) -> bool:
-    """`inner` lies inside `outer` (never across IP versions)."""
-    if isinstance(inner, IPv4Network) and isinstance(outer, IPv4Network):
-        return inner.subnet_of(outer)
-    if isinstance(inner, IPv6Network) and isinstance(outer, IPv6Network):
-        return inner.subnet_of(outer)
-    return False
-
-
-def permissions_widen(before: Token, after: Token, after_resources: Mapping) -> bool:
-    """True when `after` may do something `before` could not (sudo needed)."""
-    if record_rules_widen(
-        rules_from_json(before.record_rules), rules_from_json(after.record_rules)
-    ):
-        return True
-    old_ops = set().union(*(SCOPE_OPERATIONS[s] for s in before.scopes))
-    new_ops = set().union(*(SCOPE_OPERATIONS[s] for s in after.scopes))
-    if new_ops - old_ops:
-        return True
-    if after.tls_access and not before.tls_access:
-        return True
-    for kind in Kind:
-        new_ids = after_resources[kind]
-        if before.has_all(kind):
-            continue
-        if new_ids is None or set(new_ids) - set(before.selected_ids(kind)):
-            return True
-    return not _networks_within(after.allowed_ips, before.allowed_ips)
 
 
 @transaction.atomic

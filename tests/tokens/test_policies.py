@@ -18,8 +18,8 @@ from tests.factories import (
 )
 from tokens.events import Actor
 from tokens.models import Event, EventKind, Token
-from tokens.permissions import NO_POLICY, Policy
 from tokens.policies import account_policies_update, policy_preview, token_blocked_in
+from tokens.policy_rules import NO_POLICY, Policy
 from tokens.services import TokenValidationError, token_update_permissions
 
 pytestmark = pytest.mark.django_db

@@ -27,10 +27,10 @@ from tokens.permissions import (
     Outcome,
     accepted_scopes,
     decide,
-    policy_message,
     required_scope,
     selection_is_total,
 )
+from tokens.policy_rules import policy_message
 from tokens.usage import Denial, usage_record
 
 M = TypeVar("M", bound=Model)

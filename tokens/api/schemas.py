@@ -17,7 +17,8 @@ from pydantic import AfterValidator, ConfigDict, Field, StrictInt
 
 from accounts.constants import RecordType
 from tokens.constants import MAX_NAME_LENGTH, MAX_ROLL_GRACE_PERIOD
-from tokens.permissions import SCOPES, Kind, PolicyName
+from tokens.permissions import SCOPES, Kind
+from tokens.policy_rules import PolicyName
 
 
 def _storable(value: str) -> str:

@@ -21,14 +21,13 @@ from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mod
 from tokens.insights import token_usage_summary
 from tokens.models import Token
 from tokens.permissions import (
-    NO_POLICY,
     Kind,
-    Policy,
     plan_allows_scoped,
     scopes_allowed_for_role,
     scopes_allowed_for_roles,
 )
 from tokens.policies import blocked_in
+from tokens.policy_rules import NO_POLICY, Policy
 from tokens.record_rules import record_rules_text, rules_from_json
 from tokens.services import (
     SudoRequired,

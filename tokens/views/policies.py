@@ -13,8 +13,8 @@ from accounts.http import AccountRequest
 from accounts.roles import manages_account
 from accounts.services.identity import sudo_is_active
 from tokens.forms import AccountPoliciesForm
-from tokens.permissions import POLICY_LABELS, Policy
 from tokens.policies import account_policies_update, policy_json, policy_preview
+from tokens.policy_rules import POLICY_LABELS, Policy
 from tokens.views.common import actor_of, stash, to_sudo, unstash
 
 TEMPLATE = "tokens/policies.html"
