@@ -10,6 +10,7 @@ import redis
 from django.core.cache import cache
 
 from tests.factories import PASSWORD, AccountFactory, MembershipFactory, UserFactory
+from tokens.usage import usage_push
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -33,6 +34,7 @@ def _clear_cache():
     """Rate-limit counters live in the cache: every test starts with none."""
     cache.clear()
     yield
+    usage_push()  # this process's usage tally goes to the cache, and with it
     cache.clear()
 
 

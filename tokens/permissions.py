@@ -174,6 +174,7 @@ def plan_refuses(grant: Grant, plan: str | None) -> bool:
     )
 
 
+@functools.cache  # a pure function of the operation, asked on every request
 def accepted_scopes(operation: str) -> tuple[str, ...]:
     """The scopes that would allow `operation` (SPEC 13, `X-Accepted-Scopes`).
 

@@ -1,9 +1,10 @@
 """What each token did: usage counted in the cache, written to the database later (SPEC 13).
 
-The request path only talks to the cache (accounts.cache: atomic, fails open):
-one `incr` of the (token, UTC day, operation, allowed|denied) counter and one
-`set` of the operation's last time; a denial also writes itself into a ring of
-MAX_DENIALS slots. No SQL query is added to any request.
+The request path adds to an in-process tally, pushed to the cache (accounts.cache:
+atomic, fails open) at most once a second and before any flush: one `incr` per
+(token, UTC day, operation, allowed|denied) counter, and a `set` of the
+operation's last time at most once a second; a denial also writes itself into a
+ring of MAX_DENIALS slots at once. No SQL query is added to any request.
 
 `usage_flush(token_id=...)` moves what is buffered into TokenUsage and
 TokenDenial. It runs when a request writes the token's `last_used_at` (at most
@@ -19,6 +20,7 @@ Buffered counts live BUFFER_SECONDS; `flush_usage` runs well within that.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -100,16 +102,40 @@ def _log_key(day: int, n: int | None = None) -> str:
     return f"usage:log:{day}" if n is None else f"usage:log:{day}:{n}"
 
 
+# Counts of this process not yet added to the cache, per (token, day, operation,
+# allowed): a request adds to this tally, and the tally goes to the cache at most
+# once a PUSH_SECONDS (one `incr` per key, not per request) and before any flush.
+_tally: dict[tuple[int, int, str, bool], int] = {}
+_pushed_at = 0.0
+PUSH_SECONDS = 1.0
+
+
+def usage_push() -> None:
+    """Add this process's tally to the shared buffer (the cache), then forget it."""
+    global _pushed_at
+    _pushed_at = time.monotonic()
+    pending = list(_tally.items())
+    _tally.clear()
+    for (token_id, day, operation, allowed), delta in pending:
+        key = _count_key(token_id, day, operation, allowed)
+        count = cache.incr(key, delta, timeout=BUFFER_SECONDS)
+        if count is not None and count == delta:
+            _register(token_id, day)
+
+
 def usage_record(
     *, token_id: int, operation: str, allowed: bool, now: datetime, denial: Denial | None = None
 ) -> None:
-    """Count one request of the token (cache only; a cache outage counts nothing)."""
+    """Count one request of the token (memory, then the cache; never SQL).
+
+    A cache outage loses what is pushed meanwhile; a worker that dies loses at
+    most its last PUSH_SECONDS of counts.
+    """
     day = _day(now)
-    count = cache.incr(_count_key(token_id, day, operation, allowed), timeout=BUFFER_SECONDS)
-    if count is None:
-        return
-    if count == 1:
-        _register(token_id, day)
+    where_counted = (token_id, day, operation, allowed)
+    _tally[where_counted] = _tally.get(where_counted, 0) + 1
+    if time.monotonic() - _pushed_at >= PUSH_SECONDS or denial is not None:
+        usage_push()
     stamp = now.timestamp()
     where = (token_id, day, operation)
     if stamp - _last_written.get(where, 0.0) >= LAST_AT_RESOLUTION or denial is not None:
@@ -169,6 +195,7 @@ def usage_flush(*, token_id: int, days: Iterable[int] | None = None, now: dateti
 
     `days` (UTC, from buffered_days) limits the days read; by default every day still buffered.
     """
+    usage_push()  # this process's latest counts first
     lock = f"usage:flushing:{token_id}"
     if not cache.add(lock, 1, LOCK_SECONDS):
         return False
@@ -277,6 +304,7 @@ def _write(
 def usage_flush_all(*, now: datetime) -> int:
     """Flush every token with buffered usage (`manage.py flush_usage`); how many were flushed."""
     flushed = 0
+    usage_push()
     for token_id, days in tokens_with_buffered_usage(now).items():
         flushed += usage_flush(token_id=token_id, days=days, now=now)
     return flushed

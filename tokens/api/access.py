@@ -9,6 +9,7 @@ resources alike, so a resource outside it is simply not found (404).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -42,6 +43,12 @@ def principal_of(request: HttpRequest) -> Principal:
     return request.auth  # type: ignore[attr-defined]
 
 
+@functools.cache
+def accepted_scopes_header(operation: str) -> str:
+    """`X-Accepted-Scopes` for `operation` (SPEC 13)."""
+    return ", ".join(accepted_scopes(operation))
+
+
 def authorize(
     request: HttpRequest, operation: str, *, creates: Kind | None = None
 ) -> AccountAccess:
@@ -58,7 +65,7 @@ def authorize(
     principal = principal_of(request)
     access = principal.access
     now = timezone.now()
-    accepted = ", ".join(accepted_scopes(operation))
+    accepted = accepted_scopes_header(operation)
     request.accepted_scopes = accepted  # type: ignore[attr-defined]  # see AcceptedScopes
     decision = decide(
         principal.grant,

@@ -8,6 +8,7 @@ fall back to `["global"]`) and text the database cannot store.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -307,6 +308,7 @@ class PermissionsOut(Schema):
     accounts: list[AccountPermissionsOut]
 
 
+@functools.cache  # read on every request; a schema's fields never change
 def fields_of(out: type[Schema]) -> tuple[str, ...]:
     """The keys of an Out schema's JSON, in order."""
     return tuple(out.model_fields)
