@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Max, Sum
 
-from accounts.models import Account, Membership
+from accounts.models import Account
 from tokens.models import ALL_FIELDS, RESOURCE_MODELS, Token, TokenDenial, TokenUsage
 from tokens.permissions import Decision, Grant, Kind, explain, suggest_scopes
-from tokens.selectors import token_selections
+from tokens.selectors import token_reach, token_selections
 from tokens.usage import COUNTED_OPERATIONS
 
 DEFAULT_DAYS = 30
@@ -172,8 +172,9 @@ def token_explanations(
         accounts = [(account, role) for account in Account.objects.filter(pk=grant.account_id)]
     else:
         assert user_id is not None  # a user token always has an owner
-        memberships = Membership.objects.filter(user_id=user_id).select_related("account")
-        accounts = [(m.account, m.role) for m in memberships.order_by("account__name", "pk")]
+        # Where it acts: its owner's accounts, less those a superuser removed it from.
+        reach = token_reach(token_type=grant.token_type, owner_id=user_id, token_id=token_id)
+        accounts = [(m.account, m.role) for m in reach.memberships]
     partial = [kind for kind in Kind if kind not in grant.all_kinds]
     selected = token_selections(token_ids=[token_id], kinds=partial).get(token_id, {})
     owners: dict[Kind, dict[int, int]] = {}

@@ -95,3 +95,19 @@ def test_removal_adds_no_query_to_the_request_path(client, two_accounts, django_
     client.get(path, HTTP_AUTHORIZATION=f"Bearer {secret}")  # first use writes last_used
     with django_assert_num_queries(2):
         assert client.get(path, HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 200
+
+
+def test_the_token_page_and_the_api_explainer_leave_out_the_account(client, two_accounts):
+    acme, _, owner, solo_admin = two_accounts
+    created = issue_user_token(owner, name="deploys")
+    client.force_login(solo_admin)
+    client.post(
+        reverse("tokens:delete", args=[created.token.pk]) + "?account=solo", {"account": "solo"}
+    )
+    explained = client.get(
+        "/api/v1/tokens/self/permissions", HTTP_AUTHORIZATION=f"Bearer {created.secret}"
+    ).json()["data"]
+    assert [entry["account"]["slug"] for entry in explained["accounts"]] == ["acme"]
+    client.force_login(owner)
+    page = client.get(reverse("tokens:detail", args=[created.token.pk])).content.decode()
+    assert "In Solo Studio" not in page and "In " + acme.name in page
