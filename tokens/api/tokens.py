@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Query, Router
 
@@ -62,6 +62,17 @@ from tokens.usage import TOKENS_OPERATION, usage_flush
 router = Router(tags=["tokens"])
 
 MANAGE_ERRORS: dict[int, Any] = {**ERRORS, 403: ScopeErrorOut, 422: InvalidOut}
+
+
+def _person_of(principal: Principal) -> User:
+    """The person a user token acts for, when it manages other tokens by id.
+
+    404 for an automation token: it manages nothing but itself. The selectors it
+    is then given raise Http404 for tokens out of reach (a JSON 404 here).
+    """
+    if principal.is_automation or principal.user_id is None:
+        raise not_found()
+    return User(pk=principal.user_id, email=principal.user_email or "")
 
 
 def _require_global(principal: Principal) -> None:
@@ -269,13 +280,7 @@ def token_revoke_one(request: HttpRequest, token_id: int) -> HttpResponse:
     if token_id == principal.id:
         token_revoke(actor=actor(principal), token=_self_row(principal), revoked_by="self")
         return HttpResponse(status=204)
-    if principal.is_automation or principal.user_id is None:
-        raise not_found()  # automation tokens manage nothing but themselves
-    owner = User(pk=principal.user_id, email=principal.user_email or "")
-    try:
-        revocation = selectors.token_get_revocable(owner, token_id)
-    except Http404:
-        raise not_found() from None
+    revocation = selectors.token_get_revocable(_person_of(principal), token_id)
     if revocation.remove_only and revocation.account is not None:
         token_remove_from_account(
             actor=actor(principal), token=revocation.token, account=revocation.account
@@ -321,13 +326,7 @@ def token_roll_one(
     _require_global(principal)
     if token_id == principal.id:
         return _rolled(principal, _self_row(principal), payload)
-    if principal.is_automation or principal.user_id is None:
-        raise not_found()  # automation tokens manage nothing but themselves
-    owner = User(pk=principal.user_id, email=principal.user_email or "")
-    try:
-        token = selectors.token_get_manageable(owner, token_id)
-    except Http404:
-        raise not_found() from None
+    token = selectors.token_get_manageable(_person_of(principal), token_id)
     return _rolled(principal, token, payload)
 
 
@@ -354,13 +353,7 @@ def token_usage(request: HttpRequest, token_id: int, days: int = DAYS) -> HttpRe
     principal = principal_of(request)
     _require_global(principal)
     if token_id != principal.id:
-        if principal.is_automation or principal.user_id is None:
-            raise not_found()
-        owner = User(pk=principal.user_id, email=principal.user_email or "")
-        try:
-            selectors.token_get_revocable(owner, token_id)
-        except Http404:
-            raise not_found() from None
+        selectors.token_get_revocable(_person_of(principal), token_id)  # same reach as revoke
     return _usage(token_id, days)
 
 
