@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from config.favicon import favicon
 from config.health import healthz
 from tokens.api import urls as api_urls
 from tokens.api.errors import api_not_found
@@ -12,6 +13,7 @@ admin.site.index_title = "Tokens, accounts and the event log"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("api/v1/whoami", whoami_view),  # the hot path, served without ninja's dispatch
     path("admin/", admin.site.urls),
     path("api/v1/", api_urls()),
