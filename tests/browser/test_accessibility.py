@@ -22,6 +22,7 @@ from django.core.management import call_command
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from accounts.models import Membership
+from tests.browser.conftest import SCREENSHOTS
 from tokens.models import Token
 
 AXE_JS = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -133,6 +134,8 @@ STEPS = [
     Step(
         "members-forbidden", "viewer", _visit("/a/acme/members/"), "Only superusers manage members"
     ),
+    Step("sudo-user-role", "viewer", _visit("/sudo/?next=/tokens/new/"), "Confirm your password"),
+    Step("wizard-user-role", "viewer", _confirm_sudo, "Create token"),
     Step(
         "admin-sign-in", "support", _admin_sign_in, None, re.compile(r"^Log in \| Keyward support")
     ),
@@ -147,7 +150,7 @@ STEPS = [
 ]
 
 # The crawl's results, per test process: (page, width) -> violations, or the error that
-# kept the crawl from reaching the page.
+# kept the crawl from reaching the page. Screenshots: screenshots/axe--<page>-<width>.png.
 _results: dict[tuple[str, int], list[dict[str, Any]] | str] = {}
 
 
@@ -180,6 +183,7 @@ def _crawl(browser: Browser, base: str) -> None:
             account__slug="acme", user__email="viewer@example.com"
         ).pk,
     }
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     contexts: dict[str, BrowserContext] = {}
     pages: dict[str, Page] = {}
     try:
@@ -198,6 +202,8 @@ def _crawl(browser: Browser, base: str) -> None:
                 for width in WIDTHS:
                     page.set_viewport_size({"width": width, "height": HEIGHTS[width]})
                     _results[(step.name, width)] = _axe(page)
+                    shot = SCREENSHOTS / f"axe--{step.name}-{width}.png"
+                    page.screenshot(path=str(shot), full_page=True)
             except Exception as error:  # the page's own tests say what broke; name it here
                 for width in WIDTHS:
                     _results.setdefault((step.name, width), f"could not check: {error}")
