@@ -88,6 +88,15 @@ def _generate(page: Page, base: str, ids: dict[str, int]) -> None:
     page.get_by_role("button", name="Generate token").click()
 
 
+def _stale_form(page: Page, base: str, ids: dict[str, int]) -> None:
+    """The sign-in form sent after its CSRF cookie is gone: the CSRF failure page."""
+    page.goto(f"{base}/sign-in/")
+    page.context.clear_cookies()
+    page.get_by_label("Email").fill("owner@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def _admin_sign_in(page: Page, base: str, ids: dict[str, int]) -> None:
     page.goto(f"{base}/admin/login/?next=/admin/")
 
@@ -125,6 +134,7 @@ STEPS = [
     Step("403", "owner", _visit("/__fail/403/"), re.compile("not allowed", re.I)),
     Step("400", "anonymous", _visit("/__fail/400/"), re.compile("bad request", re.I)),
     Step("500", "anonymous", _visit("/__fail/500/"), re.compile("went wrong", re.I)),
+    Step("403-csrf", "anonymous", _stale_form, "This form expired"),
     Step(
         "403-account-tokens",
         "viewer",
