@@ -38,7 +38,7 @@ from tokens.api.schemas import (
     ZoneOut,
     fields_of,
 )
-from tokens.auth import Principal
+from tokens.auth import Principal, time_column
 from tokens.models import SELECTION_FIELDS, Token
 from tokens.permissions import APEX, Kind, RecordRule, selection_is_total
 
@@ -201,19 +201,10 @@ def _children(rk: ResourceKind, rules: tuple[RecordRule, ...]) -> str:
 
 
 def _column(model: type[Model], name: str) -> str:
-    """The field as a SELECT column over `x`.
-
-    SQLite keeps a datetime as the text `2026-11-23 08:00:00.5` (UTC) and its
-    driver parses every one back into a datetime, which orjson then writes out
-    again: most of a page's cost. The text turned into RFC 3339 in SQL is what
-    orjson would have written (`2026-11-23T08:00:00.5Z`); PostgreSQL's driver
-    hands over datetimes cheaply, so they stay datetimes there.
-    """
+    """The field as a SELECT column over `x` (datetimes: the text orjson would write)."""
     field = model._meta.get_field(name)
     column = f"x.{field.column}"  # type: ignore[union-attr]
-    if isinstance(field, DateTimeField) and connection.vendor == "sqlite":
-        return f"replace({column}, ' ', 'T') || 'Z'"
-    return column
+    return time_column(column) if isinstance(field, DateTimeField) else column
 
 
 def _columns(rk: ResourceKind) -> str:
