@@ -115,7 +115,8 @@ class Token(models.Model):
     services = models.ManyToManyField(Service, blank=True, related_name="+")
     tls_access = models.BooleanField(
         "TLS access",
-        default=False, help_text="Automation tokens: may renew every certificate of the account."
+        default=False,
+        help_text="Automation tokens: may renew every certificate of the account.",
     )
     allowed_ips = models.JSONField(
         "IP allow-list", default=list, blank=True, help_text="CIDRs; empty: any IP."

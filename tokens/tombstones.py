@@ -64,14 +64,21 @@ def token_row_delete(token: Token, *, now: datetime) -> DeletedSecrets | None:
 def revocation_reason(revoked_by: str, details: Mapping[str, Any]) -> str:
     """Why a token was revoked, in words ("" when who did it says it all).
 
-    Leak reports add where the secret was found (SPEC 12's `url` and `source`).
+    Leak reports add where the secret was found (SPEC 12's `url` and `source`);
+    support's revocations from a token's admin page, the note they wrote.
     """
     reason = _REASONS.get(revoked_by, "")
     if revoked_by == "leak_report":
         url, source = str(details.get("url") or ""), str(details.get("source") or "")
         reason += f": found at {url}" if url else ""
         reason += f" ({source})" if source else ""
-    return reason
+    note = str(details.get("note") or "")  # what support wrote when revoking from the admin
+    return f"{reason}. {note}" if reason and note else reason or note
+
+
+def revoker_text(by: str, revoked_by: str, label: str) -> str:
+    """Who revoked, in words: "support staff (support: ana@example.com)", "its owner (…)"."""
+    return f"{by} ({label})" if label and revoked_by != "self" else by
 
 
 def tombstone_record(secrets: DeletedSecrets, *, event: Event, by: str) -> RevokedToken:
@@ -81,10 +88,10 @@ def tombstone_record(secrets: DeletedSecrets, *, event: Event, by: str) -> Revok
     seen before (a legacy key imported again after its revocation) keeps only
     its latest tombstone.
     """
+    assert event.token_id is not None  # a token.revoked event names its token
     digests = secrets.all
     RevokedToken.objects.filter(Q(digest__in=digests) | Q(previous_digest__in=digests)).delete()
     revoked_by = str(event.details.get("revoked_by", ""))
-    label = event.actor_label
     return RevokedToken.objects.create(
         digest=secrets.digest,
         previous_digest=secrets.previous_digest,
@@ -96,7 +103,7 @@ def tombstone_record(secrets: DeletedSecrets, *, event: Event, by: str) -> Revok
         owner_id=event.token_owner_id,
         revoked_at=event.created_at,
         revoked_by=revoked_by,
-        revoked_by_label=(f"{by} ({label})" if label and revoked_by != "self" else by)[:300],
+        revoked_by_label=revoker_text(by, revoked_by, event.actor_label)[:300],
         reason=revocation_reason(revoked_by, event.details)[:600],
     )
 
