@@ -26,7 +26,7 @@ from django.utils.safestring import SafeString
 
 from accounts.http import AuthenticatedRequest, client_ip
 from accounts.models import Account, Membership
-from tokens.admin_events import when  # registers the event log and the Revoked view
+from tokens.admin_events import day, when  # registers the event log and the Revoked view
 from tokens.admin_search import (
     NoSecretsInSearch,
     digests_of,
@@ -103,33 +103,30 @@ _CAN_DO = (
     "allowed_ips_in_words",
 )
 _LIFE = (
-    "created_at",
+    "created",
     "expires",
     "last_used",
-    "last_used_user_agent",
-    "previous_secret_expires_at",
-    "previous_secret_last_used_at",
-    "is_legacy",
-    "imported_at",
-    "expiry_notice_days",
+    "user_agent",
+    "previous_secret",
+    "legacy_key",
+    "expiry_notice",
 )
 TOKEN_ADMIN_FIELDS: tuple[str, ...] = tuple(
-    dict.fromkeys((*_WHO_USER, *_WHO_AUTOMATION, "tls_access", *_CAN_DO, *_LIFE))
+    dict.fromkeys((*_WHO_USER, *_WHO_AUTOMATION, "tls", *_CAN_DO, *_LIFE))
 )
 
 
 @admin.register(Token)
 class TokenAdmin(NoSecretsInSearch):
     list_display = [
-        "name",
-        "display",
-        "type",
+        "token",
         "owner_or_account",
         "scopes_in_words",
         "state",
         "expires",
         "last_used",
     ]
+    list_display_links = ["token"]
     list_filter = ["type", TokenStateFilter, TokenAccountFilter, "is_legacy"]
     list_select_related = ["user", "account"]
     search_fields = ["name", "display", "user__email", "account__name", "account__slug"]
@@ -141,12 +138,13 @@ class TokenAdmin(NoSecretsInSearch):
     actions = ["revoke_selected"]
     readonly_fields = TOKEN_ADMIN_FIELDS
 
+    empty_value_display = "—"
     change_list_template = "admin/tokens/token/change_list.html"
     change_form_template = "admin/tokens/token/change_form.html"
 
     def get_fieldsets(self, request: HttpRequest, obj: Token | None = None) -> Any:
         automation = obj is not None and obj.is_automation
-        can_do = (*_CAN_DO, "tls_access") if automation else _CAN_DO
+        can_do = (*_CAN_DO, "tls") if automation else _CAN_DO
         return [
             (None, {"fields": _WHO_AUTOMATION if automation else _WHO_USER}),
             ("What it can do", {"fields": can_do}),
@@ -163,6 +161,11 @@ class TokenAdmin(NoSecretsInSearch):
 
     # ------------------------------------------------------------------ the list
 
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict | None = None
+    ) -> HttpResponse:
+        return super().changelist_view(request, {"title": "Tokens", **(extra_context or {})})
+
     def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
         """The page's tokens, each told where policies block it (one query for the page)."""
         changelist = super().get_changelist_instance(request)
@@ -171,6 +174,16 @@ class TokenAdmin(NoSecretsInSearch):
         for token in tokens:
             token._blocked = blocked[token.pk]
         return changelist
+
+    @admin.display(description="Token", ordering="name")
+    def token(self, token: Token) -> SafeString:
+        """Its name, and under it the hint and the type."""
+        return format_html(
+            '<strong>{}</strong><br><span class="kw-muted kw-nowrap">{} · {}</span>',
+            token.name,
+            token.display,
+            token.get_type_display(),
+        )
 
     @admin.display(description="Owner / account", ordering="user__email")
     def owner_or_account(self, token: Token) -> str:
@@ -200,7 +213,7 @@ class TokenAdmin(NoSecretsInSearch):
 
     @admin.display(description="Expires", ordering="expires_at")
     def expires(self, token: Token) -> str:
-        return when(token.expires_at) if token.expires_at else "Never"
+        return day(token.expires_at) if token.expires_at else "Never"
 
     @admin.display(description="Last used", ordering="last_used_at")
     def last_used(self, token: Token) -> SafeString | str:
@@ -251,6 +264,38 @@ class TokenAdmin(NoSecretsInSearch):
             f"{kind}: {'all' if ids == 'all' else ', '.join(f'#{i}' for i in ids) or 'none'}"
             for kind, ids in token.resources_json().items()
         )
+
+    @admin.display(description="TLS access")
+    def tls(self, token: Token) -> str:
+        return "Yes: may renew every certificate of its account" if token.tls_access else "No"
+
+    @admin.display(description="Created")
+    def created(self, token: Token) -> str:
+        return when(token.created_at)
+
+    @admin.display(description="Last user agent")
+    def user_agent(self, token: Token) -> str:
+        return token.last_used_user_agent or "Unknown"
+
+    @admin.display(description="Previous secret")
+    def previous_secret(self, token: Token) -> str:
+        """A rolled-away secret in its grace period (SPEC 11), if any."""
+        until = token.previous_secret_expires_at
+        if until is None or not token.previous_secret_works():
+            return "None: only the current secret works"
+        used = token.previous_secret_last_used_at
+        return f"Works until {when(until)}" + (f", last used {when(used)}" if used else "")
+
+    @admin.display(description="Legacy key")
+    def legacy_key(self, token: Token) -> str:
+        if not token.is_legacy:
+            return "No"
+        return f"Yes, imported {when(token.imported_at)}" if token.imported_at else "Yes"
+
+    @admin.display(description="Expiry notice sent")
+    def expiry_notice(self, token: Token) -> str:
+        days = token.expiry_notice_days
+        return f"{days} day{'s' if days != 1 else ''} before expiry" if days else "Not yet"
 
     @admin.display(description="DNS record rules")
     def record_rules_in_words(self, token: Token) -> str:

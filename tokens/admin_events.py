@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -21,6 +21,11 @@ from tokens.admin_search import NoSecretsInSearch
 from tokens.models import Event, EventKind, RevokedTokenEvent
 from tokens.services import REVOKED_BY
 from tokens.tombstones import revocation_reason, revoker_text
+
+
+def day(moment: datetime) -> str:
+    """A date as support reads it: "Nov 23, 2026"."""
+    return date_format(timezone.localtime(moment), "M j, Y")
 
 
 def when(moment: datetime) -> str:
@@ -33,6 +38,13 @@ class ReadOnlyEvents(NoSecretsInSearch):
 
     ordering = ["-created_at", "-id"]
     date_hierarchy = "created_at"
+    empty_value_display = "—"
+    list_title = ""
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict | None = None
+    ) -> HttpResponse:
+        return super().changelist_view(request, {"title": self.list_title, **(extra_context or {})})
 
     def get_readonly_fields(self, request: HttpRequest, obj: Event | None = None) -> list[str]:
         return [field.name for field in Event._meta.fields]
@@ -55,16 +67,21 @@ class ReadOnlyEvents(NoSecretsInSearch):
 class EventAdmin(ReadOnlyEvents):
     """The whole event log, read-only."""
 
-    list_display = ["at", "kind", "actor_label", "account", "summary"]
+    list_display = ["at", "kind", "who", "account", "summary"]
     list_filter = ["kind", "actor_kind", "account"]
     list_select_related = ["account"]
     search_fields = ["summary", "actor_label", "token_name", "token_display", "account__slug"]
+    list_title = "Event log"
+
+    @admin.display(description="Who", ordering="actor_label")
+    def who(self, event: Event) -> str:
+        return event.actor_label or event.get_actor_kind_display()
 
 
 class RevokedByFilter(admin.SimpleListFilter):
     """Who revoked: the owner, a superuser, support, the token itself, the cleanup, a leak."""
 
-    title = "revoked by"
+    title = "revoker"
     parameter_name = "revoked_by"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple]:
@@ -80,7 +97,7 @@ class RevokedByFilter(admin.SimpleListFilter):
 class RevokedTokenEventAdmin(ReadOnlyEvents):
     """Revoked tokens, from the event log: name, hint, owner or account, who, when, why."""
 
-    list_display = ["at", "token", "token_type", "owner_or_account", "revoker", "why"]
+    list_display = ["at", "token", "type", "owner_or_account", "revoker", "why"]
     list_display_links = ["token"]
     list_filter = [RevokedByFilter, "token_type", "account"]
     list_select_related = ["account", "token_owner"]
@@ -93,6 +110,7 @@ class RevokedTokenEventAdmin(ReadOnlyEvents):
         "account__slug",
     ]
     search_help_text = "Token name, hint (e.g. kwu_…x7Qa), owner email, account, or who revoked it."
+    list_title = "Revoked tokens"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
         return super().get_queryset(request).filter(kind=EventKind.TOKEN_REVOKED)
@@ -115,6 +133,10 @@ class RevokedTokenEventAdmin(ReadOnlyEvents):
         return format_html(
             '{} <span class="kw-muted kw-nowrap">{}</span>', event.token_name, event.token_display
         )
+
+    @admin.display(description="Type", ordering="token_type")
+    def type(self, event: Event) -> str:
+        return event.get_token_type_display()
 
     @admin.display(description="Owner / account")
     def owner_or_account(self, event: Event) -> str:
