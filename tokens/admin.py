@@ -105,7 +105,7 @@ _CAN_DO = (
 _LIFE = (
     "created",
     "expires",
-    "last_used",
+    "last_use",
     "user_agent",
     "previous_secret",
     "legacy_key",
@@ -179,7 +179,7 @@ class TokenAdmin(NoSecretsInSearch):
     def token(self, token: Token) -> SafeString:
         """Its name, and under it the hint and the type."""
         return format_html(
-            '<strong>{}</strong><br><span class="kw-muted kw-nowrap">{} · {}</span>',
+            '<strong>{}</strong><br><span class="kw-muted">{} · {}</span>',
             token.name,
             token.display,
             token.get_type_display(),
@@ -219,12 +219,11 @@ class TokenAdmin(NoSecretsInSearch):
     def last_used(self, token: Token) -> SafeString | str:
         if token.last_used_at is None:
             return "Never"
-        if not token.last_used_ip:
-            return when(token.last_used_at)
         return format_html(
-            '{}<br><span class="kw-muted">from {}</span>',
+            '<span class="kw-nowrap" title="{}">{}</span><br><span class="kw-muted">from {}</span>',
             when(token.last_used_at),
-            token.last_used_ip,
+            day(token.last_used_at),
+            token.last_used_ip or "an unknown address",
         )
 
     # ------------------------------------------------------------------ the token's page
@@ -268,6 +267,12 @@ class TokenAdmin(NoSecretsInSearch):
     @admin.display(description="TLS access")
     def tls(self, token: Token) -> str:
         return "Yes: may renew every certificate of its account" if token.tls_access else "No"
+
+    @admin.display(description="Last used")
+    def last_use(self, token: Token) -> str:
+        if token.last_used_at is None:
+            return "Never"
+        return f"{when(token.last_used_at)} from {token.last_used_ip or 'an unknown address'}"
 
     @admin.display(description="Created")
     def created(self, token: Token) -> str:
@@ -350,7 +355,7 @@ class TokenAdmin(NoSecretsInSearch):
             "title": f"Revoke “{token.name}”?",
             "token": token,
             "owner_or_account": self.owner_or_account(token),
-            "last_used": self.last_used(token),
+            "last_used": self.last_use(token),
         }
         return TemplateResponse(request, "admin/tokens/token/revoke.html", context)
 
