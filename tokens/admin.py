@@ -26,7 +26,7 @@ from django.utils.safestring import SafeString
 
 from accounts.http import AuthenticatedRequest, client_ip
 from accounts.models import Account, Membership
-from tokens.admin_events import day, when  # registers the event log and the Revoked view
+from tokens.admin_events import column, day, when  # registers the event log and the Revoked view
 from tokens.admin_search import (
     NoSecretsInSearch,
     digests_of,
@@ -185,14 +185,14 @@ class TokenAdmin(NoSecretsInSearch):
             token.get_type_display(),
         )
 
-    @admin.display(description="Owner / account", ordering="user__email")
+    @column("Owner / account", ordering="user__email")
     def owner_or_account(self, token: Token) -> str:
         if token.user is not None:
             return token.user.email
         assert token.account is not None  # an automation token always has one
         return f"{token.account.name} (role: {token.get_role_display().lower()})"
 
-    @admin.display(description="Scopes")
+    @column("Scopes")
     def scopes_in_words(self, token: Token) -> SafeString:
         return format_html(
             '<ul class="kw-scopes">{}</ul>',
@@ -203,7 +203,7 @@ class TokenAdmin(NoSecretsInSearch):
             ),
         )
 
-    @admin.display(description="State")
+    @column("State")
     def state(self, token: Token) -> SafeString:
         now = timezone.now()
         blocked = getattr(token, "_blocked", None)
@@ -211,11 +211,11 @@ class TokenAdmin(NoSecretsInSearch):
             blocked = blocked_in(token, self._reach_accounts(token), now=now)
         return _state(token, blocked, now)
 
-    @admin.display(description="Expires", ordering="expires_at")
+    @column("Expires", ordering="expires_at")
     def expires(self, token: Token) -> str:
         return day(token.expires_at) if token.expires_at else "Never"
 
-    @admin.display(description="Last used", ordering="last_used_at")
+    @column("Last used", ordering="last_used_at")
     def last_used(self, token: Token) -> SafeString | str:
         if token.last_used_at is None:
             return "Never"
