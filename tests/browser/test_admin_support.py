@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.models import User
+from accounts.models import Account, User
 from tests.factories import issue_user_token
 from tokens.models import Event, EventKind, Token
 
@@ -78,15 +81,7 @@ def _both_widths(page, shoot, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 860})
 
 
-def test_support_revokes_from_the_token_page_and_finds_it_revoked(
-    page, live_server, demo, shoot
-):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from accounts.models import Account
-
+def test_support_revokes_from_the_token_page_and_finds_it_revoked(page, live_server, demo, shoot):
     User.objects.create_superuser("support@keyward.test", "support-password")
     leaked = issue_user_token(
         User.objects.get(email="viewer@example.com"),
