@@ -522,6 +522,7 @@ def test_revoked_view_lists_who_when_and_why_from_the_event_log(client, staff, t
     credentials_revoke(credentials=[tokens["automation"].secret], findings=[finding])
     client.force_login(staff)
     assert reverse(REVOKED) in client.get(reverse(CHANGELIST)).content.decode()
+    assert reverse(REVOKED) in client.get(reverse("admin:index")).content.decode()
 
     response = client.get(reverse(REVOKED))
 
