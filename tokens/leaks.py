@@ -34,7 +34,7 @@ from accounts.models import Membership, User
 from accounts.roles import MANAGING_ROLES
 from tokens import crypto
 from tokens.constants import AUTOMATION_TOKEN_PREFIX, USER_TOKEN_PREFIX
-from tokens.events import Actor
+from tokens.events import Actor, EventChannel
 from tokens.models import Token
 from tokens.services import token_revoke
 
@@ -96,7 +96,7 @@ def credentials_revoke(
     account's superusers for automation tokens and imported legacy keys).
     """
     found = live_tokens(credentials)
-    actor = Actor.system("leak report")
+    actor = Actor.system("leak report", channel=EventChannel.LEAK_REPORT)
     revoked: list[tuple[Token, Finding]] = []
     done: set[int] = set()
     for position, token in sorted(found.items()):
