@@ -271,7 +271,7 @@ class EventChannel(models.TextChoices):
     API_TOKEN = "api_token", "API token"
     ADMIN = "admin", "support, admin"
     COMMAND = "command", "command"
-    LEAK_REPORT = "leak_report", "leak report"
+    LEAK_REPORT = "leak_report", "API, leak report"
 
 
 # The event log reads one account's events, or the personal events (those with no

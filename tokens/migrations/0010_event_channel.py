@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='event',
             name='channel',
-            field=models.CharField(blank=True, choices=[('panel', 'in the panel'), ('api_password', 'API, password'), ('api_token', 'API token'), ('admin', 'support, admin'), ('command', 'command'), ('leak_report', 'leak report')], help_text='How the actor came in: panel, API (password or token), admin, command.', max_length=12),
+            field=models.CharField(blank=True, choices=[('panel', 'in the panel'), ('api_password', 'API, password'), ('api_token', 'API token'), ('admin', 'support, admin'), ('command', 'command'), ('leak_report', 'API, leak report')], help_text='How the actor came in: panel, API (password or token), admin, command.', max_length=12),
         ),
         migrations.RunPython(backfill, migrations.RunPython.noop, elidable=True),
     ]
