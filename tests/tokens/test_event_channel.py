@@ -185,7 +185,7 @@ def test_a_leak_report_says_leak_report(client, account, owner):
     assert event.details["revoked_by"] == "leak_report"
     assert event.channel == EventChannel.LEAK_REPORT
     client.force_login(owner)
-    assert "leak report API, leak report" in log_row(client, account, event)
+    assert "public leak report API, leak report" in log_row(client, account, event)
 
 
 def test_seeded_demo_tokens_say_command(db):
