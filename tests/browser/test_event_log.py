@@ -7,8 +7,10 @@ import statistics
 
 from playwright.sync_api import expect
 
-from accounts.models import Account, User, Zone
+from accounts.models import Account, Membership, User, Zone
+from accounts.services.members import membership_change_role
 from tests.factories import issue_automation_token, issue_user_token
+from tokens.events import Actor
 
 PASSWORD = "keyward-demo"
 
@@ -49,6 +51,9 @@ def _api_work(page, live_server) -> None:
 
 def test_the_log_says_how_each_event_came_in(page, live_server, demo, sign_in, shoot):
     _api_work(page, live_server)
+    owner = User.objects.get(email="owner@example.com")
+    viewer = Membership.objects.get(user__email="viewer@example.com", account__slug="acme")
+    membership_change_role(actor=Actor.person(owner), membership=viewer, role="engineer")
     sign_in(page, "owner@example.com")
     page.goto(f"{live_server.url}/a/acme/events/")
     expect(page.get_by_role("heading", name="Event log")).to_be_visible()
@@ -68,7 +73,9 @@ def test_the_log_says_how_each_event_came_in(page, live_server, demo, sign_in, s
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
-    heights = [box["height"] for box in (row.bounding_box() for row in rows.all()[1:]) if box]
+    cards = page.locator(".event-table > tbody > tr").all()
+    heights = [box["height"] for box in (card.bounding_box() for card in cards) if box]
+    assert len(heights) == len(cards) > 10
     # A card per event: when, kind, who and channel, summary, token; not ~330 px each.
     shoot(page, "event-log-phone")
     page.locator("#event-results").scroll_into_view_if_needed()
@@ -77,3 +84,8 @@ def test_the_log_says_how_each_event_came_in(page, live_server, demo, sign_in, s
     assert statistics.median(heights) <= 135, heights
     assert max(heights) <= 190, heights
     expect(write).to_contain_text("API, automation token")
+    changed = page.locator(".event-table > tbody > tr").filter(has_text="Role changed")
+    changed.get_by_text("Before and after").click()
+    expect(changed.get_by_role("cell", name="engineer", exact=True)).to_be_visible()
+    changed.scroll_into_view_if_needed()
+    shoot(page, "event-log-phone-changes", full_page=False)
