@@ -313,6 +313,21 @@ class ActorKind(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+class EventChannel(models.TextChoices):
+    """Where an event came from, as the event log says it after who acted (SPEC 9).
+
+    Recorded on every event by tokens.events.Actor; events written before it was
+    recorded keep "" where the way in cannot be known (see migration 0010).
+    """
+
+    PANEL = "panel", "in the panel"
+    API_PASSWORD = "api_password", "API, password"
+    API_TOKEN = "api_token", "API token"
+    ADMIN = "admin", "support, admin"
+    COMMAND = "command", "command"
+    LEAK_REPORT = "leak_report", "API, leak report"
+
+
 # The event log reads one account's events, or the personal events (those with no
 # account: user tokens, sign-ins, sudo), newest first on (created_at, id), narrowed by at
 # most one of these columns. Each pair of indexes below makes every such read an ordered
@@ -332,7 +347,9 @@ class Event(models.Model):
     """One entry of the event log. Never holds a secret.
 
     The target token is kept as id and snapshot (name, display hint, type,
-    owner) because revoking deletes the token row. `details` carries what
+    owner) because revoking deletes the token row; an event without a target done
+    by a token (an API write) keeps the acting token there, so the log's Token
+    column and token filter name it. `details` carries what
     changed, e.g. {"before": {...}, "after": {...}} for permission changes.
     """
 
@@ -358,6 +375,12 @@ class Event(models.Model):
     actor_token_id = models.BigIntegerField(null=True, blank=True)
     actor_token_type = models.CharField(max_length=10, blank=True, choices=TokenType.choices)
     actor_label = models.CharField(max_length=200, blank=True, help_text="Who, for humans.")
+    channel = models.CharField(
+        max_length=12,
+        choices=EventChannel.choices,
+        blank=True,
+        help_text="How the actor came in: panel, API (password or token), admin, command.",
+    )
     token_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     token_name = models.CharField(max_length=100, blank=True)
     token_display = models.CharField(max_length=24, blank=True)

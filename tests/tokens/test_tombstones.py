@@ -102,7 +102,7 @@ def _admin_revoke_button(client, created, owner, staff):
         (_panel, "owner", "its owner (owner@example.org)"),
         (_api_delete_by_id, "owner", "its owner (Token “admin script” (kwu_…"),
         (_api_delete_self, "self", "the token itself"),
-        (_leak_report, "leak_report", "a leak report (leak report)"),
+        (_leak_report, "leak_report", "a leak report (public leak report)"),
         (_stale_cleanup, "cleanup", "the stale-token cleanup (stale-token cleanup)"),
         (_admin_action, "support", "support staff (support: support@keyward.test)"),
         (_admin_revoke_button, "support", "support staff (support: support@keyward.test)"),

@@ -44,7 +44,7 @@ from tokens.api.schemas import (
 )
 from tokens.api.security import EmailPassword
 from tokens.auth import Principal
-from tokens.events import Actor
+from tokens.events import Actor, EventChannel
 from tokens.insights import DEFAULT_DAYS, MAX_DAYS, token_explanations, token_usage_summary
 from tokens.models import Token, TokenType
 from tokens.permissions import Kind, required_scope, scopes_cover
@@ -229,7 +229,7 @@ def tokens_create(request: HttpRequest, payload: TokenCreateIn) -> HttpResponse:
     if "expires_at" in payload.model_fields_set:
         options["expires_at"] = payload.expires_at
     created = token_create(
-        actor=Actor.person(user, ip=client_ip(request)),
+        actor=Actor.person(user, ip=client_ip(request), channel=EventChannel.API_PASSWORD),
         token_type=TokenType.USER,
         name=payload.name,
         owner=user,
