@@ -89,8 +89,8 @@ class ReadOnlyEvents(NoSecretsInSearch):
 class EventAdmin(ReadOnlyEvents):
     """The whole event log, read-only."""
 
-    list_display = ["at", "what", "who", "account_name", "summary_text"]
-    list_filter = ["kind", "actor_kind", "account"]
+    list_display = ["at", "what", "who", "how", "account_name", "summary_text"]
+    list_filter = ["kind", "actor_kind", "channel", "account"]
     list_select_related = ["account"]
     search_fields = ["summary", "actor_label", "token_name", "token_display", "account__slug"]
     list_title = "Event log"
@@ -102,6 +102,10 @@ class EventAdmin(ReadOnlyEvents):
     @column("Who", ordering="actor_label")
     def who(self, event: Event) -> str:
         return event.actor_label or event.get_actor_kind_display()
+
+    @column("How", ordering="channel")
+    def how(self, event: Event) -> str:
+        return event.get_channel_display() if event.channel else "not recorded"
 
     @column("Account", ordering="account__name")
     def account_name(self, event: Event) -> str:
