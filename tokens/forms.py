@@ -140,12 +140,19 @@ class TokenPermissionsForm(forms.Form):
         """The services' `record_rules`: the rule rows with a name or a type (SPEC 14)."""
         return [row for row in rule_rows_from(self.data) if row["name"] or row["types"]]
 
-    def add_service_errors(self, error: TokenValidationError) -> None:
-        """Show a service's per-field messages beside the matching fields."""
+    def add_service_errors(
+        self, error: TokenValidationError, *, keep_form_errors: bool = False
+    ) -> None:
+        """Show a service's per-field messages beside the matching fields.
+
+        `keep_form_errors`: a field the form itself refused keeps only its own message.
+        """
         for key, messages in error.message_dict.items():
             field = self.SERVICE_FIELDS.get(key)
             if field not in self.fields:
                 field = None
+            if keep_form_errors and (field or "__all__") in self.errors:
+                continue
             for message in messages:
                 self.add_error(field, message)
 
@@ -226,10 +233,12 @@ class TokenCreateForm(TokenPermissionsForm):
             return datetime.combine(day, time.max, tzinfo=timezone.get_current_timezone())
         return timezone.now() + timedelta(days=int(choice))
 
-    def add_service_errors(self, error: TokenValidationError) -> None:
+    def add_service_errors(
+        self, error: TokenValidationError, *, keep_form_errors: bool = False
+    ) -> None:
         if "expires_at" in error.message_dict and self.cleaned_data.get("expiration") != "custom":
             self.SERVICE_FIELDS = {**self.SERVICE_FIELDS, "expires_at": "expiration"}
-        super().add_service_errors(error)
+        super().add_service_errors(error, keep_form_errors=keep_form_errors)
 
 
 class AccountPoliciesForm(forms.Form):

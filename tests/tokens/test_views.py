@@ -254,7 +254,11 @@ def test_a_scope_the_role_lacks_is_refused(client, account, member_factory, pass
     enter_sudo(client, password)
     response = client.post(reverse("tokens:new"), wizard_post(scopes=["zones:write"]))
     assert response.status_code == 400
-    assert "does not allow the scope" in response.content.decode()
+    # The reason names the role and the account (issue 14; it said "does not allow the scope").
+    assert (
+        "zones:write is not available: Your role in Acme Test (billing) cannot change DNS zones"
+        in response.content.decode()
+    )
     assert not Token.objects.exists()
 
 

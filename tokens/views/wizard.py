@@ -9,6 +9,7 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -24,15 +25,15 @@ from tokens.models import TokenType
 from tokens.permissions import (
     AUTOMATION_ROLES,
     plan_allows_scoped,
-    scopes_allowed_for_role,
-    scopes_allowed_for_roles,
 )
 from tokens.policies import token_blocked_in
 from tokens.reveal import reveal_attach, reveal_take
+from tokens.scope_words import RoleIn, roles_in_accounts
 from tokens.services import CreatedToken, NotPermitted, token_create
-from tokens.validation import TokenValidationError
+from tokens.validation import TokenValidationError, clean_token_input
 from tokens.views.common import FORM_TEMPLATE, actor_of, back_url, stash, to_sudo, unstash
 from tokens.views.form import (
+    error_summary,
     initial_from,
     pickers,
     rule_rows,
@@ -62,11 +63,11 @@ def _wizard_context(
 
     if token_type == TokenType.AUTOMATION and account is not None:
         reach = selectors.token_reach(token_type=token_type, account_id=account.pk)
-        allowed = scopes_allowed_for_role(role)
+        roles = [RoleIn(role, tls_access=bool(value_of(form, "tls_access")))]
         scoped = plan_allows_scoped(account.plan, token_type)
     else:
         reach = selectors.token_reach(token_type=token_type, owner_id=request.user.pk)
-        allowed = scopes_allowed_for_roles(reach.owner_roles)
+        roles = roles_in_accounts(reach.memberships)
         scoped = True
     policy_accounts = [account] if account else [m.account for m in reach.memberships]
     return {
@@ -80,7 +81,8 @@ def _wizard_context(
         "superuser_accounts": superuser_accounts,
         "memberships": reach.memberships,
         "scoped": scoped,
-        "scope_options": scope_options(allowed, values_of(form, "scopes")),
+        "scope_options": scope_options(roles, values_of(form, "scopes")),
+        "error_summary": error_summary(form),
         "pickers": pickers(form, reach) if scoped else [],
         "record_rules": rule_rows(form) if scoped else None,
         "permissions_url": reverse("tokens:new-permissions"),
@@ -124,6 +126,8 @@ def token_new(request: AuthenticatedRequest) -> HttpResponse:
             created = _create(request, form, superuser_accounts)
             if created is not None:
                 return to_reveal(request, created)
+        else:
+            _judge_the_rest(request, form, superuser_accounts)
     else:
         initial, dropped = prefill(request.GET, superuser_accounts)
         if dropped:
@@ -167,6 +171,42 @@ def _create(
     except NotPermitted as refusal:
         form.add_error(None, str(refusal))
     return None
+
+
+def _judge_the_rest(
+    request: AuthenticatedRequest, form: TokenCreateForm, superuser_accounts: list[Account]
+) -> None:
+    """The form refused a field (a missing date): judge the others as token_create would,
+    so every problem shows at once. Nothing is created."""
+    data = form.cleaned_data
+    automation = data.get("token_type") == TokenType.AUTOMATION
+    account = next((a for a in superuser_accounts if a.pk == data.get("account")), None)
+    if "token_type" in form.errors or (automation and (account is None or "role" in form.errors)):
+        return  # what the token is remains unknown: nothing more to judge
+    reach = selectors.token_reach(
+        token_type=TokenType.AUTOMATION if automation else TokenType.USER,
+        owner_id=None if automation else request.user.pk,
+        account_id=account.pk if automation and account else None,
+    )
+    expiry_known = not ({"expiration", "expires_on"} & set(form.errors))
+    try:
+        clean_token_input(
+            token_type=data["token_type"],
+            account=account if automation else None,
+            role=(data.get("role") or Role.ENGINEER) if automation else "",
+            reach=reach,
+            name=data.get("name", ""),
+            scopes=data.get("scopes", []),
+            resources=form.resources(),
+            allowed_ips=data.get("allowed_ips", ""),
+            record_rules=form.record_rules(),
+            expires_at=form.expires_at() if expiry_known else None,
+            now=timezone.now(),
+            tls_access=automation and bool(data.get("tls_access")),
+            check_expiry=expiry_known,
+        )
+    except TokenValidationError as error:
+        form.add_service_errors(error, keep_form_errors=True)
 
 
 def to_reveal(
