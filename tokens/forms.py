@@ -14,6 +14,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, cast
 
 from django import forms
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.constants import Role
@@ -211,6 +212,17 @@ class TokenCreateForm(TokenPermissionsForm):
             # Only superusers (of some account) create automation tokens.
             token_type = cast(forms.ChoiceField, self.fields["token_type"])
             token_type.choices = [(TokenType.USER, TokenType.USER.label)]
+        # A name already in use gets a warning as it is typed (htmx; the page shows it too).
+        self.fields["name"].widget.attrs.update(
+            {
+                "hx-get": reverse("tokens:name-check"),
+                "hx-trigger": "input changed delay:400ms",
+                "hx-target": "#name-warning",
+                "hx-include": "[name=token_type]:checked, [name=token_type][type=hidden], "
+                "[name=account]",
+                "aria-describedby": "id_name-help name-warning",
+            }
+        )
         if not self.is_bound or self.data.get("expiration") != "custom":
             self.fields["expires_on"].widget.attrs["min"] = timezone.localdate().isoformat()
 

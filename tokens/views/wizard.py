@@ -45,18 +45,42 @@ from tokens.views.policy_hints import policy_context
 from tokens.views.prefill import prefill, templates_for
 
 
+def _chosen(form: TokenCreateForm, superuser_accounts: list[Account]) -> tuple[str, Account | None]:
+    """The type chosen so far, and the account of an automation token."""
+    token_type = value_of(form, "token_type")
+    if token_type != TokenType.AUTOMATION or not superuser_accounts:
+        return TokenType.USER, None
+    chosen = str(value_of(form, "account") or "")
+    account = next((a for a in superuser_accounts if str(a.pk) == chosen), None)
+    return TokenType.AUTOMATION, account or superuser_accounts[0]
+
+
+def _name_warning(
+    request: AuthenticatedRequest, form: TokenCreateForm, superuser_accounts: list[Account]
+) -> str | None:
+    """A warning (never a refusal) when an active token of the same kind has the name."""
+    name = str(value_of(form, "name") or "").strip()
+    _, account = _chosen(form, superuser_accounts)
+    if not selectors.token_name_in_use(
+        name=name, owner_id=request.user.pk, account_id=account.pk if account else None
+    ):
+        return None
+    if account is not None:
+        return (
+            f"{account.name} already has an active automation token named “{name}”. "
+            "You can still create this one; a distinct name tells them apart in lists and logs."
+        )
+    return (
+        f"You already have an active token named “{name}”. You can still create this one; "
+        "a distinct name tells them apart in lists and logs."
+    )
+
+
 def _wizard_context(
     request: AuthenticatedRequest, form: TokenCreateForm, superuser_accounts: list[Account]
 ) -> dict[str, Any]:
     """What the create form shows for the type, account and role chosen so far."""
-    token_type = value_of(form, "token_type")
-    if token_type != TokenType.AUTOMATION or not superuser_accounts:
-        token_type = TokenType.USER
-    account = None
-    if token_type == TokenType.AUTOMATION:
-        chosen = str(value_of(form, "account") or "")
-        account = next((a for a in superuser_accounts if str(a.pk) == chosen), None)
-        account = account or superuser_accounts[0]
+    token_type, account = _chosen(form, superuser_accounts)
     role = value_of(form, "role")
     if role not in AUTOMATION_ROLES:
         role = Role.ENGINEER
@@ -85,6 +109,7 @@ def _wizard_context(
         "error_summary": error_summary(form),
         "pickers": pickers(form, reach) if scoped else [],
         "record_rules": rule_rows(form) if scoped else None,
+        "name_warning": _name_warning(request, form, superuser_accounts),
         "permissions_url": reverse("tokens:new-permissions"),
         "picker_url": reverse("tokens:resource-picker"),
         "cancel_url": reverse("tokens:list"),
@@ -238,6 +263,18 @@ def token_new_permissions(request: AuthenticatedRequest) -> HttpResponse:
     context = _wizard_context(request, form, superuser_accounts)
     context["limits_out_of_band"] = True  # the account's policies may change the expiry choices
     return render(request, f"{FORM_TEMPLATE}#permissions", context)
+
+
+@require_GET
+@signed_in_required
+def token_name_check(request: AuthenticatedRequest) -> HttpResponse:
+    """htmx: the duplicate-name warning under the wizard's name field."""
+    superuser_accounts = list(accounts_managed_by(request.user))
+    form = TokenCreateForm(
+        initial=initial_from(request.GET, TokenCreateForm), superuser_accounts=superuser_accounts
+    )
+    warning = _name_warning(request, form, superuser_accounts)
+    return render(request, f"{FORM_TEMPLATE}#name-warning", {"name_warning": warning})
 
 
 @never_cache
