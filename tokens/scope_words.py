@@ -73,6 +73,12 @@ def _what_operations_allow(operations: frozenset[str], *, reads_only: bool) -> s
     return "; ".join(parts) or "nothing"
 
 
+def role_in_words(role: str, *, tls_access: bool = False) -> str:
+    """What a token with `role` may do at most ("read and change DNS zones; purge caches")."""
+    operations = ROLE_OPERATIONS[role] | (TLS_OPERATIONS if tls_access else frozenset())
+    return _what_operations_allow(operations, reads_only=False)
+
+
 def scope_description(scope: str, roles: Iterable[RoleIn] = ()) -> str:
     """What `scope` gives a token capped by `roles` (the best of them for a user token).
 

@@ -28,7 +28,7 @@ from tokens.permissions import (
 )
 from tokens.policies import token_blocked_in
 from tokens.reveal import reveal_attach, reveal_take
-from tokens.scope_words import RoleIn, roles_in_accounts
+from tokens.scope_words import RoleIn, role_in_words, roles_in_accounts
 from tokens.services import CreatedToken, NotPermitted, token_create
 from tokens.validation import TokenValidationError, clean_token_input
 from tokens.views.common import FORM_TEMPLATE, actor_of, back_url, stash, to_sudo, unstash
@@ -102,6 +102,7 @@ def _wizard_context(
         "chosen_account": account,
         "chosen_role": role,
         "role_label": Role(role).label,
+        "role_scope_words": role_in_words(role, tls_access=bool(value_of(form, "tls_access"))),
         "superuser_accounts": superuser_accounts,
         "memberships": reach.memberships,
         "scoped": scoped,
