@@ -18,7 +18,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from accounts.constants import Role
+from accounts.constants import Plan, Role
 from accounts.models import User
 from tokens import selectors
 from tokens.api.errors import ApiError, insufficient_scope, not_found
@@ -123,7 +123,7 @@ def _refusal_message(
         )
     if decision.outcome is Outcome.PLAN:
         return (
-            f"On the {access.plan} plan automation tokens have the scope “global” on all "
+            f"On the {Plan(access.plan).label} plan automation tokens have the scope “global” on all "
             "resources; this token's chosen scopes are refused. Upgrade the account to Teams, "
             "or create the token again."
         )
