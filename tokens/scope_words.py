@@ -62,7 +62,9 @@ def _what_operations_allow(operations: frozenset[str], *, reads_only: bool) -> s
     changed = [] if reads_only else [a for k, a in _AREAS.items() if f"{k}:write" in operations]
     read = [a for k, a in _AREAS.items() if f"{k}:read" in operations and a not in changed]
     parts = []
-    if changed:
+    if len(changed) == len(_AREAS):
+        parts.append("read and change every resource")
+    elif changed:
         parts.append(f"read and change {_join(changed)}")
     if read:
         parts.append(f"read {_join(read)}")

@@ -123,9 +123,9 @@ def _refusal_message(
         )
     if decision.outcome is Outcome.PLAN:
         return (
-            f"On the {Plan(access.plan).label} plan automation tokens have the scope “global” on all "
-            "resources; this token's chosen scopes are refused. Upgrade the account to Teams, "
-            "or create the token again."
+            f"On the {Plan(access.plan).label} plan automation tokens have the scope “global” "
+            "on all resources; this token's chosen scopes are refused. Upgrade the account to "
+            "Teams, or create the token again."
         )
     return None
 

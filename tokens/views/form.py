@@ -130,15 +130,35 @@ def error_summary(form: TokenPermissionsForm) -> list[dict[str, str]]:
         **{resource_field_name(kind): f"picker-{kind}" for kind in Kind},
         **{resource_mode_name(kind): f"picker-{kind}" for kind in Kind},
     }
+    # In the order the page shows the fields.
+    page_order = [
+        "name",
+        "token_type",
+        "account",
+        "role",
+        "tls_access",
+        "scopes",
+        *(
+            field
+            for kind in Kind
+            for field in (resource_mode_name(kind), resource_field_name(kind))
+        ),
+        "allowed_ips",
+        "expiration",
+        "expires_on",
+    ]
+    names = sorted(
+        (name for name in form.errors if name in form.fields),
+        key=lambda name: page_order.index(name) if name in page_order else len(page_order),
+    )
     return [
         {
             "anchor": anchors.get(name, f"id_{name}"),
             "label": str(form.fields[name].label or name),
             "message": str(message),
         }
-        for name, messages in form.errors.items()
-        if name in form.fields
-        for message in messages
+        for name in names
+        for message in form.errors[name]
     ]
 
 
