@@ -363,7 +363,9 @@ def test_solo_plan_replaces_scopes_with_a_note(client, owner, password):
     body = client.get(
         reverse("tokens:new-permissions"), {"token_type": "automation", "account": str(solo.pk)}
     ).content.decode()
-    assert "Full access on the Solo plan" in body and "upgrade" in body
+    # Issue 14: the note names `global` (it said "Full access on the Solo plan").
+    assert "On the Solo plan, automation tokens get the scope <code>global</code>" in body
+    assert "upgrade" in body
     assert 'name="scopes"' not in body
     response = client.post(
         reverse("tokens:new"),
