@@ -52,7 +52,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     is_synthetic = models.BooleanField(
-        default=False, help_text="A login-less owner of imported legacy keys."
+        "synthetic (login-less)",
+        default=False,
+        help_text="A login-less owner of imported legacy keys.",
     )
     date_joined = models.DateTimeField(default=timezone.now)
 
@@ -89,8 +91,8 @@ class Account(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=50, unique=True)
     plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.SOLO)
-    force_sso = models.BooleanField(default=False)
-    require_2fa = models.BooleanField(default=False)
+    force_sso = models.BooleanField("force SSO", default=False)
+    require_2fa = models.BooleanField("require 2FA", default=False)
     billing_email = models.EmailField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     members = models.ManyToManyField(User, through="Membership", related_name="accounts")
@@ -98,16 +100,27 @@ class Account(models.Model):
     # applies them. They live on the account row so that the API's one authentication
     # query reads them with the account, at no extra cost.
     max_lifetime_days = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Maximum token lifetime in days (1-3650); empty: off."
+        "maximum token lifetime (days)",
+        null=True,
+        blank=True,
+        help_text="Maximum token lifetime in days (1-3650); empty: off.",
     )
     max_idle_days = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Maximum idle time in days (7-730); empty: off."
+        "maximum idle time (days)",
+        null=True,
+        blank=True,
+        help_text="Maximum idle time in days (7-730); empty: off.",
     )
     automation_requires_ip_allow_list = models.BooleanField(
-        default=False, help_text="Automation tokens need an IP allow-list."
+        "automation tokens need an IP allow-list",
+        default=False,
+        help_text="Automation tokens need an IP allow-list.",
     )
     allowed_networks = models.JSONField(
-        default=list, blank=True, help_text="CIDRs tokens may be used from here; empty: off."
+        "allowed networks",
+        default=list,
+        blank=True,
+        help_text="CIDRs tokens may be used from here; empty: off.",
     )
 
     class Meta:

@@ -1,78 +1,48 @@
 """Support-staff screens: find a token (even from a leaked value), revoke it, read the log.
 
-Nothing here shows a secret or its digest. Tokens are read-only: the only write
-is the "Revoke selected tokens" action, which goes through `token_revoke` and is
-logged as support. Events are read-only.
+Nothing here shows a secret or its digest. Tokens are read-only: the only writes
+are **Revoke** (a token's page, with a confirmation) and the "Revoke selected
+tokens" action, both through `token_revoke` and logged as support. A revoked
+token's row is gone; its tombstone (tokens.tombstones) lets **Find by token
+value** say when and by whom, and the "Revoked tokens" view (tokens.admin_events)
+lists revocations from the event log. Events are read-only.
 """
 
 from __future__ import annotations
 
-from typing import cast
+from datetime import datetime
+from typing import Any, cast
 
-from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import SEARCH_VAR
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from accounts.http import AuthenticatedRequest, client_ip
 from accounts.models import Account, Membership
-from tokens import crypto
+from tokens.admin_events import column, day, when  # registers the event log and the Revoked view
+from tokens.admin_search import (
+    NoSecretsInSearch,
+    digests_of,
+    find_by_value,
+    looks_like_credential,
+)
 from tokens.events import Actor
 from tokens.models import Event, Token, TokenQuerySet, TokenType
+from tokens.permissions import SCOPE_DESCRIPTIONS
+from tokens.policies import Blocked, blocked_by_token, blocked_in
+from tokens.record_rules import record_rules_text, rules_from_json
+from tokens.selectors import token_reach
 from tokens.services import token_revoke
+from tokens.tombstones import tombstone_find
 
-
-def _looks_like_credential(term: str) -> bool:
-    """A pasted value worth hashing: a well-formed Keyward token or a legacy-shaped key."""
-    if term[:4] in ("kwu_", "kwa_"):
-        return crypto.is_well_formed(term)
-    return crypto.is_legacy_key_shaped(term)
-
-
-def _is_pasted_secret(term: str) -> bool:
-    """A search term that is (or is meant as) a secret: token-shaped, or a live legacy key."""
-    if crypto.is_token_shaped(term):
-        return True
-    return crypto.is_legacy_key_shaped(term) and _find_by_value(term) is not None
-
-
-def _find_by_value(value: str) -> Token | None:
-    """The token whose secret is `value`, hashed under every pepper: its current secret,
-    or a rolled-away previous one (SPEC 11)."""
-    digests = crypto.digests(value, settings.KEYWARD_TOKEN_PEPPERS)
-    return Token.objects.filter(Q(digest__in=digests) | Q(previous_digest__in=digests)).first()
-
-
-class NoSecretsInSearch(admin.ModelAdmin):
-    """A secret pasted in the search box is neither searched nor shown again.
-
-    The search box submits by GET: its term lands in URLs, access logs, every
-    pagination and filter link, and the page. A token-shaped term (or a legacy
-    key that matches a token) sends support to "Find by token value", which takes
-    the value by POST. static/js/admin-token-search.js does that in the browser
-    before the value is ever put in a URL; this is the answer without it.
-    """
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict | None = None
-    ) -> HttpResponse:
-        term = request.GET.get(SEARCH_VAR, "").strip()
-        if term and _is_pasted_secret(term):
-            self.message_user(
-                request,
-                "That looks like a full token value, so it was not searched and is not shown. "
-                "Paste it here instead: this form sends it by POST, so it stays out of "
-                "addresses and logs.",
-                messages.WARNING,
-            )
-            return HttpResponseRedirect(
-                reverse("admin:tokens_token_find", current_app=self.admin_site.name)
-            )
-        return super().changelist_view(request, extra_context)
+RECENT_EVENTS = 20
 
 
 class TokenStateFilter(admin.SimpleListFilter):
@@ -108,109 +78,183 @@ class TokenAccountFilter(admin.SimpleListFilter):
         return queryset.filter(Q(account_id=account_id) | Q(type=TokenType.USER) & Exists(member))
 
 
-# What the token page shows: never the digest (nor, of course, the secret, which is not
-# stored). A tuple of names, so it serves as both `fields` and `readonly_fields`.
-TOKEN_ADMIN_FIELDS: tuple[str, ...] = (
-    "name",
-    "display",
-    "type",
-    "user",
-    "account",
-    "created_by",
-    "role",
-    "scopes",
+def _state(token: Token, blocked: list[Blocked], now: datetime) -> SafeString:
+    """Active, Expired, or Blocked by policy (which policy, in which account)."""
+    badge = '<span class="kw-state kw-state-{}">{}</span>'
+    if token.is_expired(now):
+        return format_html(badge, "expired", "Expired")
+    if blocked:
+        where = "; ".join(f"{item.label} ({item.account.name})" for item in blocked)
+        return format_html(
+            badge + ' <span class="kw-muted">{}</span>', "blocked", "Blocked by policy", where
+        )
+    return format_html(badge, "active", "Active")
+
+
+# The token page: what it is, what it can do, its life. Never the digest (nor, of
+# course, the secret, which is not stored). Every field is read-only.
+_WHO_USER = ("name", "display", "type", "state", "user", "created_by")
+_WHO_AUTOMATION = ("name", "display", "type", "state", "account", "role", "created_by")
+_CAN_DO = (
+    "acts_in",
+    "scopes_in_words",
     "resources",
-    "tls_access",
-    "allowed_ips",
-    "is_legacy",
-    "imported_at",
-    "created_at",
-    "expires_at",
-    "expiry_notice_days",
-    "last_used_at",
-    "last_used_ip",
-    "last_used_user_agent",
-    "previous_secret_expires_at",
-    "previous_secret_last_used_at",
+    "record_rules_in_words",
+    "allowed_ips_in_words",
+)
+_LIFE = (
+    "created",
+    "expires",
+    "last_use",
+    "user_agent",
+    "previous_secret",
+    "legacy_key",
+    "expiry_notice",
+)
+TOKEN_ADMIN_FIELDS: tuple[str, ...] = tuple(
+    dict.fromkeys((*_WHO_USER, *_WHO_AUTOMATION, "tls", *_CAN_DO, *_LIFE))
 )
 
 
 @admin.register(Token)
 class TokenAdmin(NoSecretsInSearch):
     list_display = [
-        "name",
-        "display",
-        "type",
-        "owner",
-        "account",
+        "token",
+        "owner_or_account",
+        "scopes_in_words",
         "state",
-        "expires_at",
-        "last_used_at",
+        "expires",
+        "last_used",
     ]
+    list_display_links = ["token"]
     list_filter = ["type", TokenStateFilter, TokenAccountFilter, "is_legacy"]
     list_select_related = ["user", "account"]
     search_fields = ["name", "display", "user__email", "account__name", "account__slug"]
     search_help_text = (
-        "Name, owner email, account, or display hint (e.g. kwu_…x7Qa). "
+        "Name, owner email, account, or hint (e.g. kwu_…x7Qa). "
         "To find a token from its full value, use “Find by token value”."
     )
     ordering = ["-created_at", "-id"]
     actions = ["revoke_selected"]
-    fields = TOKEN_ADMIN_FIELDS
     readonly_fields = TOKEN_ADMIN_FIELDS
 
+    empty_value_display = "—"
     change_list_template = "admin/tokens/token/change_list.html"
+    change_form_template = "admin/tokens/token/change_form.html"
+
+    def get_fieldsets(self, request: HttpRequest, obj: Token | None = None) -> Any:
+        automation = obj is not None and obj.is_automation
+        can_do = (*_CAN_DO, "tls") if automation else _CAN_DO
+        return [
+            (None, {"fields": _WHO_AUTOMATION if automation else _WHO_USER}),
+            ("What it can do", {"fields": can_do}),
+            ("Lifetime and use", {"fields": _LIFE}),
+        ]
 
     def get_urls(self) -> list[URLPattern]:
-        find = path(
-            "find/",
-            self.admin_site.admin_view(self.find_view),
-            name="tokens_token_find",
-        )
-        return [find, *super().get_urls()]
+        view = self.admin_site.admin_view
+        return [
+            path("find/", view(self.find_view), name="tokens_token_find"),
+            path("<int:token_id>/revoke/", view(self.revoke_view), name="tokens_token_revoke"),
+            *super().get_urls(),
+        ]
 
-    def find_view(self, request: HttpRequest) -> HttpResponse:
-        """Find a token from a pasted value, sent by POST so it stays out of URLs and logs."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        error = ""
-        if request.method == "POST":
-            value = request.POST.get("value", "").strip()
-            if not value:
-                error = "Paste the token value."
-            elif not _looks_like_credential(value):
-                error = (
-                    "That is not a Keyward token (kwu_… or kwa_… with a valid checksum) "
-                    "nor a legacy key (16 to 128 letters, digits, '_', '.' or '-')."
-                )
+    # ------------------------------------------------------------------ the list
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict | None = None
+    ) -> HttpResponse:
+        return super().changelist_view(request, {"title": "Tokens", **(extra_context or {})})
+
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        """The page's tokens, each told where policies block it (one query for the page)."""
+        changelist = super().get_changelist_instance(request)
+        tokens = list(changelist.result_list)  # evaluates the page once; the table reuses it
+        blocked = blocked_by_token(tokens, now=timezone.now())
+        for token in tokens:
+            token._blocked = blocked[token.pk]
+        return changelist
+
+    @admin.display(description="Token", ordering="name")
+    def token(self, token: Token) -> SafeString:
+        """Its name, and under it the hint and the type."""
+        return format_html(
+            '<strong>{}</strong><br><span class="kw-muted">{} · {}</span>',
+            token.name,
+            token.display,
+            token.get_type_display(),
+        )
+
+    @column("Owner / account", ordering="user__email")
+    def owner_or_account(self, token: Token) -> str:
+        if token.user is not None:
+            return token.user.email
+        assert token.account is not None  # an automation token always has one
+        return f"{token.account.name} (role: {token.get_role_display().lower()})"
+
+    @column("Scopes")
+    def scopes_in_words(self, token: Token) -> SafeString:
+        return format_html(
+            '<ul class="kw-scopes">{}</ul>',
+            format_html_join(
+                "",
+                '<li title="{}">{}</li>',
+                ((scope, SCOPE_DESCRIPTIONS.get(scope, scope)) for scope in token.scopes),
+            ),
+        )
+
+    @column("State")
+    def state(self, token: Token) -> SafeString:
+        now = timezone.now()
+        blocked = getattr(token, "_blocked", None)
+        if blocked is None:  # the token's page: judged where it acts now
+            blocked = blocked_in(token, self._reach_accounts(token), now=now)
+        return _state(token, blocked, now)
+
+    @column("Expires", ordering="expires_at")
+    def expires(self, token: Token) -> str:
+        return day(token.expires_at) if token.expires_at else "Never"
+
+    @column("Last used", ordering="last_used_at")
+    def last_used(self, token: Token) -> SafeString | str:
+        if token.last_used_at is None:
+            return "Never"
+        return format_html(
+            '<span class="kw-nowrap" title="{}">{}</span><br><span class="kw-muted">from {}</span>',
+            when(token.last_used_at),
+            day(token.last_used_at),
+            token.last_used_ip or "an unknown address",
+        )
+
+    # ------------------------------------------------------------------ the token's page
+
+    def _reach_accounts(self, token: Token) -> list[Account]:
+        """The accounts the token acts in now (a removal counts), read once per page."""
+        cached = getattr(token, "_acts_in", None)
+        if cached is None:
+            if token.is_automation:
+                assert token.account is not None  # an automation token always has one
+                cached = [token.account]
             else:
-                token = _find_by_value(value)
-                if token is None:
-                    error = "No token has this value: it was revoked, deleted, or never existed."
-                else:
-                    self.message_user(
-                        request,
-                        f"Found “{token.name}” ({token.display}). Select it and choose "
-                        "“Revoke selected tokens” to stop it at once.",
-                        messages.SUCCESS,
-                    )
-                    changelist = reverse(
-                        "admin:tokens_token_changelist", current_app=self.admin_site.name
-                    )
-                    return HttpResponseRedirect(f"{changelist}?id={token.pk}")
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "Find a token by its value",
-            "error": error,
-        }
-        return TemplateResponse(
-            request, "admin/tokens/token/find.html", context, status=400 if error else 200
-        )
+                reach = token_reach(
+                    token_type=token.type, owner_id=token.user_id, token_id=token.pk
+                )
+                cached = [membership.account for membership in reach.memberships]
+            token._acts_in = cached  # type: ignore[attr-defined]
+        return cached
 
-    @admin.display(description="Owner", ordering="user__email")
-    def owner(self, token: Token) -> str:
-        return token.user.email if token.user else "—"
+    @admin.display(description="Acts in")
+    def acts_in(self, token: Token) -> SafeString | str:
+        accounts = self._reach_accounts(token)
+        removed = [
+            f"removed from {r.account.name} by {r.removed_by_label} on {when(r.created_at)}"
+            for r in token.removals.select_related("account")
+        ]
+        listed = format_html_join(
+            "", "<li>{}</li>", ((account.name,) for account in accounts)
+        ) or format_html("<li>{}</li>", "No account: it cannot act anywhere")
+        notes = format_html_join("", '<li class="kw-muted">{}</li>', ((r,) for r in removed))
+        return format_html('<ul class="kw-plain">{}{}</ul>', listed, notes)
 
     @admin.display(description="Resources")
     def resources(self, token: Token) -> str:
@@ -220,9 +264,146 @@ class TokenAdmin(NoSecretsInSearch):
             for kind, ids in token.resources_json().items()
         )
 
-    @admin.display(description="State")
-    def state(self, token: Token) -> str:
-        return "expired" if token.is_expired() else "active"
+    @admin.display(description="TLS access")
+    def tls(self, token: Token) -> str:
+        return "Yes: may renew every certificate of its account" if token.tls_access else "No"
+
+    @admin.display(description="Last used")
+    def last_use(self, token: Token) -> str:
+        if token.last_used_at is None:
+            return "Never"
+        return f"{when(token.last_used_at)} from {token.last_used_ip or 'an unknown address'}"
+
+    @admin.display(description="Created")
+    def created(self, token: Token) -> str:
+        return when(token.created_at)
+
+    @admin.display(description="Last user agent")
+    def user_agent(self, token: Token) -> str:
+        return token.last_used_user_agent or "Unknown"
+
+    @admin.display(description="Previous secret")
+    def previous_secret(self, token: Token) -> str:
+        """A rolled-away secret in its grace period (SPEC 11), if any."""
+        until = token.previous_secret_expires_at
+        if until is None or not token.previous_secret_works():
+            return "None: only the current secret works"
+        used = token.previous_secret_last_used_at
+        return f"Works until {when(until)}" + (f", last used {when(used)}" if used else "")
+
+    @admin.display(description="Legacy key")
+    def legacy_key(self, token: Token) -> str:
+        if not token.is_legacy:
+            return "No"
+        return f"Yes, imported {when(token.imported_at)}" if token.imported_at else "Yes"
+
+    @admin.display(description="Expiry notice sent")
+    def expiry_notice(self, token: Token) -> str:
+        days = token.expiry_notice_days
+        return f"{days} day{'s' if days != 1 else ''} before expiry" if days else "Not yet"
+
+    @admin.display(description="DNS record rules")
+    def record_rules_in_words(self, token: Token) -> str:
+        return record_rules_text(rules_from_json(token.record_rules)) or "Every record"
+
+    @admin.display(description="IP allow-list")
+    def allowed_ips_in_words(self, token: Token) -> str:
+        return ", ".join(token.allowed_ips) or "Any IP"
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        events = Event.objects.filter(token_id=object_id) if object_id.isdigit() else None
+        context = {
+            **(extra_context or {}),
+            "recent_events": events[:RECENT_EVENTS] if events is not None else [],
+            "may_revoke": self.has_revoke_permission(request),
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+    def revoke_view(self, request: AuthenticatedRequest, token_id: int) -> HttpResponse:
+        """**Revoke** from a token's page: a confirmation, then `token_revoke` as support."""
+        if not self.has_revoke_permission(request):
+            raise Http404("No such page.")  # staff who may only look learn nothing here
+        token = Token.objects.select_related("user", "account").filter(pk=token_id).first()
+        if token is None:
+            raise Http404("No such token: it may have been revoked already.")
+        if request.method == "POST":
+            note = request.POST.get("note", "").strip()[:500]
+            token_revoke(
+                actor=Actor.support(request.user, ip=client_ip(request)),
+                token=token,
+                revoked_by="support",
+                details={"note": note} if note else None,
+            )
+            self.message_user(
+                request,
+                f"Revoked “{token.name}” ({token.display}). It stopped working at once; "
+                "the event log records support as the revoker.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:tokens_token_changelist", current_app=self.admin_site.name)
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Revoke “{token.name}”?",
+            "token": token,
+            "owner_or_account": self.owner_or_account(token),
+            "last_used": self.last_use(token),
+        }
+        return TemplateResponse(request, "admin/tokens/token/revoke.html", context)
+
+    # ------------------------------------------------------------------ find by value
+
+    def find_view(self, request: HttpRequest) -> HttpResponse:
+        """Find a token from a pasted value, sent by POST so it stays out of URLs and logs.
+
+        A value whose token was revoked finds its tombstone: when, by whom, why.
+        """
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        error, revoked = "", None
+        if request.method == "POST":
+            value = request.POST.get("value", "").strip()
+            if not value:
+                error = "Paste the token value."
+            elif not looks_like_credential(value):
+                error = (
+                    "That is not a Keyward token (kwu_… or kwa_… with a valid checksum) "
+                    "nor a legacy key (16 to 128 letters, digits, '_', '.' or '-')."
+                )
+            elif (token := find_by_value(value)) is not None:
+                self.message_user(
+                    request,
+                    f"Found “{token.name}” ({token.display}). Open it to revoke it, or select "
+                    "it and choose “Revoke selected tokens” to stop it at once.",
+                    messages.SUCCESS,
+                )
+                changelist = reverse(
+                    "admin:tokens_token_changelist", current_app=self.admin_site.name
+                )
+                return HttpResponseRedirect(f"{changelist}?id={token.pk}")
+            elif (revoked := tombstone_find(digests_of(value))) is None:
+                error = "No token has this value: it was deleted long ago, or never existed."
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Find a token by its value",
+            "error": error,
+            "revoked": revoked,
+            "revoked_at": when(revoked.revoked_at) if revoked else "",
+        }
+        return TemplateResponse(
+            request, "admin/tokens/token/find.html", context, status=400 if error else 200
+        )
+
+    # ------------------------------------------------------------------ permissions
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -254,27 +435,3 @@ class TokenAdmin(NoSecretsInSearch):
             "the event log records support as the revoker.",
             messages.SUCCESS,
         )
-
-
-@admin.register(Event)
-class EventAdmin(NoSecretsInSearch):
-    """The whole event log, read-only."""
-
-    list_display = ["created_at", "kind", "actor_label", "account", "summary"]
-    list_filter = ["kind", "actor_kind", "account"]
-    list_select_related = ["account"]
-    search_fields = ["summary", "actor_label", "token_name", "token_display", "account__slug"]
-    date_hierarchy = "created_at"
-    ordering = ["-created_at", "-id"]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Event | None = None) -> list[str]:
-        return [field.name for field in Event._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
-        return False

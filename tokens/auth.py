@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
+from django.db.models import DateTimeField, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -63,10 +63,29 @@ _TOKEN_COLUMNS = (
     "previous_secret_expires_at",
     "previous_secret_last_used_at",
 )
+_TIME_COLUMNS = frozenset(
+    field.column
+    for field in Token._meta.concrete_fields
+    if isinstance(field, DateTimeField) and field.column in _TOKEN_COLUMNS
+)
 _OWNER_AT = len(_TOKEN_COLUMNS)  # u.is_active, u.email, u.name
 _ACCOUNT_AT = _OWNER_AT + 3  # a.id, a.slug, a.name, a.plan, m.role, then the policy columns
 _POLICY_AT = _ACCOUNT_AT + 5
 _DIGEST_AT = _TOKEN_COLUMNS.index("digest")
+
+
+def time_column(column: str) -> str:
+    """A datetime column as a SELECT expression that skips SQLite's slow conversion.
+
+    SQLite keeps a datetime as the text `2026-11-23 08:00:00.5` (UTC), and its
+    driver parses every one it returns in Python, slowly (half the cost of the
+    token query). Turned into RFC 3339 in SQL (`2026-11-23T08:00:00.5Z`) it comes
+    back as text: `datetime.fromisoformat` reads it fast, and it is exactly what
+    orjson writes for that datetime. PostgreSQL's driver converts cheaply: unchanged.
+    """
+    if connection.vendor == "sqlite":
+        return f"replace({column}, ' ', 'T') || 'Z'"
+    return column
 
 
 @functools.cache
@@ -87,7 +106,10 @@ def _token_sql(pepper_count: int, *, in_account: bool) -> str:
     token_table = Token._meta.db_table
     account_table = Account._meta.db_table
     membership_table = Membership._meta.db_table
-    columns = ", ".join(f"t.{column}" for column in _TOKEN_COLUMNS)
+    columns = ", ".join(
+        time_column(f"t.{column}") if column in _TIME_COLUMNS else f"t.{column}"
+        for column in _TOKEN_COLUMNS
+    )
     # Named parameters: Django's SQLite backend rewrites positional `%s` with a
     # regular expression over the whole statement on every execution.
     placeholders = ", ".join(f"%({name})s" for name in _digest_params(pepper_count))
@@ -198,7 +220,7 @@ class Principal:
 def _aware(value: datetime | str | None) -> datetime | None:
     if value is None:
         return None
-    if isinstance(value, str):  # SQLite without declared-type conversion
+    if isinstance(value, str):  # SQLite: see time_column()
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 

@@ -34,7 +34,7 @@ from accounts.models import Membership, User
 from accounts.roles import MANAGING_ROLES
 from tokens import crypto
 from tokens.constants import AUTOMATION_TOKEN_PREFIX, USER_TOKEN_PREFIX
-from tokens.events import Actor
+from tokens.events import Actor, EventChannel
 from tokens.models import Token
 from tokens.services import token_revoke
 
@@ -87,16 +87,20 @@ def live_tokens(credentials: Sequence[object]) -> dict[int, Token]:
 
 
 def credentials_revoke(
-    *, credentials: Sequence[object], findings: Sequence[Finding] | None = None
+    *,
+    credentials: Sequence[object],
+    findings: Sequence[Finding] | None = None,
+    reporter: str = "public leak report",
 ) -> list[bool]:
     """Revoke every token one of `credentials` is a live secret of; True per live one.
 
     `findings[i]` says where `credentials[i]` was found. Nobody learns which
     strings were live but the tokens' owners, who get one email each (the
-    account's superusers for automation tokens and imported legacy keys).
+    account's superusers for automation tokens and imported legacy keys). The event
+    log names the `reporter` (the public endpoint, or GitHub secret scanning).
     """
     found = live_tokens(credentials)
-    actor = Actor.system("leak report")
+    actor = Actor.system(reporter, channel=EventChannel.LEAK_REPORT)
     revoked: list[tuple[Token, Finding]] = []
     done: set[int] = set()
     for position, token in sorted(found.items()):

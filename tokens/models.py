@@ -78,6 +78,7 @@ class Token(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,  # a user with tokens cannot be deleted (SPEC 3)
+        verbose_name="owner",
         null=True,
         blank=True,
         related_name="tokens",
@@ -113,33 +114,48 @@ class Token(models.Model):
     certificates = models.ManyToManyField(Certificate, blank=True, related_name="+")
     services = models.ManyToManyField(Service, blank=True, related_name="+")
     tls_access = models.BooleanField(
-        default=False, help_text="Automation tokens: may renew every certificate of the account."
+        "TLS access",
+        default=False,
+        help_text="Automation tokens: may renew every certificate of the account.",
     )
-    allowed_ips = models.JSONField(default=list, blank=True, help_text="CIDRs; empty: any IP.")
+    allowed_ips = models.JSONField(
+        "IP allow-list", default=list, blank=True, help_text="CIDRs; empty: any IP."
+    )
     record_rules = models.JSONField(
+        "DNS record rules",
         default=list,
         blank=True,
         help_text='DNS records it may touch: [{"name": PATTERN, "types": [...]}]; empty: all.',
     )
     digest = models.CharField(max_length=64, unique=True)
-    display = models.CharField(max_length=24)
+    display = models.CharField("hint", max_length=24)
     # Rolling the secret (SPEC 11): the secret it replaced keeps working until
     # previous_secret_expires_at; at most one previous secret per token.
     previous_digest = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
-    previous_secret_last_used_at = models.DateTimeField(null=True, blank=True)
-    is_legacy = models.BooleanField(default=False, help_text="Imported legacy API key.")
+    previous_secret_expires_at = models.DateTimeField(
+        "previous secret works until", null=True, blank=True
+    )
+    previous_secret_last_used_at = models.DateTimeField(
+        "previous secret last used", null=True, blank=True
+    )
+    is_legacy = models.BooleanField(
+        "legacy key", default=False, help_text="Imported legacy API key."
+    )
     imported_at = models.DateTimeField(
+        "imported",
         null=True,
         blank=True,
         help_text="Legacy keys: when they were imported (the stale-token clock starts here).",
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
-    last_used_user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField("created", default=timezone.now)
+    expires_at = models.DateTimeField(
+        "expires", null=True, blank=True, help_text="Empty: never expires."
+    )
+    last_used_at = models.DateTimeField("last used", null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField("last used from (IP)", null=True, blank=True)
+    last_used_user_agent = models.CharField("last user agent", max_length=300, blank=True)
     expiry_notice_days = models.PositiveSmallIntegerField(
+        "expiry notice sent",
         null=True,
         blank=True,
         help_text="Latest expiry notice sent, in days before expiry (7 or 1).",
@@ -233,6 +249,44 @@ class TokenRemoval(models.Model):
         return f"{self.token_id} removed from {self.account_id}"
 
 
+class RevokedToken(models.Model):
+    """What is left of a revoked token: enough for support to answer "revoked on … by …".
+
+    Revoking deletes the Token row; this tombstone keeps its digest (the same
+    HMAC of the secret, under the same pepper, so a pasted value still finds it)
+    and, while a roll's grace period ran, the previous secret's digest too. No
+    secret and no permissions: it cannot authenticate anything. Kept as long as
+    the event log (forever, today). Written by tokens.tombstones only.
+    """
+
+    digest = models.CharField(max_length=64, unique=True)
+    previous_digest = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    token_id = models.BigIntegerField(db_index=True)
+    name = models.CharField(max_length=100)
+    display = models.CharField(max_length=24)
+    type = models.CharField(max_length=10, choices=TokenType.choices)
+    account = models.ForeignKey(
+        Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(default=timezone.now)
+    revoked_by = models.CharField(max_length=20, help_text="Who in kind: owner, support, ….")
+    revoked_by_label = models.CharField(max_length=300, help_text="Who, for humans.")
+    reason = models.CharField(max_length=600, blank=True, help_text="Why, when known.")
+
+    class Meta:
+        ordering = ["-revoked_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.display}), revoked"
+
+
 class EventKind(models.TextChoices):
     TOKEN_CREATED = "token.created", "Token created"
     TOKEN_UPDATED = "token.updated", "Token permissions changed"
@@ -259,6 +313,21 @@ class ActorKind(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+class EventChannel(models.TextChoices):
+    """Where an event came from, as the event log says it after who acted (SPEC 9).
+
+    Recorded on every event by tokens.events.Actor; events written before it was
+    recorded keep "" where the way in cannot be known (see migration 0010).
+    """
+
+    PANEL = "panel", "in the panel"
+    API_PASSWORD = "api_password", "API, password"
+    API_TOKEN = "api_token", "API token"
+    ADMIN = "admin", "support, admin"
+    COMMAND = "command", "command"
+    LEAK_REPORT = "leak_report", "API, leak report"
+
+
 # The event log reads one account's events, or the personal events (those with no
 # account: user tokens, sign-ins, sudo), newest first on (created_at, id), narrowed by at
 # most one of these columns. Each pair of indexes below makes every such read an ordered
@@ -278,7 +347,9 @@ class Event(models.Model):
     """One entry of the event log. Never holds a secret.
 
     The target token is kept as id and snapshot (name, display hint, type,
-    owner) because revoking deletes the token row. `details` carries what
+    owner) because revoking deletes the token row; an event without a target done
+    by a token (an API write) keeps the acting token there, so the log's Token
+    column and token filter name it. `details` carries what
     changed, e.g. {"before": {...}, "after": {...}} for permission changes.
     """
 
@@ -304,6 +375,12 @@ class Event(models.Model):
     actor_token_id = models.BigIntegerField(null=True, blank=True)
     actor_token_type = models.CharField(max_length=10, blank=True, choices=TokenType.choices)
     actor_label = models.CharField(max_length=200, blank=True, help_text="Who, for humans.")
+    channel = models.CharField(
+        max_length=12,
+        choices=EventChannel.choices,
+        blank=True,
+        help_text="How the actor came in: panel, API (password or token), admin, command.",
+    )
     token_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     token_name = models.CharField(max_length=100, blank=True)
     token_display = models.CharField(max_length=24, blank=True)
@@ -340,6 +417,15 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+
+class RevokedTokenEvent(Event):
+    """The event log's `token.revoked` entries: support's read-only "Revoked tokens" view."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "revoked token"
+        verbose_name_plural = "revoked tokens"
 
 
 class TokenUsage(models.Model):

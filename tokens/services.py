@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts.constants import Role
 from accounts.models import Account, User
 from accounts.selectors import memberships_managing
-from tokens import crypto, policies
+from tokens import crypto, policies, tombstones
 from tokens.constants import DEFAULT_EXPIRY, MAX_ACTIVE_TOKENS_PER_USER, MAX_ROLL_GRACE_PERIOD
 from tokens.events import Actor, event_record
 from tokens.models import (
@@ -365,7 +365,8 @@ def token_revoke(
     account: Account | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> bool:
-    """Revoke a token: its row is deleted, so it stops working at once (every secret of it).
+    """Revoke a token: its row is deleted, so it stops working at once (every secret of it),
+    and a tombstone (tokens.tombstones: no secret, no permissions) says when and by whom.
 
     `revoked_by` is one of REVOKED_BY's keys. `account` names the account in
     whose name a superuser acted (for the event log); `details` adds to the
@@ -387,10 +388,10 @@ def token_revoke(
         "permissions": token_permissions_snapshot(token),
         **(details or {}),
     }
-    deleted, _ = Token.objects.filter(pk=token.pk).delete()
-    if not deleted:
+    secrets = tombstones.token_row_delete(token, now=timezone.now())
+    if secrets is None:
         return False  # someone else revoked it first; log nothing twice
-    event_record(
+    event = event_record(
         kind=EventKind.TOKEN_REVOKED,
         actor=actor,
         account=event_account,
@@ -399,6 +400,7 @@ def token_revoke(
         + (f" ({actor.label})" if actor.label and revoked_by != "self" else ""),
         details=details,
     )
+    tombstones.tombstone_record(secrets, event=event, by=REVOKED_BY[revoked_by])
     return True
 
 

@@ -23,7 +23,7 @@ from tokens.models import Event
 pytestmark = pytest.mark.django_db
 
 TOKEN = Actor.api_token(
-    token_id=7, token_type="automation", owner=None, label="Token “CI” (kwa_…x7Qa)", ip="192.0.2.1"
+    token_id=7, token_type="automation", owner=None, name="CI", display="kwa_…x7Qa", ip="192.0.2.1"
 )
 
 

@@ -4,8 +4,12 @@ The table is written by hand: it states the spec, it does not mirror the registr
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import orjson
 import pytest
 
+from accounts.models import Service
 from tests.factories import (
     CertificateFactory,
     DomainFactory,
@@ -14,6 +18,7 @@ from tests.factories import (
     ZoneFactory,
     issue_user_token,
 )
+from tokens.api.schemas import CertificateOut, DomainOut, RecordOut, ServiceOut, ZoneOut
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +94,37 @@ def test_a_page_past_the_end_is_empty_and_counts_the_total(client, account, memb
     assert response.status_code == 200
     assert response.json()["data"] == []
     assert response.json()["pagination"]["total_entries"] == 35
+
+
+@pytest.mark.parametrize("microsecond", [0, 250_000], ids=["whole second", "fraction"])
+def test_a_read_writes_the_fields_and_times_as_its_schema_does(
+    client, account, member_factory, microsecond
+):
+    """The lean SQL (tokens.api.resources) answers what the Out schema would answer for the
+    row, to the character: RFC 3339 times in UTC with `Z`, microseconds only when there are."""
+    when = datetime(2026, 11, 23, 8, 30, 5, microsecond, tzinfo=UTC)
+    zone = ZoneFactory(account=account, created_at=when)
+    record = RecordFactory(zone=zone, created_at=when)
+    domain = DomainFactory(account=account, registered_at=when, expires_at=when)
+    certificate = CertificateFactory(account=account, issued_at=when, expires_at=when)
+    service = ServiceFactory(account=account)
+    Service.objects.filter(pk=service.pk).update(created_at=when, updated_at=when)
+    service.refresh_from_db()
+    owner = member_factory(account, "superuser")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {issue_user_token(owner).secret}"}
+    base = f"/api/v1/accounts/{account.pk}"
+    expected = {
+        f"{base}/zones/{zone.pk}": ZoneOut.model_validate({**vars(zone), "record_count": 1}),
+        f"{base}/domains/{domain.pk}": DomainOut.model_validate(domain),
+        f"{base}/registrar/domains/{domain.pk}": DomainOut.model_validate(domain),
+        f"{base}/certificates/{certificate.pk}": CertificateOut.model_validate(certificate),
+        f"{base}/services/{service.pk}": ServiceOut.model_validate(service),
+    }
+    for url, schema in expected.items():
+        body = client.get(url, **auth).content
+        assert body == orjson.dumps({"data": schema.model_dump()}, option=orjson.OPT_UTC_Z), url
+    records = client.get(f"{base}/zones/{zone.pk}/records", **auth).json()["data"]
+    as_json = orjson.dumps(RecordOut.model_validate(record).model_dump(), option=orjson.OPT_UTC_Z)
+    assert records == [orjson.loads(as_json)]
+    suffix = ".250000Z" if microsecond else "Z"
+    assert records[0]["created_at"] == f"2026-11-23T08:30:05{suffix}"

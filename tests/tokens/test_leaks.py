@@ -222,6 +222,7 @@ def test_a_signed_alert_revokes_and_labels_each_item(client, owner, github_key):
     assert event.details["revoked_by"] == "leak_report"
     assert event.details["url"] == "https://github.com/octo/repo/blob/main/.env"
     assert event.details["source"] == "content"
+    assert (event.channel, event.actor_label) == ("leak_report", "GitHub secret scanning")
     assert len(mail.outbox) == 1
     assert "https://github.com/octo/repo/blob/main/.env" in mail.outbox[0].body
     assert_no_secret_anywhere(live.secret)

@@ -221,6 +221,7 @@ def actor(principal: Principal) -> Actor:
         token_id=principal.id,
         token_type=principal.type,
         owner=owner,
-        label=f"Token “{principal.name}” ({principal.display})",
+        name=principal.name,
+        display=principal.display,
         ip=principal.client_ip,
     )

@@ -9,11 +9,13 @@ from ninja import Router
 from accounts.constants import PLAN_MONTHLY_PRICE_USD
 from accounts.models import Account, Membership
 from tokens.api.access import authorize, count_request, principal_of
+from tokens.api.lean import lean_get
 from tokens.api.responses import ok
 from tokens.api.schemas import ACCOUNT_ERRORS, ERRORS, AccountOut, BillingOut, Data, fields_of
 from tokens.models import TokenRemoval
 from tokens.usage import ACCOUNTS_OPERATION
 
+ACCOUNTS_PREFIX = "/accounts"  # where tokens.api mounts this router
 router = Router(tags=["accounts"])
 
 # A user token's accounts: where its owner is a member, less those it was removed from.
@@ -26,6 +28,7 @@ _MEMBER_ACCOUNTS_SQL = (
 _BILLING_EMAIL_SQL = f"SELECT billing_email FROM {Account._meta.db_table} WHERE id = %(account)s"  # noqa: S608
 
 
+@lean_get(ACCOUNTS_PREFIX)
 @router.get("", response={200: Data[list[AccountOut]], **ERRORS})
 def accounts_list(request: HttpRequest) -> HttpResponse:
     """The accounts the token acts in."""
@@ -40,6 +43,7 @@ def accounts_list(request: HttpRequest) -> HttpResponse:
     return ok([dict(zip(keys, row, strict=True)) for row in rows])
 
 
+@lean_get(f"{ACCOUNTS_PREFIX}/{{id:account_id}}/billing")
 @router.get("/{id:account_id}/billing", response={200: Data[BillingOut], **ACCOUNT_ERRORS})
 def billing(request: HttpRequest, account_id: int) -> HttpResponse:
     """The account's plan, price and billing contact (`billing:read`)."""

@@ -233,6 +233,15 @@ HANDLERS: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
 }
 
 
+def handle_exception(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The answer to `exc` from HANDLERS (its nearest class), for views outside ninja."""
+    for cls in type(exc).__mro__:
+        handler = HANDLERS.get(cls)
+        if handler is not None:
+            return handler(request, exc)
+    return unexpected(request, exc)  # pragma: no cover  # Exception is in HANDLERS
+
+
 def install(api: NinjaAPI) -> None:
     """Register the handler of every exception the API can meet."""
     for exception, handler in HANDLERS.items():

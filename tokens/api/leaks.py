@@ -128,6 +128,7 @@ def github_secret_scanning(request: HttpRequest) -> HttpResponse:
     live = credentials_revoke(
         credentials=[alert["token"] for alert in alerts],
         findings=[Finding(url=alert["url"], source=alert["source"]) for alert in alerts],
+        reporter="GitHub secret scanning",
     )
     results = [
         {

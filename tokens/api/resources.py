@@ -17,14 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import DateTimeField, Model
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from ninja import Router, Schema
 
 from accounts.models import Certificate, Domain, Record, Service, Zone
 from tokens.api.access import authorize, principal_of
+from tokens.api.accounts import ACCOUNTS_PREFIX
 from tokens.api.errors import not_found
-from tokens.api.responses import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE, ok, pagination
+from tokens.api.lean import lean_get
+from tokens.api.responses import DEFAULT_PER_PAGE, PAGE, PER_PAGE, ok, pagination
 from tokens.api.schemas import (
     ACCOUNT_ERRORS,
     CertificateOut,
@@ -36,7 +38,7 @@ from tokens.api.schemas import (
     ZoneOut,
     fields_of,
 )
-from tokens.auth import Principal
+from tokens.auth import Principal, time_column
 from tokens.models import SELECTION_FIELDS, Token
 from tokens.permissions import APEX, Kind, RecordRule, selection_is_total
 
@@ -198,14 +200,18 @@ def _children(rk: ResourceKind, rules: tuple[RecordRule, ...]) -> str:
     return f"{_table(rk.parent.model)} p LEFT JOIN {_table(rk.model)} x ON {join}"
 
 
+def _column(model: type[Model], name: str) -> str:
+    """The field as a SELECT column over `x` (datetimes: the text orjson would write)."""
+    field = model._meta.get_field(name)
+    column = f"x.{field.column}"  # type: ignore[union-attr]
+    return time_column(column) if isinstance(field, DateTimeField) else column
+
+
 def _columns(rk: ResourceKind) -> str:
-    columns = []
-    for name in fields_of(rk.out):
-        if name in rk.annotations:
-            columns.append(rk.annotations[name])
-        else:
-            columns.append(f"x.{rk.model._meta.get_field(name).column}")  # type: ignore[union-attr]
-    return ", ".join(columns)
+    return ", ".join(
+        rk.annotations[name] if name in rk.annotations else _column(rk.model, name)
+        for name in fields_of(rk.out)
+    )
 
 
 def _order(rk: ResourceKind) -> str:
@@ -318,9 +324,6 @@ def resource_page(
 
 # --------------------------------------------------------------------------- routes
 
-PAGE = Query(1, ge=1, le=MAX_PAGE, description="Page number, from 1.")
-PER_PAGE = Query(DEFAULT_PER_PAGE, ge=1, le=MAX_PER_PAGE, description="At most 100.")
-
 
 def _with_signature(view: Callable[..., HttpResponse], params: list[inspect.Parameter]) -> None:
     """Give a generated view the signature ninja reads its parameters from."""
@@ -362,8 +365,10 @@ def _add_list(router: Router, rk: ResourceKind) -> None:
     ]
     _with_signature(view, params)
     view.__name__ = f"{rk.path.split('/')[-1]}_list"
+    path = f"/{{id:account_id}}/{rk.path}"
+    lean_get(f"{ACCOUNTS_PREFIX}{path}", paged=True)(view)
     router.get(
-        f"/{{id:account_id}}/{rk.path}",
+        path,
         response={200: Page[rk.out], **ACCOUNT_ERRORS},  # type: ignore[name-defined]
         tags=[rk.tag],
         summary=f"List the {rk.plural}",
@@ -383,8 +388,10 @@ def _add_get(router: Router, rk: ResourceKind) -> None:
 
     _with_signature(view, [_id_param("account_id"), _id_param(rk.id_name)])
     view.__name__ = f"{rk.path.replace('/', '_')}_get"
+    path = f"/{{id:account_id}}/{rk.path}/{{id:{rk.id_name}}}"
+    lean_get(f"{ACCOUNTS_PREFIX}{path}")(view)
     router.get(
-        f"/{{id:account_id}}/{rk.path}/{{id:{rk.id_name}}}",
+        path,
         response={200: Data[rk.out], **ACCOUNT_ERRORS},  # type: ignore[name-defined]
         tags=[rk.tag],
         summary=f"Get one {rk.singular.split(':')[0]}",
@@ -393,7 +400,10 @@ def _add_get(router: Router, rk: ResourceKind) -> None:
 
 
 def add_routes(router: Router, registry: tuple[ResourceKind, ...] = REGISTRY) -> None:
-    """Add the list and get routes of every declared kind to the accounts router."""
+    """Add the list and get routes of every declared kind to the accounts router.
+
+    Their GETs are also served on the lean path (tokens.api.lean): SPEC 10's budget.
+    """
     for rk in registry:
         if "list" in rk.routes:
             _add_list(router, rk)

@@ -8,12 +8,16 @@ from typing import Any, TypeVar
 import orjson
 from django.db.models import Model, QuerySet
 from django.http import HttpResponse
+from ninja import Query
 
 M = TypeVar("M", bound=Model)
 
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 100
 MAX_PAGE = 100_000
+# The paging parameters of every list (ninja documents and checks them; so does tokens.api.lean).
+PAGE = Query(1, ge=1, le=MAX_PAGE, description="Page number, from 1.")
+PER_PAGE = Query(DEFAULT_PER_PAGE, ge=1, le=MAX_PER_PAGE, description="At most 100.")
 
 # Datetimes as RFC 3339 in UTC with "Z"; SQLite hands naive UTC datetimes to raw queries.
 _JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC

@@ -18,13 +18,11 @@ from accounts.models import User
 from tokens import selectors
 from tokens.api.access import actor, count_request, one, principal_of
 from tokens.api.errors import (
-    authentication_failed,
-    error_response,
     insufficient_scope,
     not_found,
-    unexpected,
 )
-from tokens.api.responses import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE, ok, paginate
+from tokens.api.lean import lean_get
+from tokens.api.responses import PAGE, PER_PAGE, ok, paginate
 from tokens.api.schemas import (
     ALL_RESOURCES,
     BODY_ERRORS,
@@ -45,8 +43,8 @@ from tokens.api.schemas import (
     token_json,
 )
 from tokens.api.security import EmailPassword
-from tokens.auth import AuthenticationFailed, Principal, authenticate
-from tokens.events import Actor
+from tokens.auth import Principal
+from tokens.events import Actor, EventChannel
 from tokens.insights import DEFAULT_DAYS, MAX_DAYS, token_explanations, token_usage_summary
 from tokens.models import Token, TokenType
 from tokens.permissions import Kind, required_scope, scopes_cover
@@ -150,34 +148,11 @@ def _whoami(principal: Principal) -> HttpResponse:
     return ok({"token": token, "user": token["user"], "account": token["account"]})
 
 
+@lean_get("/whoami")
 @router.get("/whoami", response={200: Data[WhoamiOut], **ERRORS})
 def whoami(request: HttpRequest) -> HttpResponse:
     """The token making the request, its owner (user tokens) or account (automation tokens)."""
     return _whoami(_token_route(request))
-
-
-def whoami_view(request: HttpRequest) -> HttpResponse:
-    """GET /api/v1/whoami without ninja's per-request machinery (config/urls.py routes it).
-
-    The API's hottest route; SPEC 10 allows it 25% over /healthz and ninja's
-    dispatch alone costs about half of that (see bench/run.py). Same
-    authentication, answers and errors as the `whoami` operation above, which
-    documents it in OpenAPI.
-    """
-    try:
-        if request.method not in ("GET", "HEAD"):
-            return error_response(405, "method_not_allowed", "Use GET.", {"Allow": "GET, HEAD"})
-        try:
-            principal = authenticate(request)
-        except AuthenticationFailed as failed:
-            return authentication_failed(failed)
-        count_request(principal, TOKENS_OPERATION)
-        return _whoami(principal)
-    except Exception as exc:  # never a stack trace, as for every other route
-        return unexpected(request, exc)
-
-
-whoami_view.csrf_exempt = True  # type: ignore[attr-defined]  # bearer only: no cookies
 
 
 # --------------------------------------------------------------------------- tokens/self
@@ -207,8 +182,8 @@ def token_self_revoke(request: HttpRequest) -> HttpResponse:
 @router.get("/tokens", response={200: Page[TokenOut], **MANAGE_ERRORS})
 def tokens_list(
     request: HttpRequest,
-    page: int = Query(1, ge=1, le=MAX_PAGE),
-    per_page: int = Query(DEFAULT_PER_PAGE, ge=1, le=MAX_PER_PAGE),
+    page: int = PAGE,
+    per_page: int = PER_PAGE,
 ) -> HttpResponse:
     """The caller's tokens (`global`).
 
@@ -254,7 +229,7 @@ def tokens_create(request: HttpRequest, payload: TokenCreateIn) -> HttpResponse:
     if "expires_at" in payload.model_fields_set:
         options["expires_at"] = payload.expires_at
     created = token_create(
-        actor=Actor.person(user, ip=client_ip(request)),
+        actor=Actor.person(user, ip=client_ip(request), channel=EventChannel.API_PASSWORD),
         token_type=TokenType.USER,
         name=payload.name,
         owner=user,

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.constants import Plan, Role
 from accounts.models import Account, Certificate, Domain, Membership, Record, Service, User, Zone
-from tokens.events import Actor
+from tokens.events import Actor, EventChannel
 from tokens.models import Token
 from tokens.services import token_create
 
@@ -247,7 +247,9 @@ class Command(BaseCommand):
                 existing = existing.filter(account=spec["account"])
             if existing.exists():
                 continue
-            created = token_create(actor=Actor.person(creator), **spec)
+            created = token_create(
+                actor=Actor.person(creator, channel=EventChannel.COMMAND), **spec
+            )
             if expired:
                 Token.objects.filter(pk=created.token.pk).update(
                     created_at=now - timedelta(days=120), expires_at=now - timedelta(days=30)

@@ -31,7 +31,7 @@ from django.utils import timezone
 from accounts.constants import Plan, RecordType, Role
 from accounts.models import Account, Membership, Record, User, Zone
 from tokens import crypto
-from tokens.models import ActorKind, Event, EventKind, Token, TokenType
+from tokens.models import ActorKind, Event, EventChannel, EventKind, Token, TokenType
 from tokens.selectors import tokens_acting_in
 
 PASSWORD = "keyward-demo"
@@ -342,6 +342,8 @@ class Command(BaseCommand):
                 actor_token_id=token.id,
                 actor_token_type=token.type,
                 actor_label=token.label,
+                channel=EventChannel.API_TOKEN,
+                **_about(token),  # no target token: the acting one (tokens.events.event_record)
                 ip=ip,
                 summary=f"{token.label} created record www A {ip} in {zone}.example",
                 details={"zone": zone, "type": "A", "content": ip},
@@ -358,6 +360,7 @@ class Command(BaseCommand):
                 actor_kind=ActorKind.USER,
                 actor_user_id=actor_id,
                 actor_label=actor_email,
+                channel=EventChannel.PANEL,
                 ip=ip,
                 summary=f"{actor_email} changed the role of {email} from user to {role}",
                 details={"member": email, "before": {"role": "user"}, "after": {"role": role}},
@@ -372,6 +375,7 @@ class Command(BaseCommand):
                 account=world.account if token.type == TokenType.AUTOMATION else None,
                 actor_kind=ActorKind.SUPPORT if support else ActorKind.SYSTEM,
                 actor_label=label,
+                channel=EventChannel.ADMIN if support else EventChannel.COMMAND,
                 **_about(token),
                 summary=f"“{token.name}” ({token.display}) revoked by "
                 f"{'support staff' if support else 'the stale-token cleanup'} ({label})",
@@ -385,6 +389,7 @@ class Command(BaseCommand):
             actor_kind=ActorKind.USER,
             actor_user_id=person_id,
             actor_label=email,
+            channel=EventChannel.PANEL,
             ip=ip,
             summary=f"{email} confirmed their password (sudo mode)"
             if sudo
@@ -413,6 +418,7 @@ class Command(BaseCommand):
             actor_kind=ActorKind.USER,
             actor_user_id=actor_id,
             actor_label=actor_email,
+            channel=EventChannel.PANEL,
             **_about(token),
             ip=ip,
             summary=f"{actor_email} {verb} “{token.name}” ({token.display})",
