@@ -119,3 +119,18 @@ def test_create_reports_every_problem_at_once(client, account, member_factory, p
     )
     assert response.status_code == 422
     assert {"name", "scopes", "expires_at"} <= set(response.json()["fields"])
+
+
+def test_a_read_refused_by_the_role_says_so(client, account, zone, member_factory):
+    """GET reads are answered by the lean path (tokens.api.lean); the same authorize() speaks."""
+    billing = member_factory(account, Role.BILLING)
+    secret = issue_user_token(billing, scopes=["global"]).secret
+    for path in (f"/accounts/{account.pk}/zones", f"/accounts/{account.pk}/zones/{zone.pk}"):
+        response = call(client, "GET", path, secret)
+        assert response.status_code == 403
+        body = response.json()
+        assert body["required_scope"] == "zones:read"
+        assert body["message"] == (
+            "Your role in Acme Test (billing) does not allow zones:read, "
+            "whatever the token's scopes."
+        )
