@@ -41,6 +41,7 @@ from tokens.views.common import (
     LIST_TEMPLATE,
     actor_of,
     back_url,
+    replacement_url,
     stash,
     to_sudo,
     unstash,
@@ -111,6 +112,8 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
         "picker_url": reverse("tokens:resource-picker"),
         "cancel_url": safe_next_url(request) or back_url(token),
         "sudo_active": sudo_is_active(request),
+        # Reached by its address only (lists hide Edit on expired tokens): say what works.
+        "replacement_url": replacement_url(token) if token.is_expired(timezone.now()) else None,
     }
 
 
