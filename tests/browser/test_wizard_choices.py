@@ -6,7 +6,13 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.token_steps import DESKTOP, PHONE, scope_box, start_wizard
+from tests.browser.token_steps import (
+    DESKTOP,
+    PHONE,
+    confirm_password,
+    scope_box,
+    start_wizard,
+)
 
 
 def _both_widths(page, shoot, name: str) -> None:
@@ -92,6 +98,17 @@ def test_personal_tokens_pages(page, live_server, demo, sign_in, shoot):
         expired.get_by_role("link", name="Create a replacement for Old deploy script")
     ).to_be_visible()
     _both_widths(page, shoot, "personal-engineer")
+    expired.get_by_role("link", name="Old deploy script", exact=True).click()
+    expect(page.get_by_role("link", name="Edit permissions")).to_have_count(0)
+    expect(page.get_by_role("link", name="Roll secret")).to_have_count(0)
+    page.get_by_role("link", name="Create replacement").click()
+    confirm_password(page, "keyward-demo")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Old deploy script")
+    expect(scope_box(page, "global")).to_be_checked()
+    page.go_back()
+    page.go_back()
+    expect(page.get_by_text("An expired token cannot be extended or edited.")).to_be_visible()
+    _both_widths(page, shoot, "expired-detail")
 
     page.context.clear_cookies()  # sign out
     sign_in(page, "owner@example.com")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import parse_qs, urlparse
 from datetime import timedelta
 
 import pytest
@@ -288,3 +289,16 @@ def test_solo_note_names_global_and_links_the_plan(signed_in, member_factory):
     assert "automation tokens get the scope <code>global</code>" in body
     assert "With the user role it may read" in body
     assert f'href="{reverse("accounts:plan", args=["solo-co"])}"' in body
+
+
+def test_a_prefill_link_survives_the_password_check(client, account, member_factory, password):
+    engineer = member_factory(account, Role.ENGINEER)
+    client.force_login(engineer)
+    link = reverse("tokens:new") + "?name=Old&scopes=zones%3Aread&type=user"
+    response = client.get(link)
+    assert response.status_code == 302
+    sudo = urlparse(response["Location"])
+    assert sudo.path == reverse("accounts:sudo")
+    assert parse_qs(sudo.query)["next"] == [link]  # the values ride along
+    client.post(reverse("accounts:sudo"), {"password": password, "next": link})
+    assert 'value="Old"' in client.get(link).content.decode()

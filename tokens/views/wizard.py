@@ -126,7 +126,8 @@ def token_new(request: AuthenticatedRequest) -> HttpResponse:
         if request.method == "POST":
             stash(request, "new", request.POST)
             return to_sudo(request, f"{here}?resume=1", reverse("tokens:list"))
-        return to_sudo(request, here, reverse("tokens:list"))
+        # Back to the same address: a template or prefill link keeps its values.
+        return to_sudo(request, request.get_full_path(), reverse("tokens:list"))
 
     superuser_accounts = list(accounts_managed_by(request.user))
     data: QueryDict | None = request.POST if request.method == "POST" else None
