@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import parse_qs, urlparse
 from datetime import timedelta
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.urls import reverse
