@@ -80,9 +80,8 @@ def test_personal_page_queries_do_not_grow(client, account, superuser):
     assert body.count('<tr id="token-') == 100
     assert "+497 more" in body  # 3 zone names shown, the rest counted
     assert large == small, f"{small} queries for 1 token, {large} for 100 x 500 zones"
-    # session, user, nav, tokens, limit count, whether they create automation tokens (the
-    # counter's note, issue 14), removals, policies, one per selected kind
-    assert small <= 9
+    # session, user, nav, tokens, limit count, removals, policies, one per selected kind
+    assert small <= 8
 
 
 def test_account_page_queries_do_not_grow(client, account, superuser):

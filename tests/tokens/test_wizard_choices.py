@@ -14,7 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.constants import Plan, Role
-from tests.factories import AccountFactory, MembershipFactory, ZoneFactory, issue_user_token
+from tests.factories import (
+    AccountFactory,
+    MembershipFactory,
+    ZoneFactory,
+    issue_automation_token,
+    issue_user_token,
+)
 from tests.tokens.test_views import enter_sudo, wizard_post
 from tokens.models import Token
 from tokens.permissions import scopes_allowed_for_role
@@ -256,7 +262,11 @@ def test_personal_page_has_no_type_column_and_a_plain_counter(client, account, m
     owner = member_factory(account, Role.SUPERUSER)
     client.force_login(owner)
     body = client.get(reverse("tokens:list")).content.decode()
-    assert "0 of 100 active tokens used, counting the automation tokens you created." in body
+    assert "0 of 100 active tokens used." in body  # none created: nothing to explain
+    issue_automation_token(account, creator=owner)
+    issue_automation_token(account, name="Second", creator=owner)
+    body = client.get(reverse("tokens:list")).content.decode()
+    assert "2 of 100 active tokens used, 2 of them automation tokens you created." in body
     account_page = client.get(reverse("tokens:account-list", args=[account.slug])).content
     assert b'<th scope="col">Type</th>' in account_page
 

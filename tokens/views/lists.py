@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -14,7 +15,6 @@ from accounts.decorators import account_view, signed_in_required
 from accounts.http import AccountRequest, AuthenticatedRequest
 from accounts.models import Account, Membership, User
 from accounts.roles import manages_account
-from accounts.selectors import accounts_managed_by
 from tokens import selectors
 from tokens.constants import MAX_ACTIVE_TOKENS_PER_USER
 from tokens.models import Token, TokenType
@@ -85,17 +85,22 @@ def token_rows(tokens: list[Token], user: User, account: Account | None = None) 
 def token_list(request: AuthenticatedRequest) -> HttpResponse:
     """Personal tokens: the signed-in person's user tokens."""
     tokens = list(selectors.tokens_of_user(request.user))
-    active = Token.objects.counting_towards_limit(request.user).active().count()
+    # One query: the tokens that count towards the limit, and how many are automation tokens
+    # the person created (the counter names them only when there are some).
+    counts = (
+        Token.objects.counting_towards_limit(request.user)
+        .active()
+        .aggregate(active=Count("pk"), automation=Count("pk", filter=Q(type=TokenType.AUTOMATION)))
+    )
     return render(
         request,
         LIST_TEMPLATE,
         {
             "rows": token_rows(tokens, request.user),
             "page": "personal",
-            "active_count": active,
+            "active_count": counts["active"],
             "token_limit": MAX_ACTIVE_TOKENS_PER_USER,
-            # Automation tokens count towards their creator's limit: say so to those who make them.
-            "creates_automation": accounts_managed_by(request.user).exists(),
+            "automation_count": counts["automation"],
             "list_url": reverse("tokens:list"),
         },
     )
