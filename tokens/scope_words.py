@@ -89,14 +89,18 @@ def scope_description(scope: str, roles: Iterable[RoleIn] = ()) -> str:
     roles = list(roles)
     if scope not in ROLE_WIDE_SCOPES or not roles:
         return SCOPE_DESCRIPTIONS.get(scope, scope)
-    operations = frozenset().union(*(ROLE_OPERATIONS[item.role] for item in roles))
+    operations = frozenset().union(
+        *(
+            ROLE_OPERATIONS[item.role] | (TLS_OPERATIONS if item.tls_access else set())
+            for item in roles
+        )
+    )
     reads_only = scope == "global:read"
     what = _what_operations_allow(operations, reads_only=reads_only)
+    lead = "Read everything" if reads_only else "Everything"
     if len({item.role for item in roles}) == 1:
         whose = f"the {roles[0].label} role" if roles[0].account_name is None else "your role"
-        lead = "Read everything" if reads_only else "Everything"
         return f"{lead} {whose} allows: {what}"
-    lead = "Read everything" if reads_only else "Everything"
     return f"{lead} your role in each account allows; at most: {what}"
 
 
