@@ -12,7 +12,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
-install: $(VENV)/.installed
+# axe-core for the accessibility browser test (npm ci: exactly package-lock.json).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
 
 demo: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
@@ -22,7 +27,7 @@ demo: $(VENV)/.installed
 serve: $(VENV)/.installed
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed node_modules/.installed
 	KEYWARD_CHROMIUM="$$(scripts/ensure-chromium $(PY))" $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
@@ -44,4 +49,4 @@ bench-http: $(VENV)/.installed
 	$(PY) bench/http_load.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles test-results .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules db.sqlite3 staticfiles test-results .pytest_cache .ruff_cache

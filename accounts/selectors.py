@@ -12,7 +12,7 @@ from django.http import Http404
 
 from accounts.models import Account, Certificate, Domain, Membership, Service, User, Zone
 from accounts.roles import MANAGING_ROLES
-from tokens.models import PERSONAL_EVENT_KINDS, ActorKind, Event, Token
+from tokens.models import PERSONAL_EVENT_KINDS, ActorKind, Event, Token, TokenType
 
 
 def memberships_of(user: User) -> QuerySet[Membership]:
@@ -26,6 +26,11 @@ def membership_get(*, user: User, slug: str) -> Membership:
         return Membership.objects.select_related("account").get(user=user, account__slug=slug)
     except Membership.DoesNotExist:
         raise Http404("No such account.") from None
+
+
+def personal_tokens_of(user: User) -> QuerySet[Token]:
+    """The person's user tokens, by name: each must be revoked before the person is deleted."""
+    return Token.objects.filter(user=user, type=TokenType.USER).order_by("name", "pk")
 
 
 def memberships_managing(user: User) -> QuerySet[Membership]:

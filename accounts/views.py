@@ -30,7 +30,6 @@ from accounts.services.identity import (
     sudo_enter,
     sudo_is_active,
     user_delete,
-    user_deletion_blockers,
 )
 from accounts.services.members import (
     MembershipChangeRefused,
@@ -219,7 +218,10 @@ def member_remove(request: AccountRequest, membership_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @signed_in_required
 def profile(request: AuthenticatedRequest) -> HttpResponse:
-    """The signed-in person: their accounts, recent sign-ins, "Delete my account" (guarded)."""
+    """The signed-in person: their accounts, tokens, recent sign-ins, "Delete my account".
+
+    What blocks a deletion is said only when the person tries it (409), not on every visit.
+    """
     user = request.user
     form = DeleteAccountForm(request.POST or None, user=user)
     blocked = None
@@ -232,19 +234,17 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
             logout(request)
             messages.success(request, "Your account was deleted.")
             return redirect("accounts:sign-in")
-    if blocked is None:
-        blocked = user_deletion_blockers(user)
     return render(
         request,
         "accounts/profile.html",
         {
             "form": form,
             "blocked": blocked,
+            "token_count": selectors.personal_tokens_of(user).count(),
             "memberships": selectors.memberships_of(user),
             "sign_ins": selectors.sign_ins_of(user),
-            "attempted": request.method == "POST" and form.is_valid(),
         },
-        status=409 if request.method == "POST" and blocked else 200,
+        status=409 if blocked else 200,
     )
 
 

@@ -19,9 +19,9 @@ from accounts.http import AuthenticatedRequest, client_ip
 from accounts.models import User
 from accounts.ratelimit import Limit, count_attempt, minutes_text
 from accounts.roles import MANAGING_ROLES
-from accounts.selectors import memberships_managing
+from accounts.selectors import memberships_managing, personal_tokens_of
 from tokens.events import Actor, event_record
-from tokens.models import EventKind, Token, TokenType
+from tokens.models import EventKind, Token
 
 SIGN_IN_PER_EMAIL = Limit("sign-in-email", SIGN_IN_MAX_FAILURES_PER_EMAIL, SIGN_IN_WINDOW_SECONDS)
 SIGN_IN_PER_IP = Limit("sign-in-ip", SIGN_IN_MAX_FAILURES_PER_IP, SIGN_IN_WINDOW_SECONDS)
@@ -115,12 +115,20 @@ def sudo_is_active(request: HttpRequest) -> bool:
 
 
 class UserDeletionBlocked(Exception):
-    """The user cannot be deleted yet; `reasons` says why and `tokens` what to revoke."""
+    """The user cannot be deleted yet.
 
-    def __init__(self, reasons: list[str], tokens: list[Token]) -> None:
+    `reasons` says why, for support staff (in the third person); `tokens` are the user
+    tokens to revoke and `sole_accounts` the accounts they are the only superuser of,
+    for the person's own page to say it in the second person.
+    """
+
+    def __init__(
+        self, reasons: list[str], tokens: list[Token], sole_accounts: list[str] | None = None
+    ) -> None:
         super().__init__(" ".join(reasons))
         self.reasons = reasons
         self.tokens = tokens
+        self.sole_accounts = sole_accounts or []
 
 
 def user_deletion_blockers(user: User) -> UserDeletionBlocked | None:
@@ -130,7 +138,7 @@ def user_deletion_blockers(user: User) -> UserDeletionBlocked | None:
     revoked first. An account must keep a superuser, so its last one stays too.
     """
     reasons: list[str] = []
-    tokens = list(Token.objects.filter(user=user, type=TokenType.USER).order_by("name", "pk"))
+    tokens = list(personal_tokens_of(user))
     if tokens:
         names = ", ".join(f"“{token.name}” ({token.display})" for token in tokens[:20])
         more = f" and {len(tokens) - 20} more" if len(tokens) > 20 else ""
@@ -158,7 +166,7 @@ def user_deletion_blockers(user: User) -> UserDeletionBlocked | None:
             f"{user.email} is the only superuser of {', '.join(sole)}. "
             "Make another member a superuser first."
         )
-    return UserDeletionBlocked(reasons, tokens) if reasons else None
+    return UserDeletionBlocked(reasons, tokens, sole) if reasons else None
 
 
 @transaction.atomic

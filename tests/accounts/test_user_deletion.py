@@ -27,15 +27,19 @@ def test_profile_refuses_while_user_tokens_exist(client, account, member_factory
     issue_user_token(person, name="backup cron")
     client.force_login(person)
 
-    page = client.get(reverse("accounts:profile"))
-    assert "cannot be deleted yet" in page.content.decode()
+    page = client.get(reverse("accounts:profile")).content.decode()
+    assert "You have 2 personal tokens." in page
+    assert 'role="alert"' not in page  # the guard speaks only when someone tries
+    assert "Delete my account</button>" in page
 
     response = client.post(reverse("accounts:profile"), {"password": password})
 
     assert response.status_code == 409
     html = response.content.decode()
+    assert "Your account was not deleted." in html
+    assert "You still have 2 personal tokens" in html
     assert "“laptop script”" in html and "“backup cron”" in html
-    assert "nothing was deleted" in html
+    assert person.email not in html.split("Your account was not deleted.")[1]  # "you", not them
     assert User.objects.filter(pk=person.pk).exists()
     assert Token.objects.filter(user=person).count() == 2
     assert Membership.objects.filter(user=person).exists()
@@ -74,7 +78,7 @@ def test_the_only_superuser_of_an_account_cannot_delete_themselves(
     client.force_login(person)
     response = client.post(reverse("accounts:profile"), {"password": password})
     assert response.status_code == 409
-    assert "only superuser of Acme Test" in response.content.decode()
+    assert "You are the only superuser of Acme Test." in response.content.decode()
     assert User.objects.filter(pk=person.pk).exists()
 
 

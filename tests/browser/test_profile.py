@@ -1,4 +1,4 @@
-"""The profile page: "Delete my account" is refused while personal tokens exist."""
+"""The profile page: the token count calmly; "Delete my account" is refused while tokens exist."""
 
 from __future__ import annotations
 
@@ -17,10 +17,19 @@ def test_delete_my_account_lists_the_tokens_to_revoke_first(
 
     page.get_by_role("link", name="viewer@example.com").click()
     expect(page.get_by_role("heading", name="Profile")).to_be_visible()
+    expect(page.get_by_text("You have 1 personal token.")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)  # no red box for just visiting
+    shoot(page, "calm")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shoot(page, "calm-phone")
+    page.set_viewport_size({"width": 1280, "height": 860})
+
+    page.get_by_label("Your password").fill("keyward-demo")
+    page.get_by_role("button", name="Delete my account").click()
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("cannot be deleted yet")
-    expect(alert).to_contain_text("“grafana dashboard”")
-    expect(page.get_by_role("button", name="Delete my account")).to_have_count(0)
+    expect(alert).to_contain_text("Your account was not deleted.")
+    expect(alert).to_contain_text("You still have 1 personal token: “grafana dashboard”")
+    expect(page.get_by_role("link", name="Go to your personal tokens")).to_be_visible()
     shoot(page, "blocked")
     page.set_viewport_size({"width": 390, "height": 844})
     shoot(page, "blocked-phone")

@@ -92,3 +92,28 @@ def test_a_new_secret_key_keeps_a_cookie_made_under_the_old_one(sudo_client, set
     settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
     settings.SECRET_KEY = "a-brand-new-secret-key-" + "x" * 40
     assert _revealed(sudo_client, response["Location"]).startswith("kwu_")
+
+
+def test_the_curl_line_uses_the_host_the_panel_was_reached_at(sudo_client, settings):
+    settings.ALLOWED_HOSTS = ["panel.keyward.example"]
+    host = {"HTTP_HOST": "panel.keyward.example"}
+    response = sudo_client.post(reverse("tokens:new"), wizard_post(name="Hosted"), **host)
+    html = sudo_client.get(response["Location"], **host).content.decode()
+
+    secret = SECRET_ON_PAGE.search(html)
+    assert secret
+    assert f'Bearer {secret[1]}" http://panel.keyward.example/api/v1/whoami' in html
+    assert "127.0.0.1:8000" not in html
+    assert 'href="/api/v1/docs"' in html  # the API docs, from the reveal
+
+
+def test_a_host_outside_allowed_hosts_gets_no_page(sudo_client, settings):
+    """The curl line echoes the Host header: only the hosts ALLOWED_HOSTS names get there."""
+    settings.ALLOWED_HOSTS = ["panel.keyward.example"]
+    response = sudo_client.post(
+        reverse("tokens:new"), wizard_post(name="Spoofed"), HTTP_HOST="panel.keyward.example"
+    )
+    sudo_client.raise_request_exception = False
+    page = sudo_client.get(response["Location"], HTTP_HOST="evil.example")
+    assert page.status_code == 400
+    assert "evil.example" not in page.content.decode()

@@ -177,3 +177,17 @@ def test_no_narrowing_where_the_plan_gives_automation_tokens_global(client, peop
     body = page(client, people["owner"], bot).content.decode()
     assert "<code>zones:read</code>" in body  # what it did is shown
     assert "Narrow to what it used" not in body
+
+
+def test_the_token_pages_link_to_the_api_docs(client, account, member_factory):
+    owner = member_factory(account, "superuser")
+    token = issue_user_token(owner, name="docs link").token
+    client.force_login(owner)
+    for url in (
+        reverse("tokens:list"),
+        reverse("tokens:account-list", args=[account.slug]),
+        reverse("tokens:detail", args=[token.pk]),
+    ):
+        html = client.get(url).content.decode()
+        assert f'href="{reverse("api:openapi-view")}"' in html, url
+    assert client.get(reverse("api:openapi-view")).status_code == 200
