@@ -9,6 +9,7 @@ urlpatterns = [
     path("sign-in/", views.sign_in, name="sign-in"),
     path("sign-out/", views.sign_out, name="sign-out"),
     path("a/<slug:slug>/", views.overview, name="overview"),
+    path("a/<slug:slug>/plan/", views.plan, name="plan"),
     path("a/<slug:slug>/members/", views.members, name="members"),
     path("a/<slug:slug>/members/<int:membership_id>/role/", views.member_role, name="member-role"),
     path(

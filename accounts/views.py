@@ -11,7 +11,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors
-from accounts.constants import Role
+from accounts.constants import (
+    PLAN_MONTHLY_PRICE_USD,
+    PLANS_WITH_SCOPED_AUTOMATION_TOKENS,
+    Plan,
+    Role,
+)
 from accounts.decorators import account_view, signed_in_required
 from accounts.forms import DeleteAccountForm, MemberRoleForm, SignInForm, SudoForm
 from accounts.http import AccountRequest, AuthenticatedRequest, client_ip, safe_next_url
@@ -106,6 +111,23 @@ def overview(request: AccountRequest) -> HttpResponse:
     if role_can_read(role, "services"):
         sections.append(("services", "CDN services", list(selectors.services_of(account))))
     return render(request, "accounts/overview.html", {"sections": sections})
+
+
+@account_view
+def plan(request: AccountRequest) -> HttpResponse:
+    """The plans, the account's own, and what scoped automation tokens need (any member)."""
+    plans = [
+        {
+            "value": value,
+            "label": label,
+            "price": PLAN_MONTHLY_PRICE_USD[value],
+            "scoped_automation": value in PLANS_WITH_SCOPED_AUTOMATION_TOKENS,
+            "current": value == request.account.plan,
+        }
+        for value, label in Plan.choices
+    ]
+    scoped_here = request.account.plan in PLANS_WITH_SCOPED_AUTOMATION_TOKENS
+    return render(request, "accounts/plan.html", {"plans": plans, "scoped_here": scoped_here})
 
 
 # --------------------------------------------------------------------------- members

@@ -14,6 +14,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, cast
 
 from django import forms
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.constants import Role
@@ -140,12 +141,19 @@ class TokenPermissionsForm(forms.Form):
         """The services' `record_rules`: the rule rows with a name or a type (SPEC 14)."""
         return [row for row in rule_rows_from(self.data) if row["name"] or row["types"]]
 
-    def add_service_errors(self, error: TokenValidationError) -> None:
-        """Show a service's per-field messages beside the matching fields."""
+    def add_service_errors(
+        self, error: TokenValidationError, *, keep_form_errors: bool = False
+    ) -> None:
+        """Show a service's per-field messages beside the matching fields.
+
+        `keep_form_errors`: a field the form itself refused keeps only its own message.
+        """
         for key, messages in error.message_dict.items():
             field = self.SERVICE_FIELDS.get(key)
             if field not in self.fields:
                 field = None
+            if keep_form_errors and (field or "__all__") in self.errors:
+                continue
             for message in messages:
                 self.add_error(field, message)
 
@@ -204,6 +212,17 @@ class TokenCreateForm(TokenPermissionsForm):
             # Only superusers (of some account) create automation tokens.
             token_type = cast(forms.ChoiceField, self.fields["token_type"])
             token_type.choices = [(TokenType.USER, TokenType.USER.label)]
+        # A name already in use gets a warning as it is typed (htmx; the page shows it too).
+        self.fields["name"].widget.attrs.update(
+            {
+                "hx-get": reverse("tokens:name-check"),
+                "hx-trigger": "input changed delay:400ms",
+                "hx-target": "#name-warning",
+                "hx-include": "[name=token_type]:checked, [name=token_type][type=hidden], "
+                "[name=account]",
+                "aria-describedby": "id_name-help name-warning",
+            }
+        )
         if not self.is_bound or self.data.get("expiration") != "custom":
             self.fields["expires_on"].widget.attrs["min"] = timezone.localdate().isoformat()
 
@@ -226,10 +245,12 @@ class TokenCreateForm(TokenPermissionsForm):
             return datetime.combine(day, time.max, tzinfo=timezone.get_current_timezone())
         return timezone.now() + timedelta(days=int(choice))
 
-    def add_service_errors(self, error: TokenValidationError) -> None:
+    def add_service_errors(
+        self, error: TokenValidationError, *, keep_form_errors: bool = False
+    ) -> None:
         if "expires_at" in error.message_dict and self.cleaned_data.get("expiration") != "custom":
             self.SERVICE_FIELDS = {**self.SERVICE_FIELDS, "expires_at": "expiration"}
-        super().add_service_errors(error)
+        super().add_service_errors(error, keep_form_errors=keep_form_errors)
 
 
 class AccountPoliciesForm(forms.Form):

@@ -83,7 +83,7 @@ SCOPES: tuple[str, ...] = (
 )
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
-    "global": "Full access: everything the role allows, purging included",
+    "global": "Full access: everything the role allows",
     "global:read": "Read everything the role allows",
     "purge_select": "Purge by URL or surrogate key",
     "purge_all": "Purge a whole service",
@@ -113,14 +113,35 @@ for _scope in SCOPES:
         SCOPE_OPERATIONS[_scope] = frozenset({_scope, _scope.replace(":write", ":read")})
 
 
+# Scopes that mean "everything the role allows" (SPEC 4): offered to every role.
+ROLE_WIDE_SCOPES: frozenset[str] = frozenset({"global", "global:read"})
+
+
+# TLS management lets an automation token read and write certificates whatever its role.
+TLS_OPERATIONS: frozenset[str] = frozenset({"certificates:read", "certificates:write"})
+
+
+def scope_fits_role(scope: str, role: str, *, tls_access: bool = False) -> bool:
+    """The role can use every operation `scope` grants (`global`/`global:read`: any of them).
+
+    `zones:write` also grants `zones:read`, so it fits a role that may write
+    zones; a role that only reads them is not offered it (SPEC 6). With TLS
+    management (`tls_access`) the certificate scopes fit every role.
+    """
+    allowed = ROLE_OPERATIONS[role] | (TLS_OPERATIONS if tls_access else frozenset())
+    if scope in ROLE_WIDE_SCOPES:
+        return bool(SCOPE_OPERATIONS[scope] & allowed)
+    return SCOPE_OPERATIONS[scope] <= allowed
+
+
 def scopes_allowed_for_role(role: str) -> tuple[str, ...]:
-    """Scopes that grant at least one operation the role can perform, in display order."""
-    allowed = ROLE_OPERATIONS[role]
-    return tuple(scope for scope in SCOPES if SCOPE_OPERATIONS[scope] & allowed)
+    """Scopes whose every operation the role can use, in display order."""
+    return tuple(scope for scope in SCOPES if scope_fits_role(scope, role))
 
 
 def scopes_allowed_for_roles(roles: Iterable[str]) -> tuple[str, ...]:
-    """Scopes usable with any of `roles` (a user token is capped per account at request time)."""
+    """Scopes usable with at least one of `roles` (a user token is capped per account at
+    request time)."""
     allowed: set[str] = set()
     for role in roles:
         allowed.update(scopes_allowed_for_role(role))

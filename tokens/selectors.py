@@ -181,6 +181,20 @@ def tokens_owned_by(*, user_id: int) -> QuerySet[Token]:
     )
 
 
+def token_name_in_use(*, name: str, owner_id: int | None, account_id: int | None) -> bool:
+    """An active token already has `name` (any case): one of the owner's user tokens, or
+    (with `account_id`) one of the account's automation tokens. The wizard warns, never refuses.
+    """
+    name = name.strip()
+    if not name:
+        return False
+    if account_id is not None:
+        same = Q(type=TokenType.AUTOMATION, account_id=account_id)
+    else:
+        same = Q(type=TokenType.USER, user_id=owner_id)
+    return Token.objects.filter(same, name__iexact=name).active().exists()
+
+
 # --------------------------------------------------------------------------- the panel's reach
 # Who may see, edit and revoke which token in the control panel:
 # - their own user tokens: see, edit, revoke (as owner);

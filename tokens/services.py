@@ -22,11 +22,7 @@ from accounts.constants import Role
 from accounts.models import Account, User
 from accounts.selectors import memberships_managing
 from tokens import crypto, policies, tombstones
-from tokens.constants import (
-    DEFAULT_EXPIRY,
-    MAX_ACTIVE_TOKENS_PER_USER,
-    MAX_ROLL_GRACE_PERIOD,
-)
+from tokens.constants import DEFAULT_EXPIRY, MAX_ACTIVE_TOKENS_PER_USER, MAX_ROLL_GRACE_PERIOD
 from tokens.events import Actor, event_record
 from tokens.models import (
     ALL_FIELDS,
@@ -42,11 +38,7 @@ from tokens.selectors import token_reach
 from tokens.validation import (
     Resources,
     TokenValidationError,
-    clean_allowed_ips,
-    clean_expiry,
-    clean_grant,
-    clean_name,
-    clean_token_record_rules,
+    clean_token_input,
     permissions_widen,
 )
 
@@ -194,7 +186,6 @@ def token_create(
     now = timezone.now()
     if token_type not in TokenType.values:
         raise TokenValidationError({"type": "Choose a user token or an automation token."})
-    name = clean_name(name)
     limit_holder: User | None
     if token_type == TokenType.USER:
         owner = _user_token_owner(actor=actor, owner=owner, tls_access=tls_access)
@@ -212,17 +203,21 @@ def token_create(
         raise TokenValidationError(
             {"__all__": "You are not a member of any account, so a token could not act anywhere."}
         )
-    clean_scopes, clean_resources = clean_grant(
+    cleaned = clean_token_input(
         token_type=token_type,
         account=account,
         role=role,
         reach=reach,
+        name=name,
         scopes=["global"] if scopes is None else scopes,
         resources=resources,
+        allowed_ips=allowed_ips,
+        record_rules=record_rules,
+        expires_at=now + DEFAULT_EXPIRY if expires_at is _DEFAULT else expires_at,
+        now=now,
+        tls_access=bool(tls_access),
     )
-    networks = clean_allowed_ips(allowed_ips)
-    rules = clean_token_record_rules(record_rules, account=account, token_type=token_type)
-    expiry = clean_expiry(now + DEFAULT_EXPIRY if expires_at is _DEFAULT else expires_at, now)
+    expiry, networks = cleaned.expires_at, cleaned.allowed_ips
     if token_type == TokenType.AUTOMATION:
         assert account is not None  # _automation_token_role refused a missing one
         _refuse_by_policy(policies.token_refusal(account, token_type, now, expiry, networks))
@@ -232,24 +227,24 @@ def token_create(
     secret = legacy_key if legacy_key is not None else crypto.generate(token_type)
     token = Token(
         type=token_type,
-        name=name,
+        name=cleaned.name,
         user=owner,
         account=account,
         created_by=actor.user if actor.kind in (ActorKind.USER, ActorKind.TOKEN) else None,
         role=role,
-        scopes=clean_scopes,
+        scopes=cleaned.scopes,
         tls_access=bool(tls_access) and token_type == TokenType.AUTOMATION,
         allowed_ips=networks,
-        record_rules=rules,
+        record_rules=cleaned.record_rules,
         digest=crypto.digest(secret, settings.KEYWARD_TOKEN_PEPPERS[0]),
         display=crypto.display_hint(secret),
         is_legacy=legacy_key is not None,
         created_at=now,
         expires_at=expiry,
     )
-    _apply_resources(token, clean_resources)
+    _apply_resources(token, cleaned.resources)
     token.save()
-    _save_selections(token, clean_resources)
+    _save_selections(token, cleaned.resources)
 
     event_record(
         kind=EventKind.TOKEN_CREATED,
@@ -293,22 +288,25 @@ def token_update_permissions(
         token_id=token.pk,
     )
     updated = Token(pk=token.pk, type=token.type, role=token.role)
-    updated.name = clean_name(name)
-    updated.scopes, clean_resources = clean_grant(
+    cleaned = clean_token_input(  # every field's problem at once
         token_type=token.type,
         account=token.account,
         role=token.role,
         reach=reach,
+        name=name,
         scopes=scopes,
         resources=resources,
+        allowed_ips=allowed_ips,
+        record_rules=record_rules or [],
+        expires_at=None,
+        now=timezone.now(),
+        tls_access=token.tls_access if tls_access is None else bool(tls_access),
+        check_expiry=False,  # an edit keeps the expiry
     )
-    updated.allowed_ips = clean_allowed_ips(allowed_ips)
+    updated.name, updated.scopes = cleaned.name, cleaned.scopes
+    updated.allowed_ips, clean_resources = cleaned.allowed_ips, cleaned.resources
     updated.tls_access = token.tls_access if tls_access is None else bool(tls_access)
-    updated.record_rules = (
-        token.record_rules
-        if record_rules is None
-        else clean_token_record_rules(record_rules, account=token.account, token_type=token.type)
-    )
+    updated.record_rules = token.record_rules if record_rules is None else cleaned.record_rules
     if updated.tls_access and not token.is_automation:
         raise TokenValidationError({"tls_access": "TLS management is for automation tokens only."})
 

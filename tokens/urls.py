@@ -10,6 +10,7 @@ urlpatterns = [
     path("tokens/", lists.token_list, name="list"),
     path("tokens/new/", wizard.token_new, name="new"),
     path("tokens/new/permissions/", wizard.token_new_permissions, name="new-permissions"),
+    path("tokens/new/name/", wizard.token_name_check, name="name-check"),
     path("tokens/resources/", form.resource_picker, name="resource-picker"),
     path("tokens/<int:token_id>/created/", wizard.token_reveal, name="reveal"),
     path("tokens/<int:token_id>/", detail.token_detail, name="detail"),

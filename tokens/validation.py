@@ -10,10 +10,11 @@ same answers.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from ipaddress import IPv4Network, IPv6Network
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -27,9 +28,8 @@ from tokens.permissions import (
     SCOPE_OPERATIONS,
     SCOPES,
     Kind,
+    kinds_for_scopes,
     plan_allows_scoped,
-    scopes_allowed_for_role,
-    scopes_allowed_for_roles,
 )
 from tokens.record_rules import (
     RecordRulesError,
@@ -38,6 +38,7 @@ from tokens.record_rules import (
     rules_from_json,
     rules_json,
 )
+from tokens.scope_words import RoleIn, roles_in_accounts, scope_refusal
 from tokens.selectors import TokenReach
 
 # "All resources" in a resources mapping; otherwise a collection of ids.
@@ -62,6 +63,38 @@ def _as_list(messages: str | list[str]) -> list[str]:
     return [messages] if isinstance(messages, str) else list(messages)
 
 
+T = TypeVar("T")
+
+
+class Problems:
+    """Runs several checks and keeps every TokenValidationError, so all are reported at once.
+
+    `check(...)` returns the cleaned value, or None when the check failed (then
+    `raise_any()` raises one TokenValidationError holding every message).
+    """
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+        self.code = "invalid"
+
+    def check(self, clean: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        try:
+            return clean(*args, **kwargs)
+        except TokenValidationError as error:
+            self.add(error)
+            return None
+
+    def add(self, error: TokenValidationError) -> None:
+        for field, messages in error.message_dict.items():
+            self.errors.setdefault(field, []).extend(messages)
+        if error.error_code != "invalid":
+            self.code = error.error_code
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise TokenValidationError(self.errors, code=self.code)
+
+
 def clean_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
@@ -76,26 +109,39 @@ def clean_name(name: str) -> str:
     return name
 
 
-def clean_scopes(scopes: Iterable[str] | None, allowed: Collection[str]) -> list[str]:
+def clean_scopes(scopes: Iterable[str] | None, roles: Sequence[RoleIn]) -> list[str]:
+    """The scopes asked, each one the token's roles can use (SPEC 6); every problem at once."""
     if scopes is None or isinstance(scopes, str):
         raise TokenValidationError({"scopes": "Scopes must be a list of scope names."})
-    chosen = []
+    chosen: list[str] = []
+    errors: list[str] = []
     for scope in scopes:
         if not isinstance(scope, str) or scope not in SCOPES:
-            raise TokenValidationError({"scopes": f"Unknown scope: {str(scope)[:40]!r}."})
-        if scope not in allowed:
-            raise TokenValidationError({"scopes": f"The role does not allow the scope {scope!r}."})
-        if scope not in chosen:
+            errors.append(f"Unknown scope: {str(scope)[:40]!r}.")
+            continue
+        refusal = scope_refusal(scope, roles)
+        if refusal is not None:
+            errors.append(f"{scope} is not available: {refusal}")
+        elif scope not in chosen:
             chosen.append(scope)
+    if errors:
+        raise TokenValidationError({"scopes": errors})
     if not chosen:
         raise TokenValidationError({"scopes": "Choose at least one scope."})
     return [scope for scope in SCOPES if scope in chosen]
 
 
 def clean_resources(
-    resources: Resources | None, account_ids: Sequence[int]
+    resources: Resources | None,
+    account_ids: Sequence[int],
+    reached: Collection[Kind] = frozenset(Kind),
 ) -> dict[Kind, list[int] | None]:
-    """Per kind: None for all, or the selected ids (each checked to be in reach)."""
+    """Per kind: None for all, or the selected ids (each checked to be in reach).
+
+    "Selected" with nothing selected is refused for the kinds the token's scopes
+    reach (`reached`): such a token would reach nothing of that kind. For the
+    others the selection is moot and kept as given.
+    """
     if resources is None:
         return dict.fromkeys(Kind)
     if not isinstance(resources, Mapping):
@@ -119,6 +165,12 @@ def clean_resources(
             ids = sorted({int(item) for item in value if not isinstance(item, bool)})
         except (TypeError, ValueError):
             errors[f"resources.{kind}"] = "Ids must be whole numbers."
+            continue
+        if not ids and kind in reached:
+            errors[f"resources.{kind}"] = (
+                f"{KIND_LABELS[kind]}: select at least one, or choose “All”. "
+                "With none selected the token would reach none."
+            )
             continue
         found = set(
             RESOURCE_MODELS[kind]
@@ -148,6 +200,7 @@ def clean_allowed_ips(entries: Iterable[str] | str | None) -> list[str]:
     if isinstance(entries, str):
         entries = entries.splitlines()
     networks: list[str] = []
+    errors: list[str] = []
     for raw in entries:
         entry = str(raw).strip()
         if not entry:
@@ -155,14 +208,15 @@ def clean_allowed_ips(entries: Iterable[str] | str | None) -> list[str]:
         try:
             network = ipaddress.ip_network(entry, strict=False)
         except ValueError:
-            raise TokenValidationError(
-                {"allowed_ips": f"“{entry[:60]}” is not an IP address or CIDR range."}
-            ) from None
+            errors.append(f"“{entry[:60]}” is not an IP address or CIDR range.")
+            continue
         if isinstance(network, ipaddress.IPv6Network) and network.network_address.ipv4_mapped:
             mapped = network.network_address.ipv4_mapped
             network = ipaddress.ip_network(f"{mapped}/{max(0, network.prefixlen - 96)}")
         if str(network) not in networks:
             networks.append(str(network))
+    if errors:
+        raise TokenValidationError({"allowed_ips": errors})
     if len(networks) > MAX_ALLOWED_IPS:
         raise TokenValidationError(
             {"allowed_ips": f"At most {MAX_ALLOWED_IPS} entries in the IP allow-list."}
@@ -219,16 +273,28 @@ def clean_grant(
     reach: TokenReach,
     scopes: Sequence[str] | None,
     resources: Resources | None,
+    tls_access: bool = False,
 ) -> tuple[list[str], dict[Kind, list[int] | None]]:
-    """The scopes and resources a token gets: its plan's, or those asked within role and reach."""
+    """The scopes and resources a token gets: its plan's, or those asked within role and reach.
+
+    Scope and resource problems are reported together.
+    """
     if token_type == TokenType.AUTOMATION:
         assert account is not None  # an automation token always has one (checked on create)
         if not plan_allows_scoped(account.plan, token_type):
             return solo_plan_grant(account, scopes, resources)
-        allowed = scopes_allowed_for_role(role)
+        roles = [RoleIn(role, tls_access=tls_access)]
     else:
-        allowed = scopes_allowed_for_roles(reach.owner_roles)
-    return clean_scopes(scopes, allowed), clean_resources(resources, reach.account_ids)
+        roles = roles_in_accounts(reach.memberships)
+    problems = Problems()
+    cleaned_scopes = problems.check(clean_scopes, scopes, roles)
+    asked = [scope for scope in scopes or () if isinstance(scope, str) and scope in SCOPES]
+    cleaned_resources = problems.check(
+        clean_resources, resources, reach.account_ids, kinds_for_scopes(cleaned_scopes or asked)
+    )
+    problems.raise_any()
+    assert cleaned_scopes is not None and cleaned_resources is not None  # else raised
+    return cleaned_scopes, cleaned_resources
 
 
 def clean_token_record_rules(
@@ -252,6 +318,68 @@ def clean_token_record_rules(
             }
         )
     return rules_json(rules)
+
+
+@dataclass(frozen=True)
+class TokenInput:
+    """A token's cleaned name, grant, IP allow-list, record rules and expiry."""
+
+    name: str
+    scopes: list[str]
+    resources: dict[Kind, list[int] | None]
+    allowed_ips: list[str]
+    record_rules: list[dict[str, object]]
+    expires_at: datetime | None
+
+
+def clean_token_input(
+    *,
+    token_type: str,
+    account: Account | None,
+    role: str,
+    reach: TokenReach,
+    name: str,
+    scopes: Sequence[str] | None,
+    resources: Resources | None,
+    allowed_ips: Iterable[str] | str | None,
+    record_rules: Iterable[Any] | None,
+    expires_at: datetime | None,
+    now: datetime,
+    tls_access: bool = False,
+    check_expiry: bool = True,
+) -> TokenInput:
+    """Every input check of a new token at once (one TokenValidationError naming each field).
+
+    `check_expiry=False` leaves the expiry unjudged (the wizard's own form
+    already refused it), so the other fields' problems still show with it.
+    """
+    problems = Problems()
+    cleaned_name = problems.check(clean_name, name)
+    grant = problems.check(
+        clean_grant,
+        token_type=token_type,
+        account=account,
+        role=role,
+        reach=reach,
+        scopes=scopes,
+        resources=resources,
+        tls_access=tls_access,
+    )
+    networks = problems.check(clean_allowed_ips, allowed_ips)
+    rules = problems.check(
+        clean_token_record_rules, record_rules, account=account, token_type=token_type
+    )
+    expiry = problems.check(clean_expiry, expires_at, now) if check_expiry else None
+    problems.raise_any()
+    assert cleaned_name is not None and grant is not None  # else raised above
+    return TokenInput(
+        name=cleaned_name,
+        scopes=grant[0],
+        resources=grant[1],
+        allowed_ips=networks or [],
+        record_rules=rules or [],
+        expires_at=expiry,
+    )
 
 
 # --------------------------------------------------------------------------- widening

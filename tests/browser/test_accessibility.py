@@ -125,6 +125,7 @@ STEPS = [
         "Remove viewer@example.com?",
     ),
     Step("policies", "owner", _visit("/a/acme/policies/"), "Token policies"),
+    Step("plan", "owner", _visit("/a/acme/plan/"), "Plan"),
     Step("profile", "owner", _visit("/profile/"), "Profile"),
     Step("sudo", "owner", _visit("/sudo/?next=/tokens/new/"), "Confirm your password"),
     Step("wizard", "owner", _confirm_sudo, "Create token"),

@@ -107,7 +107,11 @@ def test_solo_plan_explains_full_access(page, live_server, demo, sign_in, shoot)
     page.goto(f"{live_server.url}/tokens/new/")
     confirm_password(page, "keyward-demo")
     page.get_by_role("radio", name=re.compile("^Automation token")).check()
-    expect(page.get_by_text("Full access on the Solo plan")).to_be_visible()
+    # Issue 14: the note names `global` and links the plan page.
+    expect(
+        page.get_by_text("On the Solo plan, automation tokens get the scope global")
+    ).to_be_visible()
+    expect(page.get_by_role("link", name="Compare plans")).to_be_visible()
     expect(page.get_by_text("upgrade Solo Studio to the Teams plan")).to_be_visible()
     expect(scope_box(page, "zones:read")).to_have_count(0)
     shoot(page, "solo-note")

@@ -99,7 +99,10 @@ def test_wizard_refuses_a_past_custom_date(page, live_server, demo, sign_in, sho
     page.get_by_label("Custom date").check()
     page.get_by_label("Expiry date").fill("2020-01-01")
     page.get_by_role("button", name="Generate token").click()
-    expect(page.get_by_text("The expiry date must be in the future.")).to_be_visible()
+    # Beside the field and in the summary at the top (issue 14).
+    past = "The expiry date must be in the future."
+    expect(page.locator(".field-error", has_text=past)).to_be_visible()
+    expect(page.locator(".error-summary", has_text=past)).to_be_visible()
     expect(page.get_by_label("Name", exact=True)).to_have_value("Too late")
     shoot(page, "past-date-error")
     assert not Token.objects.filter(name="Too late").exists()

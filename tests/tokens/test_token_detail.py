@@ -15,6 +15,7 @@ from accounts.constants import Plan
 from tests.factories import (
     AccountFactory,
     MembershipFactory,
+    ZoneFactory,
     issue_automation_token,
     issue_user_token,
 )
@@ -122,8 +123,10 @@ def _usage(token, days):
 
 
 def test_query_count_does_not_grow_with_usage(client, account, people):
-    small = issue_user_token(people["owner"], name="Small", resources={"zones": []}).token
-    large = issue_user_token(people["owner"], name="Large", resources={"zones": []}).token
+    # A selection (of one zone: "selected" with none is refused since issue 14).
+    zones = {"zones": [ZoneFactory(account=account).pk]}
+    small = issue_user_token(people["owner"], name="Small", resources=zones).token
+    large = issue_user_token(people["owner"], name="Large", resources=zones).token
     _usage(small, 1)
     _usage(large, 90)
     client.force_login(people["owner"])

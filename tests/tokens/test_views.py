@@ -254,7 +254,11 @@ def test_a_scope_the_role_lacks_is_refused(client, account, member_factory, pass
     enter_sudo(client, password)
     response = client.post(reverse("tokens:new"), wizard_post(scopes=["zones:write"]))
     assert response.status_code == 400
-    assert "does not allow the scope" in response.content.decode()
+    # The reason names the role and the account (issue 14; it said "does not allow the scope").
+    assert (
+        "zones:write is not available: Your role in Acme Test (billing) cannot change DNS zones"
+        in response.content.decode()
+    )
     assert not Token.objects.exists()
 
 
@@ -359,7 +363,9 @@ def test_solo_plan_replaces_scopes_with_a_note(client, owner, password):
     body = client.get(
         reverse("tokens:new-permissions"), {"token_type": "automation", "account": str(solo.pk)}
     ).content.decode()
-    assert "Full access on the Solo plan" in body and "upgrade" in body
+    # Issue 14: the note names `global` (it said "Full access on the Solo plan").
+    assert "On the Solo plan, automation tokens get the scope <code>global</code>" in body
+    assert "upgrade" in body
     assert 'name="scopes"' not in body
     response = client.post(
         reverse("tokens:new"),

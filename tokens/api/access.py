@@ -18,12 +18,15 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from accounts.constants import Plan, Role
 from accounts.models import User
 from tokens import selectors
 from tokens.api.errors import ApiError, insufficient_scope, not_found
 from tokens.auth import AccountAccess, AuthenticationFailed, Principal
 from tokens.events import Actor
+from tokens.models import TokenType
 from tokens.permissions import (
+    Decision,
     Kind,
     Outcome,
     accepted_scopes,
@@ -87,7 +90,7 @@ def authorize(
             policy=access.blocked_by,
         )
     elif decision.outcome in (Outcome.ROLE, Outcome.PLAN, Outcome.SCOPE):
-        refusal = insufficient_scope(operation)
+        refusal = insufficient_scope(operation, _refusal_message(decision, principal, access))
     elif not decision.allowed or access is None:
         refusal = not_found()
     elif creates is not None and not selection_is_total(principal.grant, creates):
@@ -99,6 +102,32 @@ def authorize(
         refusal.headers[ACCEPTED_SCOPES_HEADER] = accepted
         raise refusal
     return access  # type: ignore[return-value]  # None is refused above
+
+
+def _refusal_message(
+    decision: Decision, principal: Principal, access: AccountAccess | None
+) -> str | None:
+    """What refuses the operation in words: the role, the plan, or (None) the scopes."""
+    if access is None:
+        return None
+    role = Role(access.role).label.lower() if access.role in Role.values else access.role
+    if decision.outcome is Outcome.ROLE:
+        if principal.type == TokenType.AUTOMATION:
+            return (
+                f"The token's role ({role}) does not allow {decision.operation} in "
+                f"{access.name}, whatever its scopes."
+            )
+        return (
+            f"Your role in {access.name} ({role}) does not allow {decision.operation}, "
+            "whatever the token's scopes."
+        )
+    if decision.outcome is Outcome.PLAN:
+        return (
+            f"On the {Plan(access.plan).label} plan automation tokens have the scope “global” "
+            "on all resources; this token's chosen scopes are refused. Upgrade the account to "
+            "Teams, or create the token again."
+        )
+    return None
 
 
 def _count(

@@ -54,7 +54,7 @@ def insufficient_scope(operation: str, message: str | None = None) -> ApiError:
     return ApiError(
         403,
         "insufficient_scope",
-        message or f"The token's role or scopes do not allow this; it needs “{scope}”.",
+        message or f"None of the token's scopes allows this; it needs “{scope}”.",
         headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{scope}"'},
         required_scope=scope,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -9,6 +11,7 @@ from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.http import AuthenticatedRequest, client_ip
+from accounts.models import User
 from tokens.events import Actor
 from tokens.models import Token
 
@@ -52,6 +55,31 @@ def unstash(request: HttpRequest, key: str) -> QueryDict | None:
     for name, values in stashed.get("data", {}).items():
         data.setlist(name, [str(value) for value in values])
     return data
+
+
+def token_changes_allowed(token: Token, user: User) -> bool:
+    """`user` may edit the token and roll its secret (the token being in their reach).
+
+    The owner of a user token; a superuser of its account for an automation token.
+    """
+    return token.is_automation or token.user_id == user.pk
+
+
+def token_changeable(token: Token, user: User, now: datetime) -> bool:
+    """`user` may edit the token and roll its secret, and doing so can help.
+
+    An expired token's expiry is fixed: editing or rolling would not bring it
+    back, so its pages offer a replacement instead.
+    """
+    return token_changes_allowed(token, user) and not token.is_expired(now)
+
+
+def replacement_url(token: Token) -> str:
+    """The wizard, filled with an expired token's name, scopes, type and account."""
+    query = {"name": token.name, "scopes": ",".join(token.scopes), "type": token.type}
+    if token.is_automation and token.account_id is not None:
+        query["account"] = str(token.account_id)
+    return f"{reverse('tokens:new')}?{urlencode(query)}"
 
 
 def back_url(token: Token) -> str:

@@ -31,6 +31,7 @@ from tokens.insights import (
 from tokens.models import Token
 from tokens.permissions import SCOPE_DESCRIPTIONS, Decision, Outcome, plan_allows_scoped
 from tokens.usage import ACCOUNTS_OPERATION, TOKENS_OPERATION, usage_flush
+from tokens.views.common import replacement_url, token_changeable, token_changes_allowed
 
 CHART_DAYS = 30
 # The chart's drawing box (SVG user units; the SVG scales to the page width).
@@ -152,7 +153,8 @@ def token_detail(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
     explanations = token_explanations(
         token_id=token.pk, grant=token_grant(token), user_id=token.user_id, role=token.role
     )
-    can_edit = token.is_automation or token.user_id == request.user.pk
+    expired = token.is_expired(now)
+    can_edit = token_changeable(token, request.user, now)
     narrowable = (
         can_edit
         and (
@@ -168,7 +170,10 @@ def token_detail(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
         {
             "token": token,
             "now": now,
-            "expired": token.is_expired(now),
+            "expired": expired,
+            "replacement_url": replacement_url(token)
+            if expired and token_changes_allowed(token, request.user)
+            else None,
             "abilities": _abilities(explanations, token),
             "summary": summary,
             "charts": _charts(summary, days),

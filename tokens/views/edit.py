@@ -23,12 +23,11 @@ from tokens.models import Token
 from tokens.permissions import (
     Kind,
     plan_allows_scoped,
-    scopes_allowed_for_role,
-    scopes_allowed_for_roles,
 )
 from tokens.policies import blocked_in
 from tokens.policy_rules import NO_POLICY, Policy
 from tokens.record_rules import record_rules_text, rules_from_json
+from tokens.scope_words import RoleIn, roles_in_accounts
 from tokens.services import (
     SudoRequired,
     token_remove_from_account,
@@ -42,11 +41,20 @@ from tokens.views.common import (
     LIST_TEMPLATE,
     actor_of,
     back_url,
+    replacement_url,
     stash,
     to_sudo,
     unstash,
 )
-from tokens.views.form import initial_from, pickers, rule_rows, scope_options, values_of
+from tokens.views.form import (
+    error_summary,
+    initial_from,
+    pickers,
+    rule_rows,
+    scope_options,
+    value_of,
+    values_of,
+)
 from tokens.views.lists import token_rows
 
 # --------------------------------------------------------------------------- edit
@@ -75,11 +83,11 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
     )
     accounts: list[Account]
     if token.is_automation and token.account is not None:
-        allowed = scopes_allowed_for_role(token.role)
+        roles = [RoleIn(token.role, tls_access=bool(value_of(form, "tls_access")))]
         scoped = plan_allows_scoped(token.account.plan, token.type)
         accounts = [token.account]
     else:
-        allowed = scopes_allowed_for_roles(reach.owner_roles)
+        roles = roles_in_accounts(reach.memberships)
         scoped = True
         accounts = [m.account for m in reach.memberships]
     policy = Policy.of(token.account) if token.is_automation else NO_POLICY
@@ -96,13 +104,16 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
         "role_label": Role(token.role).label if token.role else "",
         "memberships": reach.memberships,
         "scoped": scoped,
-        "scope_options": scope_options(allowed, values_of(form, "scopes")),
+        "scope_options": scope_options(roles, values_of(form, "scopes")),
+        "error_summary": error_summary(form),
         "pickers": pickers(form, reach) if scoped else [],
         "record_rules": rule_rows(form) if scoped else None,
         "rules_in_words": record_rules_text(rules_from_json(token.record_rules)),
         "picker_url": reverse("tokens:resource-picker"),
         "cancel_url": safe_next_url(request) or back_url(token),
         "sudo_active": sudo_is_active(request),
+        # Reached by its address only (lists hide Edit on expired tokens): say what works.
+        "replacement_url": replacement_url(token) if token.is_expired(timezone.now()) else None,
     }
 
 

@@ -7,6 +7,7 @@ judging it yet. The services decide what is valid; this only shows it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from django.http import HttpResponse, QueryDict
@@ -25,8 +26,9 @@ from tokens.forms import (
     rule_rows_from,
 )
 from tokens.models import TokenType
-from tokens.permissions import KIND_LABELS, SCOPE_DESCRIPTIONS, SCOPES, Kind
+from tokens.permissions import KIND_LABELS, SCOPES, Kind
 from tokens.record_rules import MAX_RECORD_RULES
+from tokens.scope_words import RoleIn, scope_description, scope_refusal
 from tokens.views.common import FORM_TEMPLATE
 
 
@@ -98,17 +100,65 @@ def _int_set(values: list[str]) -> frozenset[int]:
     return frozenset(ids)
 
 
-def scope_options(allowed: tuple[str, ...], checked: list[str]) -> list[dict[str, Any]]:
-    """Every scope as a checkbox, enabled when the role allows it."""
+def scope_options(roles: Sequence[RoleIn], checked: list[str]) -> list[dict[str, Any]]:
+    """Every scope as a checkbox, described for `roles`; enabled when one of them can use
+    every operation it grants, else disabled with the reason."""
+    options = []
+    for scope in SCOPES:
+        refusal = scope_refusal(scope, roles)
+        options.append(
+            {
+                "value": scope,
+                "id": "scope-" + scope.replace(":", "-").replace("_", "-"),
+                "description": scope_description(scope, roles),
+                "enabled": refusal is None,
+                "refusal": refusal,
+                "checked": scope in checked and refusal is None,
+            }
+        )
+    return options
+
+
+def error_summary(form: TokenPermissionsForm) -> list[dict[str, str]]:
+    """Every field error of a validated form, with the anchor of its field, for the summary."""
+    # Reading `errors` would validate an unbound or unvalidated form: only a judged one has any.
+    if not form.is_bound or form._errors is None:  # type: ignore[attr-defined]  # see picker()
+        return []
+    anchors = {
+        "scopes": "section-scopes",
+        "expiration": "expiry-choices",
+        **{resource_field_name(kind): f"picker-{kind}" for kind in Kind},
+        **{resource_mode_name(kind): f"picker-{kind}" for kind in Kind},
+    }
+    # In the order the page shows the fields.
+    page_order = [
+        "name",
+        "token_type",
+        "account",
+        "role",
+        "tls_access",
+        "scopes",
+        *(
+            field
+            for kind in Kind
+            for field in (resource_mode_name(kind), resource_field_name(kind))
+        ),
+        "allowed_ips",
+        "expiration",
+        "expires_on",
+    ]
+    names = sorted(
+        (name for name in form.errors if name in form.fields),
+        key=lambda name: page_order.index(name) if name in page_order else len(page_order),
+    )
     return [
         {
-            "value": scope,
-            "id": "scope-" + scope.replace(":", "-").replace("_", "-"),
-            "description": SCOPE_DESCRIPTIONS[scope],
-            "enabled": scope in allowed,
-            "checked": scope in checked and scope in allowed,
+            "anchor": anchors.get(name, f"id_{name}"),
+            "label": str(form.fields[name].label or name),
+            "message": str(message),
         }
-        for scope in SCOPES
+        for name in names
+        for message in form.errors[name]
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -21,7 +22,12 @@ from tokens.paging import keyset_page
 from tokens.permissions import SCOPE_DESCRIPTIONS, Kind
 from tokens.policies import Blocked, blocked_by_token, blocked_in
 from tokens.record_rules import record_rules_text, rules_from_json
-from tokens.views.common import LIST_TEMPLATE
+from tokens.views.common import (
+    LIST_TEMPLATE,
+    replacement_url,
+    token_changeable,
+    token_changes_allowed,
+)
 
 
 @dataclass
@@ -33,7 +39,8 @@ class TokenRow:
     scopes: list[tuple[str, str]]
     records: str  # SPEC 14's record rules in words; "" when none
     expired: bool
-    can_edit: bool  # and roll its secret: the owner of a user token, superusers for automation
+    can_edit: bool  # and roll its secret (views.common.token_changeable); never when expired
+    replacement_url: str | None  # expired, and the person may create its replacement
     previous_secret_works: bool
     blocked: list[Blocked] = field(default_factory=list)  # accounts whose policies block it
 
@@ -62,7 +69,10 @@ def token_rows(tokens: list[Token], user: User, account: Account | None = None) 
             scopes=[(scope, SCOPE_DESCRIPTIONS.get(scope, scope)) for scope in token.scopes],
             records=record_rules_text(rules_from_json(token.record_rules)),
             expired=token.is_expired(now),
-            can_edit=token.is_automation or token.user_id == user.pk,
+            can_edit=token_changeable(token, user, now),
+            replacement_url=replacement_url(token)
+            if token.is_expired(now) and token_changes_allowed(token, user)
+            else None,
             previous_secret_works=token.previous_secret_works(now),
             blocked=blocked[token.pk],
         )
@@ -75,15 +85,22 @@ def token_rows(tokens: list[Token], user: User, account: Account | None = None) 
 def token_list(request: AuthenticatedRequest) -> HttpResponse:
     """Personal tokens: the signed-in person's user tokens."""
     tokens = list(selectors.tokens_of_user(request.user))
-    active = Token.objects.counting_towards_limit(request.user).active().count()
+    # One query: the tokens that count towards the limit, and how many are automation tokens
+    # the person created (the counter names them only when there are some).
+    counts = (
+        Token.objects.counting_towards_limit(request.user)
+        .active()
+        .aggregate(active=Count("pk"), automation=Count("pk", filter=Q(type=TokenType.AUTOMATION)))
+    )
     return render(
         request,
         LIST_TEMPLATE,
         {
             "rows": token_rows(tokens, request.user),
             "page": "personal",
-            "active_count": active,
+            "active_count": counts["active"],
             "token_limit": MAX_ACTIVE_TOKENS_PER_USER,
+            "automation_count": counts["automation"],
             "list_url": reverse("tokens:list"),
         },
     )

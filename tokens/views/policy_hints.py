@@ -21,11 +21,16 @@ from tokens.views.form import value_of
 
 
 def _expiry_options(form: TokenCreateForm, limit: int | None) -> list[dict[str, Any]]:
-    """The expiry choices, those beyond `limit` days (and "never") disabled."""
+    """The expiry choices with the day each one ends on, those beyond `limit` days (and
+    "never") disabled."""
+    now = timezone.now()
     options: list[dict[str, Any]] = [
         {
             "value": value,
             "label": label,
+            "date": timezone.localdate(now + timedelta(days=int(value)))
+            if value.isdigit()
+            else None,
             "disabled": limit is not None
             and (value == "never" or (value.isdigit() and int(value) > limit)),
         }

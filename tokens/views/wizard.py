@@ -9,6 +9,7 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -24,15 +25,15 @@ from tokens.models import TokenType
 from tokens.permissions import (
     AUTOMATION_ROLES,
     plan_allows_scoped,
-    scopes_allowed_for_role,
-    scopes_allowed_for_roles,
 )
 from tokens.policies import token_blocked_in
 from tokens.reveal import reveal_attach, reveal_take
+from tokens.scope_words import RoleIn, role_in_words, roles_in_accounts
 from tokens.services import CreatedToken, NotPermitted, token_create
-from tokens.validation import TokenValidationError
+from tokens.validation import TokenValidationError, clean_token_input
 from tokens.views.common import FORM_TEMPLATE, actor_of, back_url, stash, to_sudo, unstash
 from tokens.views.form import (
+    error_summary,
     initial_from,
     pickers,
     rule_rows,
@@ -44,29 +45,53 @@ from tokens.views.policy_hints import policy_context
 from tokens.views.prefill import prefill, templates_for
 
 
+def _chosen(form: TokenCreateForm, superuser_accounts: list[Account]) -> tuple[str, Account | None]:
+    """The type chosen so far, and the account of an automation token."""
+    token_type = value_of(form, "token_type")
+    if token_type != TokenType.AUTOMATION or not superuser_accounts:
+        return TokenType.USER, None
+    chosen = str(value_of(form, "account") or "")
+    account = next((a for a in superuser_accounts if str(a.pk) == chosen), None)
+    return TokenType.AUTOMATION, account or superuser_accounts[0]
+
+
+def _name_warning(
+    request: AuthenticatedRequest, form: TokenCreateForm, superuser_accounts: list[Account]
+) -> str | None:
+    """A warning (never a refusal) when an active token of the same kind has the name."""
+    name = str(value_of(form, "name") or "").strip()
+    _, account = _chosen(form, superuser_accounts)
+    if not selectors.token_name_in_use(
+        name=name, owner_id=request.user.pk, account_id=account.pk if account else None
+    ):
+        return None
+    if account is not None:
+        return (
+            f"{account.name} already has an active automation token named “{name}”. "
+            "You can still create this one; a distinct name tells them apart in lists and logs."
+        )
+    return (
+        f"You already have an active token named “{name}”. You can still create this one; "
+        "a distinct name tells them apart in lists and logs."
+    )
+
+
 def _wizard_context(
     request: AuthenticatedRequest, form: TokenCreateForm, superuser_accounts: list[Account]
 ) -> dict[str, Any]:
     """What the create form shows for the type, account and role chosen so far."""
-    token_type = value_of(form, "token_type")
-    if token_type != TokenType.AUTOMATION or not superuser_accounts:
-        token_type = TokenType.USER
-    account = None
-    if token_type == TokenType.AUTOMATION:
-        chosen = str(value_of(form, "account") or "")
-        account = next((a for a in superuser_accounts if str(a.pk) == chosen), None)
-        account = account or superuser_accounts[0]
+    token_type, account = _chosen(form, superuser_accounts)
     role = value_of(form, "role")
     if role not in AUTOMATION_ROLES:
         role = Role.ENGINEER
 
     if token_type == TokenType.AUTOMATION and account is not None:
         reach = selectors.token_reach(token_type=token_type, account_id=account.pk)
-        allowed = scopes_allowed_for_role(role)
+        roles = [RoleIn(role, tls_access=bool(value_of(form, "tls_access")))]
         scoped = plan_allows_scoped(account.plan, token_type)
     else:
         reach = selectors.token_reach(token_type=token_type, owner_id=request.user.pk)
-        allowed = scopes_allowed_for_roles(reach.owner_roles)
+        roles = roles_in_accounts(reach.memberships)
         scoped = True
     policy_accounts = [account] if account else [m.account for m in reach.memberships]
     return {
@@ -77,12 +102,15 @@ def _wizard_context(
         "chosen_account": account,
         "chosen_role": role,
         "role_label": Role(role).label,
+        "role_scope_words": role_in_words(role, tls_access=bool(value_of(form, "tls_access"))),
         "superuser_accounts": superuser_accounts,
         "memberships": reach.memberships,
         "scoped": scoped,
-        "scope_options": scope_options(allowed, values_of(form, "scopes")),
+        "scope_options": scope_options(roles, values_of(form, "scopes")),
+        "error_summary": error_summary(form),
         "pickers": pickers(form, reach) if scoped else [],
         "record_rules": rule_rows(form) if scoped else None,
+        "name_warning": _name_warning(request, form, superuser_accounts),
         "permissions_url": reverse("tokens:new-permissions"),
         "picker_url": reverse("tokens:resource-picker"),
         "cancel_url": reverse("tokens:list"),
@@ -98,7 +126,8 @@ def token_new(request: AuthenticatedRequest) -> HttpResponse:
         if request.method == "POST":
             stash(request, "new", request.POST)
             return to_sudo(request, f"{here}?resume=1", reverse("tokens:list"))
-        return to_sudo(request, here, reverse("tokens:list"))
+        # Back to the same address: a template or prefill link keeps its values.
+        return to_sudo(request, request.get_full_path(), reverse("tokens:list"))
 
     superuser_accounts = list(accounts_managed_by(request.user))
     data: QueryDict | None = request.POST if request.method == "POST" else None
@@ -124,6 +153,8 @@ def token_new(request: AuthenticatedRequest) -> HttpResponse:
             created = _create(request, form, superuser_accounts)
             if created is not None:
                 return to_reveal(request, created)
+        else:
+            _judge_the_rest(request, form, superuser_accounts)
     else:
         initial, dropped = prefill(request.GET, superuser_accounts)
         if dropped:
@@ -169,6 +200,42 @@ def _create(
     return None
 
 
+def _judge_the_rest(
+    request: AuthenticatedRequest, form: TokenCreateForm, superuser_accounts: list[Account]
+) -> None:
+    """The form refused a field (a missing date): judge the others as token_create would,
+    so every problem shows at once. Nothing is created."""
+    data = form.cleaned_data
+    automation = data.get("token_type") == TokenType.AUTOMATION
+    account = next((a for a in superuser_accounts if a.pk == data.get("account")), None)
+    if "token_type" in form.errors or (automation and (account is None or "role" in form.errors)):
+        return  # what the token is remains unknown: nothing more to judge
+    reach = selectors.token_reach(
+        token_type=TokenType.AUTOMATION if automation else TokenType.USER,
+        owner_id=None if automation else request.user.pk,
+        account_id=account.pk if automation and account else None,
+    )
+    expiry_known = not ({"expiration", "expires_on"} & set(form.errors))
+    try:
+        clean_token_input(
+            token_type=data["token_type"],
+            account=account if automation else None,
+            role=(data.get("role") or Role.ENGINEER) if automation else "",
+            reach=reach,
+            name=data.get("name", ""),
+            scopes=data.get("scopes", []),
+            resources=form.resources(),
+            allowed_ips=data.get("allowed_ips", ""),
+            record_rules=form.record_rules(),
+            expires_at=form.expires_at() if expiry_known else None,
+            now=timezone.now(),
+            tls_access=automation and bool(data.get("tls_access")),
+            check_expiry=expiry_known,
+        )
+    except TokenValidationError as error:
+        form.add_service_errors(error, keep_form_errors=True)
+
+
 def to_reveal(
     request: AuthenticatedRequest, created: CreatedToken, page: str = "tokens:reveal"
 ) -> HttpResponse:
@@ -198,6 +265,18 @@ def token_new_permissions(request: AuthenticatedRequest) -> HttpResponse:
     context = _wizard_context(request, form, superuser_accounts)
     context["limits_out_of_band"] = True  # the account's policies may change the expiry choices
     return render(request, f"{FORM_TEMPLATE}#permissions", context)
+
+
+@require_GET
+@signed_in_required
+def token_name_check(request: AuthenticatedRequest) -> HttpResponse:
+    """htmx: the duplicate-name warning under the wizard's name field."""
+    superuser_accounts = list(accounts_managed_by(request.user))
+    form = TokenCreateForm(
+        initial=initial_from(request.GET, TokenCreateForm), superuser_accounts=superuser_accounts
+    )
+    warning = _name_warning(request, form, superuser_accounts)
+    return render(request, f"{FORM_TEMPLATE}#name-warning", {"name_warning": warning})
 
 
 @never_cache
