@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 
 from config.favicon import favicon
 from config.health import healthz
+from tokens.api import lean_urls
 from tokens.api import urls as api_urls
 from tokens.api.errors import api_not_found
 
@@ -15,8 +16,9 @@ admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    *lean_urls(),  # the API's reads: first, as integrations call them most
+    path("api/v1/", api_urls()),
     path("favicon.ico", favicon, name="favicon"),
-    path("api/v1/", api_urls()),  # before the admin: integrations call it most
     path("admin/", admin.site.urls),
     re_path(r"^api(?:/|$)(?s:.*)", api_not_found),  # every other path under /api/: JSON 404
     path("", include("accounts.urls")),

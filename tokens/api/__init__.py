@@ -8,10 +8,9 @@ route but POST /tokens authenticates with `Authorization: Bearer`; errors are
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from django.urls import URLPattern, URLResolver, register_converter
+from django.urls import URLPattern, URLResolver, path, register_converter
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 
@@ -68,38 +67,31 @@ api.add_router(accounts.ACCOUNTS_PREFIX, accounts.router)
 def _json_view(pattern: URLPattern) -> Any:
     if pattern.name == "api-root":  # ninja's HTML landing page: /api/v1/ is a JSON 404 here
         return errors.api_not_found
-    view = errors.json_405(pattern.callback)
-    route = str(pattern.pattern)
-    return lean_view(route, view) if route in READS else view
-
-
-def _resolution_order(patterns: list[URLPattern | URLResolver]) -> Callable[[Any], int]:
-    """Django tries patterns in order: the reads (most of an integration's calls) first,
-    then the other routes, then ninja's repeats of a route (one per operation, kept only
-    for reverse()). No two routes match the same path, so this changes nothing else."""
-    first_of_route: dict[str, URLPattern | URLResolver] = {}
-    for p in patterns:
-        first_of_route.setdefault(str(p.pattern), p)
-
-    def rank(p: URLPattern | URLResolver) -> int:
-        if first_of_route[str(p.pattern)] is not p:
-            return 2
-        return 0 if str(p.pattern) in READS else 1
-
-    return rank
+    return errors.json_405(pattern.callback)
 
 
 def urls() -> tuple[list[URLPattern | URLResolver], str, str]:
-    """ninja's URLs, each answering a wrong method with JSON (and `Allow`) like every error,
-    and the reads' GETs on the lean path (tokens.api.lean)."""
+    """ninja's URLs, each answering a wrong method with JSON (and `Allow`) like every error."""
     patterns, app_name, namespace = api.urls
-    routes = {str(p.pattern) for p in patterns if isinstance(p, URLPattern)}
-    assert set(READS) <= routes, f"lean reads without a ninja route: {set(READS) - routes}"
     wrapped = [
         URLPattern(p.pattern, _json_view(p), p.default_args, p.name)
         if isinstance(p, URLPattern)
         else p
         for p in patterns
     ]
-    wrapped.sort(key=_resolution_order(wrapped))
     return wrapped, app_name, namespace
+
+
+def lean_urls(prefix: str = "api/v1/") -> list[URLPattern]:
+    """The reads' routes at the top of the URLconf (tokens.api.lean): GET by the read
+    itself, every other method of the same path by ninja (as `urls()` would route it).
+
+    Listed before `urls()`, they are resolved without descending into ninja's patterns.
+    """
+    ninja_views: dict[str, Any] = {}
+    for pattern in urls()[0]:
+        if isinstance(pattern, URLPattern):
+            ninja_views.setdefault(str(pattern.pattern), pattern.callback)
+    missing = set(READS) - set(ninja_views)
+    assert not missing, f"lean reads without a ninja route: {missing}"
+    return [path(prefix + route, lean_view(route, ninja_views[route])) for route in READS]
