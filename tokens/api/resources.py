@@ -3,7 +3,7 @@
 A kind is declared once (`ResourceKind`: model, selection kind, path, Out
 schema, extra SQL columns); its routes and its SQL come from that declaration.
 Each read is ONE query after authentication: the token's selection, the
-account and, for lists, the page and its total (`COUNT(*) OVER ()`) are all in
+account and, for lists, the page and its total (a scalar subquery) are all in
 it. The SQL is built once per kind from the Out schema's fields and returns
 tuples that go straight to orjson: no model instances, no per-row validation.
 """
@@ -226,20 +226,28 @@ def _get_sql(rk: ResourceKind, selected: bool) -> str:
     return f"SELECT {_columns(rk)} FROM {_table(rk.model)} x WHERE {where}"  # noqa: S608
 
 
-@functools.lru_cache(maxsize=512)
-def _list_sql(rk: ResourceKind, selected: bool, rules: tuple[RecordRule, ...] = ()) -> str:
-    """A page and the total in one query; children are joined to their one parent `p`."""
+def _scope(rk: ResourceKind, selected: bool, rules: tuple[RecordRule, ...]) -> tuple[str, str]:
+    """FROM and WHERE of the resources the token sees: of the account, or of one parent `p`
+    (joined to its children `x`: an empty parent is one row of NULLs, so it is still found)."""
     if rk.parent is None:
-        source, owner = f"{_table(rk.model)} x", "x"
-        where = "x.account_id = %(account)s"
-        total = "COUNT(*) OVER ()"
+        source, owner, where = f"{_table(rk.model)} x", "x", "x.account_id = %(account)s"
     else:
         source = _children(rk, rules)
-        owner = "p"
-        where = "p.id = %(parent)s AND p.account_id = %(account)s"
-        total = "COUNT(x.id) OVER ()"  # an empty parent gives one row of NULLs, total 0
+        owner, where = "p", "p.id = %(parent)s AND p.account_id = %(account)s"
     if selected:
         where += f" AND {owner}.id IN ({_selected_ids_sql(rk.kind)})"
+    return source, where
+
+
+@functools.lru_cache(maxsize=512)
+def _list_sql(rk: ResourceKind, selected: bool, rules: tuple[RecordRule, ...] = ()) -> str:
+    """A page and, on every row, the total: one query.
+
+    The total is a scalar subquery, which both databases run once per query; SQLite
+    pays twice as much for `COUNT(*) OVER ()`, which materialises every row first.
+    """
+    source, where = _scope(rk, selected, rules)
+    total = f"(SELECT COUNT(x.id) FROM {source} WHERE {where})"  # noqa: S608
     return (
         f"SELECT {_columns(rk)}, {total} FROM {source} WHERE {where} "  # noqa: S608
         f"ORDER BY {_order(rk)} LIMIT %(limit)s OFFSET %(offset)s"
@@ -249,15 +257,8 @@ def _list_sql(rk: ResourceKind, selected: bool, rules: tuple[RecordRule, ...] = 
 @functools.lru_cache(maxsize=512)
 def _count_sql(rk: ResourceKind, selected: bool, rules: tuple[RecordRule, ...] = ()) -> str:
     """Total and whether the parent exists, for a page past the end (rare: a third query)."""
-    if rk.parent is None:
-        source, owner, where = f"{_table(rk.model)} x", "x", "x.account_id = %(account)s"
-        counted = "COUNT(*), 1"
-    else:
-        source = _children(rk, rules)
-        owner, where = "p", "p.id = %(parent)s AND p.account_id = %(account)s"
-        counted = "COUNT(x.id), COUNT(p.id)"
-    if selected:
-        where += f" AND {owner}.id IN ({_selected_ids_sql(rk.kind)})"
+    source, where = _scope(rk, selected, rules)
+    counted = "COUNT(x.id), COUNT(p.id)" if rk.parent else "COUNT(*), 1"
     return f"SELECT {counted} FROM {source} WHERE {where}"  # noqa: S608
 
 
