@@ -351,7 +351,6 @@ REVOKED_BY = {
     "self": "the token itself",
     "cleanup": "the stale-token cleanup",
     "max_idle": "the stale-token cleanup (policy: Maximum idle time)",
-    "expiry": "expiry",
     "leak_report": "a leak report",
 }
 

@@ -25,7 +25,6 @@ _REASONS: dict[str, str] = {
     "leak_report": "Reported as leaked",
     "cleanup": "Unused for two years (stale-token cleanup)",
     "max_idle": "Unused past the account's maximum idle time (policy)",
-    "expiry": "Expired",
 }
 
 
