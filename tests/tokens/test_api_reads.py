@@ -128,3 +128,31 @@ def test_a_read_writes_the_fields_and_times_as_its_schema_does(
     assert records == [orjson.loads(as_json)]
     suffix = ".250000Z" if microsecond else "Z"
     assert records[0]["created_at"] == f"2026-11-23T08:30:05{suffix}"
+
+
+def test_the_other_methods_of_a_read_path_answer_as_before(client, account, member_factory, ids):
+    """A read's GET is served on the lean path; every other method of the same path still
+    reaches its own operation, or a JSON 405 naming the methods there are."""
+    owner = member_factory(account, "superuser")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {issue_user_token(owner).secret}"}
+    base = f"/api/v1/accounts/{account.pk}"
+
+    refused = client.put(f"{base}/zones/{ids['zone']}", **auth)
+    assert refused.status_code == 405
+    assert refused.json()["error"] == "method_not_allowed"
+    assert refused["Allow"] == "GET"
+    assert client.head(f"{base}/zones", **auth).status_code == 405
+
+    created = client.post(
+        f"{base}/domains", {"name": "new-one.example"}, content_type="application/json", **auth
+    )
+    assert created.status_code == 201, created.content
+    renamed = client.patch(
+        f"{base}/services/{ids['service']}",
+        {"default_ttl": 600},
+        content_type="application/json",
+        **auth,
+    )
+    assert renamed.status_code == 200 and renamed.json()["data"]["default_ttl"] == 600
+    assert client.delete(f"{base}/domains/{ids['domain']}", **auth).status_code == 204
+    assert client.get(f"{base}/domains/{ids['domain']}", **auth).status_code == 404
