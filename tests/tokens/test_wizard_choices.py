@@ -244,6 +244,7 @@ def test_expired_tokens_offer_a_replacement_not_edit(client, account, member_fac
     detail = client.get(reverse("tokens:detail", args=[token.pk])).content.decode()
     assert "Edit permissions" not in detail and "Roll secret" not in detail
     assert "Create replacement" in detail and "cannot be extended" in detail
+    assert "It has expired and can do nothing now." in detail
     edit = client.get(reverse("tokens:edit", args=[token.pk])).content.decode()  # by address
     assert "This token has expired." in edit and "Create a replacement" in edit
     assert (
