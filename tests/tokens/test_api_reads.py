@@ -4,7 +4,7 @@ The table is written by hand: it states the spec, it does not mirror the registr
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -16,9 +16,15 @@ from tests.factories import (
     RecordFactory,
     ServiceFactory,
     ZoneFactory,
+    issue_automation_token,
     issue_user_token,
 )
 from tokens.api.schemas import CertificateOut, DomainOut, RecordOut, ServiceOut, ZoneOut
+from tokens.api.tokens import row_json
+from tokens.events import Actor
+from tokens.models import Token
+from tokens.selectors import token_selections
+from tokens.services import token_roll
 
 pytestmark = pytest.mark.django_db
 
@@ -156,3 +162,50 @@ def test_the_other_methods_of_a_read_path_answer_as_before(client, account, memb
     assert renamed.status_code == 200 and renamed.json()["data"]["default_ttl"] == 600
     assert client.delete(f"{base}/domains/{ids['domain']}", **auth).status_code == 204
     assert client.get(f"{base}/domains/{ids['domain']}", **auth).status_code == 404
+
+
+def test_the_token_list_writes_each_token_as_the_token_json_does(
+    client, account, member_factory, ids, django_assert_max_num_queries
+):
+    """GET /tokens reads its page in plain SQL (tokens.api.token_rows): the same JSON, to
+    the character, as the one token JSON builder gives for the model rows."""
+    owner = member_factory(account, "superuser")
+    lister = issue_user_token(owner, name="lister").secret
+    issue_user_token(
+        owner,
+        name="acme",
+        scopes=["zones:write"],
+        resources={"zones": [ids["zone"]], "services": [ids["service"]]},
+        record_rules=[{"name": "_acme-challenge", "types": ["TXT"]}],
+        allowed_ips=["203.0.113.0/24"],
+        expires_at=None,
+    )
+    rolled = issue_user_token(owner, name="rolled", scopes=["global:read"]).token
+    token_roll(actor=Actor.person(owner), token=rolled, grace_period=timedelta(hours=1))
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {lister}"}
+    client.get("/api/v1/tokens", **auth)  # the first use writes last_used
+
+    with django_assert_max_num_queries(3):  # the token; the page; the selections
+        response = client.get("/api/v1/tokens", **auth)
+
+    tokens = list(Token.objects.filter(user=owner).select_related("user", "account"))
+    selections = token_selections(token_ids=[t.pk for t in tokens])
+    expected = [row_json(t, selections.get(t.pk, {})) for t in tokens]
+    assert response.content == orjson.dumps(
+        {"data": expected, "pagination": response.json()["pagination"]}, option=orjson.OPT_UTC_Z
+    )
+    assert [t["name"] for t in response.json()["data"]] == ["rolled", "acme", "lister"]
+    page_two = client.get("/api/v1/tokens?per_page=2&page=2", **auth).json()
+    assert [t["name"] for t in page_two["data"]] == ["lister"]
+    assert page_two["pagination"]["total_entries"] == 3
+    past = client.get("/api/v1/tokens?per_page=2&page=5", **auth).json()
+    assert past["data"] == [] and past["pagination"]["total_entries"] == 3
+
+
+def test_an_automation_token_lists_itself(client, account):
+    created = issue_automation_token(account, scopes=["global"])
+    response = client.get("/api/v1/tokens", HTTP_AUTHORIZATION=f"Bearer {created.secret}")
+    expected = row_json(Token.objects.select_related("account", "user").get(pk=created.token.pk))
+    assert response.json()["data"] == [
+        orjson.loads(orjson.dumps(expected, option=orjson.OPT_UTC_Z))
+    ]

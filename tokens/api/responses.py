@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
-from django.db.models import Model, QuerySet
 from django.http import HttpResponse
 from ninja import Query
-
-M = TypeVar("M", bound=Model)
 
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 100
@@ -45,14 +42,3 @@ def pagination(page: int, per_page: int, total: int) -> dict[str, int]:
         "total_entries": total,
         "total_pages": max(1, math.ceil(total / per_page)),
     }
-
-
-def paginate(queryset: QuerySet[M], page: int, per_page: int) -> tuple[list[M], dict[str, int]]:
-    """One page of `queryset` and its pagination; no COUNT query when the page tells the total."""
-    offset = (page - 1) * per_page
-    rows = list(queryset[offset : offset + per_page])
-    if (rows and len(rows) < per_page) or (page == 1 and not rows):
-        total = offset + len(rows)
-    else:
-        total = queryset.count()
-    return rows, pagination(page, per_page, total)

@@ -22,7 +22,7 @@ from tokens.api.errors import (
     not_found,
 )
 from tokens.api.lean import lean_get
-from tokens.api.responses import PAGE, PER_PAGE, ok, paginate
+from tokens.api.responses import PAGE, PER_PAGE, ok
 from tokens.api.schemas import (
     ALL_RESOURCES,
     BODY_ERRORS,
@@ -43,6 +43,7 @@ from tokens.api.schemas import (
     token_json,
 )
 from tokens.api.security import EmailPassword
+from tokens.api.token_rows import token_page
 from tokens.auth import Principal
 from tokens.events import Actor, EventChannel
 from tokens.insights import DEFAULT_DAYS, MAX_DAYS, token_explanations, token_usage_summary
@@ -179,6 +180,7 @@ def token_self_revoke(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------- tokens
 
 
+@lean_get("/tokens", paged=True)
 @router.get("/tokens", response={200: Page[TokenOut], **MANAGE_ERRORS})
 def tokens_list(
     request: HttpRequest,
@@ -191,17 +193,12 @@ def tokens_list(
     """
     principal = principal_of(request)
     _require_global(principal)
-    if principal.user_id is not None and not principal.is_automation:
-        tokens = selectors.tokens_owned_by(user_id=principal.user_id)
-    else:
-        tokens = Token.objects.filter(pk=principal.id).select_related("user", "account")
-    rows, paging = paginate(tokens, page, per_page)
-    partial = {token.pk: [k for k in Kind if not token.has_all(k)] for token in rows}
-    selections = selectors.token_selections(
-        token_ids=[pk for pk, kinds in partial.items() if kinds],
-        kinds={kind for kinds in partial.values() for kind in kinds},
+    data, paging = token_page(
+        user_id=None if principal.is_automation else principal.user_id,
+        token_id=principal.id,
+        page=page,
+        per_page=per_page,
     )
-    data = [row_json(token, selections.get(token.pk, {})) for token in rows]
     return ok(data, pagination=paging)
 
 
