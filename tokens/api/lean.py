@@ -1,12 +1,13 @@
-"""The lean read path: the GET of every resource read answered without ninja's dispatch.
+"""The lean read path: the GET of every read route answered without ninja's dispatch.
 
 SPEC 10 allows a single resource 1.5x and a page of 30 2x the cost of /healthz.
 ninja's per-request machinery (building and validating a parameter model,
-running its auth classes, its exception routing) costs about 0.4x of /healthz
-on its own (see bench/run.py), which leaves too little for the two queries.
-So each read declares its GET here once, and `urls()` (tokens/api/__init__.py)
-answers a GET on that path with it directly; every other method of the same
-path still goes to ninja, which also keeps documenting the read in OpenAPI.
+running its auth classes, its exception routing) cost about 0.3x of /healthz
+on its own (measured with bench/run.py), which left too little for the two
+queries. So each read declares its GET here once (`lean_get`), and
+`lean_urls()` (tokens/api/__init__.py) puts those routes at the top of the
+URLconf; every other method of the same path still goes to ninja, which also
+keeps documenting the read in OpenAPI.
 
 Nothing differs for a client: the same authentication (tokens.auth, one query),
 the same query-parameter rules and messages (the same pydantic constraints),
