@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# Where `make demo` and `make serve` listen: `make demo PORT=8001`, or HOST=0.0.0.0 for every
+# address (a VM, a container). Set on the command line only: a HOST or PORT left in the
+# environment (tcsh exports HOST, the machine's name) does not move the dev server.
+HOST = 127.0.0.1
+PORT = 8000
 
 .PHONY: demo serve test lint format bench bench-http install clean
 
@@ -22,10 +27,10 @@ install: $(VENV)/.installed node_modules/.installed
 demo: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py runserver $(HOST):$(PORT)
 
 serve: $(VENV)/.installed
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.installed node_modules/.installed
 	KEYWARD_CHROMIUM="$$(scripts/ensure-chromium $(PY))" $(VENV)/bin/pytest $(PYTEST_ARGS)

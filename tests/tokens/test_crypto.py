@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -134,10 +135,39 @@ def test_legacy_key_shape(value, shaped):
     assert crypto.is_legacy_key_shaped(value) is shaped
 
 
-def test_the_readmes_worked_checksum_example_is_what_the_code_computes():
-    from pathlib import Path
+SCANNING_DOC = Path(__file__).resolve().parents[2] / "docs" / "secret-scanning.md"
 
+
+def _fenced_blocks(text: str) -> list[str]:
+    return re.findall(r"^```[a-z]*\n(.*?)^```$", text, flags=re.M | re.S)
+
+
+def test_the_docs_worked_checksum_example_is_what_the_code_computes():
     body = "kwu_0123456789ABCDEFGHIJabcdefghij01"
     assert crypto.checksum(body) == "0EKguj"
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert f"token     {body}0EKguj" in readme
+    assert f"token     {body}0EKguj" in SCANNING_DOC.read_text()
+
+
+def test_the_docs_scanner_regex_finds_tokens_inside_lines_and_the_anchored_one_does_not():
+    blocks = _fenced_blocks(SCANNING_DOC.read_text())
+    scanner = re.compile(next(b.strip() for b in blocks if b.strip().startswith(r"\bkw")))
+    tokens = [crypto.generate("user"), crypto.generate("automation")]
+    text = (
+        f"export KEYWARD_TOKEN={tokens[0]}\n"
+        f'{{"token": "{tokens[1]}"}}\n'
+        f"Authorization: Bearer {tokens[0]} # and x{tokens[1]} is not one\n"
+    )
+    assert scanner.findall(text) == [tokens[0], tokens[1], tokens[0]]
+    assert TOKEN_RE.findall(text) == []  # the anchored form (^...$) matches nothing in a line
+
+
+def test_the_docs_python_checksum_check_accepts_real_tokens_and_refuses_a_typo():
+    snippet = next(b for b in _fenced_blocks(SCANNING_DOC.read_text()) if "def is_" in b)
+    namespace: dict = {}
+    exec(snippet, namespace)  # the doc's own code, as a scanner author would copy it
+    is_keyward_token = namespace["is_keyward_token"]
+    for _ in range(50):
+        token = crypto.generate("user")
+        assert is_keyward_token(token)
+        typo = token[:10] + ("b" if token[10] == "a" else "a") + token[11:]
+        assert not is_keyward_token(typo)
