@@ -17,8 +17,8 @@ from joserfc import jwt
 from joserfc.errors import InvalidClaimError
 from joserfc.jwk import KeySet
 
-from tests.support.http import RequestCatcher
 from tests.support.oidc_provider import OidcClient, OidcProvider, pkce_pair
+from tests.support.servers import RequestCatcher
 
 SSO_DEMO = Path(__file__).resolve().parent / "support" / "sso_demo.json"
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from tests.support.http import Answer
+from tests.support.servers import Answer
 
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 

@@ -13,8 +13,8 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from playwright.sync_api import expect
 
-from tests.support.http import RequestCatcher
 from tests.support.oidc_provider import pkce_pair
+from tests.support.servers import RequestCatcher
 
 
 def test_authorization_code_flow_with_pkce_in_chromium(page, oidc_provider):

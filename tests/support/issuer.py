@@ -31,7 +31,7 @@ from typing import Any
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
-from tests.support.http import Answer, LocalServer, Request
+from tests.support.servers import Answer, LocalServer, Request
 
 SIGNING_ALGORITHMS = ("RS256", "ES256")
 JWKS_PATH = "/.well-known/jwks"

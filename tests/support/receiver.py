@@ -23,7 +23,7 @@ from typing import Any
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from tests.support.http import Answer, Request, RequestCatcher
+from tests.support.servers import Answer, Request, RequestCatcher
 
 
 @dataclass(frozen=True)
