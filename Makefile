@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 HOST = 127.0.0.1
 PORT = 8000
 
-.PHONY: demo serve test lint format bench bench-http install clean
+.PHONY: demo serve sso-demo test lint format bench bench-http install clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
-# axe-core for the accessibility browser test (npm ci: exactly package-lock.json).
+# axe-core for the accessibility test, oidc-provider for SSO (npm ci: exactly package-lock.json).
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
@@ -31,6 +31,12 @@ demo: $(VENV)/.installed
 
 serve: $(VENV)/.installed
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# A local OpenID provider to try SSO end to end (the one the SSO tests run; tests/support/README.md):
+# issuer http://127.0.0.1:9400, client keyward-sso-demo / keyward-sso-demo-secret, redirect URIs
+# http://127.0.0.1:8000/accounts/oidc/<provider_id>/login/callback/, owner@example.com / keyward-demo.
+sso-demo: node_modules/.installed
+	node tests/support/oidc_provider.mjs --port 9400 --config tests/support/sso_demo.json
 
 test: $(VENV)/.installed node_modules/.installed
 	KEYWARD_CHROMIUM="$$(scripts/ensure-chromium $(PY))" $(VENV)/bin/pytest $(PYTEST_ARGS)

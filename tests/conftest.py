@@ -10,6 +10,9 @@ import redis
 from django.core.cache import cache
 
 from tests.factories import PASSWORD, AccountFactory, MembershipFactory, UserFactory
+from tests.support.issuer import OidcIssuer
+from tests.support.oidc_provider import OidcProvider
+from tests.support.receiver import WebhookReceiver
 from tokens.usage import usage_push
 
 
@@ -105,3 +108,43 @@ def member_factory(db):
         return user
 
     return make
+
+
+# Real counterparts (tests/support/README.md): an OpenID provider, a CI issuer, a webhook receiver.
+
+
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """panva's oidc-provider under Node on 127.0.0.1 for the whole session (SPEC 17).
+
+    Add what a test needs with oidc_provider.add_client(...) and .add_user(...).
+    """
+    provider = OidcProvider()
+    try:
+        provider.start()
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def oidc_issuer():
+    """A CI ID-token issuer on 127.0.0.1 with RS256 and ES256 keys made for this test (SPEC 18).
+
+    Its default audience is settings.KEYWARD_OIDC_AUDIENCE when that exists.
+    """
+    from django.conf import settings
+
+    with OidcIssuer(audience=getattr(settings, "KEYWARD_OIDC_AUDIENCE", "keyward")) as issuer:
+        yield issuer
+
+
+@pytest.fixture
+def webhook_receiver():
+    """A webhook endpoint on 127.0.0.1 that verifies Standard Webhooks signatures (SPEC 19).
+
+    Set webhook_receiver.secret to the endpoint's whsec_ secret; script answers with .script().
+    """
+    with WebhookReceiver() as receiver:
+        yield receiver
