@@ -1,7 +1,10 @@
 """Token routes: whoami, tokens/self, listing, creating, rolling and revoking tokens.
 
-Managing tokens by id (`GET /tokens`, `DELETE /tokens/{id}`, `POST /tokens/{id}/roll`)
-needs the `global` scope; the `tokens/self` routes need none (SPEC 7, 11).
+Listing tokens and managing one by id need the `global` scope; the `tokens/self` routes
+need none (SPEC 7, 11). Managing *another* token by id (revoke, roll, usage) is the
+operation `manage_tokens` in that token's account, decided by access.managed_token():
+the calling token must act there unblocked, with `global` on all resources and no
+record rules.
 """
 
 from __future__ import annotations
@@ -232,12 +235,12 @@ def tokens_create(request: HttpRequest, payload: TokenCreateIn) -> HttpResponse:
 
 @router.delete("/tokens/{id:token_id}", response={204: None, **BY_ID_ERRORS})
 def token_revoke_one(request: HttpRequest, token_id: int) -> HttpResponse:
-    """Revoke a token (`global`): the caller's own, or (superusers) one of their account.
+    """Revoke a token (`global`): itself, its owner's, or (superusers) one of their account.
 
-    Managing another token needs `global` on all resources and no DNS record rules,
-    acting unblocked in the token's account (access.managed_token). A member's user
-    token that also acts where the caller does not manage it is removed from the
-    caller's account only (it answers 404 there from then on).
+    Another token needs a caller with `global` on all resources and no record rules,
+    acting in that token's account(s): not removed (404), not blocked by a policy
+    (403). A member's user token that also acts where the caller does not manage it
+    is removed from the caller's account only (it answers 404 there from then on).
     """
     principal = principal_of(request)
     if token_id == principal.id:
@@ -285,10 +288,10 @@ def token_self_roll(request: HttpRequest, payload: TokenRollIn | None = None) ->
 def token_roll_one(
     request: HttpRequest, token_id: int, payload: TokenRollIn | None = None
 ) -> HttpResponse:
-    """Give a token a new secret (`global`): the caller's own, or an automation token it manages.
+    """Give a token a new secret: itself, its owner's, or (superusers) an automation token.
 
-    Same reach as revoke; someone else's user token is never rolled: only its
-    owner holds its secrets.
+    Same rule as revoke (a narrowed token rolls only itself); someone else's user
+    token is never rolled: only its owner holds its secrets.
     """
     principal = principal_of(request)
     if token_id == principal.id:
@@ -317,7 +320,7 @@ def token_self_usage(request: HttpRequest, days: int = DAYS) -> HttpResponse:
 
 @router.get("/tokens/{id:token_id}/usage", response={200: Data[UsageOut], **BY_ID_ERRORS})
 def token_usage(request: HttpRequest, token_id: int, days: int = DAYS) -> HttpResponse:
-    """What a token did (`global`): the caller's own, or one it may revoke (same reach)."""
+    """What a token did (`global`): itself, or a token it may revoke (same rule as revoke)."""
     principal = principal_of(request)
     if token_id == principal.id:
         _require_global(principal)
