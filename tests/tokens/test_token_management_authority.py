@@ -399,7 +399,7 @@ def test_the_explainer_says_a_narrowed_token_manages_no_tokens(client, world):
         # The token page asks the same decide() (SPEC 13).
         client.force_login(world.boss)
         page = client.get(reverse("tokens:detail", args=[narrowed.token.pk])).content.decode()
-        refused = "<li><strong>Manage account tokens and members</strong>:" in page
+        refused = "<li><strong>Manage account tokens and members</strong>: It needs" in page
         assert refused is not allowed
         assert ("<li>✓ Manage account tokens and members</li>" in page) is allowed
 
