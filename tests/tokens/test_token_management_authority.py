@@ -26,6 +26,8 @@ from tests.factories import (
     issue_automation_token,
     issue_user_token,
 )
+from tests.tokens.test_api import call
+from tests.tokens.test_api_policies import set_policy
 from tokens.events import Actor
 from tokens.models import Token, TokenRemoval
 from tokens.services import token_remove_from_account, token_roll
@@ -33,6 +35,11 @@ from tokens.services import token_remove_from_account, token_roll
 pytestmark = pytest.mark.django_db
 
 OUTSIDE = "192.0.2.1"  # outside 10.0.0.0/8, the allow-lists of this module
+ROUTES = {
+    "revoke": ("DELETE", "/tokens/{}", None),
+    "roll": ("POST", "/tokens/{}/roll", {"grace_period": 0}),
+    "usage": ("GET", "/tokens/{}/usage", None),
+}
 
 
 @dataclass
@@ -55,23 +62,10 @@ def world() -> World:
     return World(acme, other, boss, member)
 
 
-def set_policy(account: Account, **policy) -> None:
-    Account.objects.filter(pk=account.pk).update(**policy)
-
-
 def manage(client, action: str, token_id: int, secret: str, **extra):
     """One of the three `{id}` routes, as a client calls it."""
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}", **extra}
-    if action == "revoke":
-        return client.delete(f"/api/v1/tokens/{token_id}", **auth)
-    if action == "roll":
-        return client.post(
-            f"/api/v1/tokens/{token_id}/roll",
-            data={"grace_period": 0},
-            content_type="application/json",
-            **auth,
-        )
-    return client.get(f"/api/v1/tokens/{token_id}/usage", **auth)
+    method, path, body = ROUTES[action]
+    return call(client, method, path.format(token_id), secret, body, **extra)
 
 
 def snapshot(token_id: int) -> tuple | None:
@@ -79,9 +73,6 @@ def snapshot(token_id: int) -> tuple | None:
     row = Token.objects.filter(pk=token_id).values_list("digest", "previous_digest").first()
     removals = sorted(TokenRemoval.objects.filter(token_id=token_id).values_list("account_id"))
     return None if row is None else (*row, removals)
-
-
-# --------------------------------------------------------------------------- targets
 
 
 def automation_target(world: World) -> Token:
@@ -179,11 +170,9 @@ def expired(world: World):
 NOT_FOUND = (404, "not_found", None)
 SCOPE = (403, "insufficient_scope", "global")
 INVALID = (401, "invalid_token", None)
-
-
-def policy(name: str) -> tuple[int, str, str]:
-    return (403, "policy_violation", name)
-
+MAX_LIFETIME, MAX_IDLE, NETWORKS = (
+    (403, "policy_violation", name) for name in ("max_lifetime", "max_idle", "allowed_networks")
+)
 
 ALLOWED = {"revoke": 204, "roll": 201, "usage": 200}
 
@@ -192,10 +181,10 @@ CALLERS = {
     "unrestricted global": (unrestricted, None),
     "previous secret in grace": (previous_secret_in_grace, None),
     "removed from Acme": (removed_from_acme, NOT_FOUND),
-    "blocked by max_lifetime": (blocked_by_max_lifetime, policy("max_lifetime")),
-    "blocked by max_idle": (blocked_by_max_idle, policy("max_idle")),
+    "blocked by max_lifetime": (blocked_by_max_lifetime, MAX_LIFETIME),
+    "blocked by max_idle": (blocked_by_max_idle, MAX_IDLE),
     "blocked by ip_allow_list_required": (blocked_by_ip_allow_list_required, NOT_FOUND),
-    "blocked by allowed_networks": (blocked_by_allowed_networks, policy("allowed_networks")),
+    "blocked by allowed_networks": (blocked_by_allowed_networks, NETWORKS),
     "outside its IP allow-list": (outside_its_ip_allow_list, INVALID),
     "narrowed by resources": (narrowed_by_resources, SCOPE),
     "narrowed by record rules": (narrowed_by_record_rules, SCOPE),
@@ -257,8 +246,7 @@ def member_in_two_accounts(world: World) -> tuple[Token, str]:
 
 
 def zones_status(client, secret: str, account: Account) -> int:
-    path = f"/api/v1/accounts/{account.pk}/zones"
-    return client.get(path, HTTP_AUTHORIZATION=f"Bearer {secret}").status_code
+    return call(client, "GET", f"/accounts/{account.pk}/zones", secret).status_code
 
 
 def test_a_member_in_several_accounts_is_removed_from_the_callers_account_only(client, world):
@@ -370,9 +358,7 @@ def test_a_refusal_is_counted_as_denied(client, world):
     target = automation_target(world)
     created = issue_user_token(world.boss, name="Caller", scopes=["global:read"])
     assert manage(client, "roll", target.pk, created.secret).status_code == 403
-    usage = client.get(
-        "/api/v1/tokens/self/usage", HTTP_AUTHORIZATION=f"Bearer {created.secret}"
-    ).json()["data"]
+    usage = call(client, "GET", "/tokens/self/usage", created.secret).json()["data"]
     tokens = next(row for row in usage["operations"] if row["operation"] == "tokens")
     assert (tokens["allowed"], tokens["denied"]) == (1, 1)  # this read, and the refused roll
     assert usage["denials"][0]["required_scope"] == "global"
@@ -384,9 +370,7 @@ def test_the_explainer_says_a_narrowed_token_manages_no_tokens(client, world):
         (issue_user_token(world.boss, record_rules=rules), False),
         (issue_user_token(world.boss, name="Full"), True),
     ):
-        answer = client.get(
-            "/api/v1/tokens/self/permissions", HTTP_AUTHORIZATION=f"Bearer {narrowed.secret}"
-        ).json()["data"]
+        answer = call(client, "GET", "/tokens/self/permissions", narrowed.secret).json()["data"]
         acme = next(a for a in answer["accounts"] if a["account"]["id"] == world.acme.pk)
         manage_tokens = acme["operations"]["manage_tokens"]
         assert manage_tokens["allowed"] is allowed
