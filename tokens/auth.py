@@ -18,7 +18,7 @@ import itertools
 import json
 import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -69,8 +69,7 @@ _TIME_COLUMNS = frozenset(
     if isinstance(field, DateTimeField) and field.column in _TOKEN_COLUMNS
 )
 _OWNER_AT = len(_TOKEN_COLUMNS)  # u.is_active, u.email, u.name
-_ACCOUNT_AT = _OWNER_AT + 3  # a.id, a.slug, a.name, a.plan, m.role, then the policy columns
-_POLICY_AT = _ACCOUNT_AT + 5
+_ACCOUNT_AT = _OWNER_AT + 3  # _ACCOUNT_COLUMNS
 _DIGEST_AT = _TOKEN_COLUMNS.index("digest")
 
 
@@ -93,19 +92,40 @@ def _digest_params(pepper_count: int) -> tuple[str, ...]:
     return tuple(f"d{n}" for n in range(pepper_count))
 
 
+# The account the token acts in (a), the owner's membership there (m, user tokens), and
+# its token policies (SPEC 15): read by _access() and _policy() in this order.
+_ACCOUNT_COLUMNS = (
+    "a.id, a.slug, a.name, a.plan, m.role, "
+    "a.max_lifetime_days, a.max_idle_days, a.automation_requires_ip_allow_list, "
+    "a.allowed_networks"
+)
+
+
+def _acting_join(account_condition: str) -> str:
+    """Join the account(s) `a.id {account_condition}` names where the token `t` acts in it.
+
+    An automation token acts in its own account; a user token in an account where
+    its owner is a member (m, whose role caps it) and from which no superuser
+    removed the token.
+    """
+    return (
+        f"LEFT JOIN {Account._meta.db_table} a ON a.id {account_condition} "  # noqa: S608
+        "AND (t.account_id IS NULL OR t.account_id = a.id) "
+        f"AND NOT EXISTS (SELECT 1 FROM {TokenRemoval._meta.db_table} r "
+        "WHERE r.token_id = t.id AND r.account_id = a.id) "
+        f"LEFT JOIN {Membership._meta.db_table} m ON m.account_id = a.id AND m.user_id = t.user_id "
+    )
+
+
 @functools.cache
 def _token_sql(pepper_count: int, *, in_account: bool) -> str:
     """The one query: the token, its owner, an account and the token's role there.
 
     With `in_account`, the account is the route's (`%(account)s`), joined only
-    where the token acts in it: an automation token's own account, or an account
-    where a user token's owner is a member (whose role caps it) and from which no
-    superuser removed the token. Without, an
-    automation token's own account is joined (whoami and the token routes show it).
+    where the token acts in it (_acting_join). Without, an automation token's own
+    account is joined (whoami and the token routes show it).
     """
     token_table = Token._meta.db_table
-    account_table = Account._meta.db_table
-    membership_table = Membership._meta.db_table
     columns = ", ".join(
         time_column(f"t.{column}") if column in _TIME_COLUMNS else f"t.{column}"
         for column in _TOKEN_COLUMNS
@@ -114,24 +134,14 @@ def _token_sql(pepper_count: int, *, in_account: bool) -> str:
     # regular expression over the whole statement on every execution.
     placeholders = ", ".join(f"%({name})s" for name in _digest_params(pepper_count))
     if in_account:
-        # A user token a superuser removed from the account acts there no more.
-        account_join = (
-            f"LEFT JOIN {account_table} a ON a.id = %(account)s "  # noqa: S608 (no user input)
-            "AND (t.account_id IS NULL OR t.account_id = a.id) "
-            f"AND NOT EXISTS (SELECT 1 FROM {TokenRemoval._meta.db_table} r "
-            "WHERE r.token_id = t.id AND r.account_id = a.id) "
-            f"LEFT JOIN {membership_table} m ON m.account_id = a.id AND m.user_id = t.user_id "
-        )
+        account_join = _acting_join("= %(account)s")
     else:
         account_join = (
-            f"LEFT JOIN {account_table} a ON a.id = t.account_id "
-            f"LEFT JOIN {membership_table} m ON m.id IS NULL AND m.id IS NOT NULL "
+            f"LEFT JOIN {Account._meta.db_table} a ON a.id = t.account_id "
+            f"LEFT JOIN {Membership._meta.db_table} m ON m.id IS NULL AND m.id IS NOT NULL "
         )
     return (
-        f"SELECT {columns}, u.is_active, u.email, u.name, "  # noqa: S608 (no user input)
-        "a.id, a.slug, a.name, a.plan, m.role, "
-        "a.max_lifetime_days, a.max_idle_days, a.automation_requires_ip_allow_list, "
-        "a.allowed_networks "
+        f"SELECT {columns}, u.is_active, u.email, u.name, {_ACCOUNT_COLUMNS} "  # noqa: S608
         f"FROM {token_table} t LEFT JOIN {User._meta.db_table} u ON u.id = t.user_id "
         f"{account_join}"
         # Both unique indexes serve this (SQLite: MULTI-INDEX OR; PostgreSQL: BitmapOr).
@@ -354,6 +364,43 @@ def authenticate(request: HttpRequest, account_id: int | None = None) -> Princip
     return principal
 
 
+def access_in_accounts(
+    principal: Principal, account_ids: Collection[int]
+) -> dict[int, AccountAccess]:
+    """Where the authenticated token acts among `account_ids`, as an account route would find it.
+
+    The same join as authentication's (_acting_join: not removed, the owner's role
+    there) and the same policy judgement (`blocked_by`), keyed by account id; an
+    account the token does not act in is absent. One query (token management routes,
+    not the hot path).
+    """
+    ids = list(dict.fromkeys(account_ids))
+    if not ids:
+        return {}
+    params: dict[str, int] = {f"a{n}": pk for n, pk in enumerate(ids)}
+    listed = ", ".join(f"%({name})s" for name in params)
+    params["token"] = principal.id
+    sql = (
+        f"SELECT {_ACCOUNT_COLUMNS} FROM {Token._meta.db_table} t "  # noqa: S608 (no user input)
+        f"{_acting_join(f'IN ({listed})')}WHERE t.id = %(token)s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    now = timezone.now()
+    found: dict[int, AccountAccess] = {}
+    for row in rows:
+        access = _access(row, token_type=principal.type, token_role=principal.role)
+        if access is None:
+            continue
+        if not access.policy.is_off:
+            blocked_by = _policy_violation(principal, access.policy, now)
+            if blocked_by is not None:
+                access = replace(access, blocked_by=blocked_by)
+        found[access.id] = access
+    return found
+
+
 def _policy_violation(principal: Principal, policy: Policy, now: datetime) -> str | None:
     grant = principal.grant
     return policy_violation(
@@ -368,9 +415,9 @@ def _policy_violation(principal: Principal, policy: Policy, now: datetime) -> st
     )
 
 
-def _policy(row: tuple) -> Policy:
-    """The account's token policies from the row; accounts without any share NO_POLICY."""
-    lifetime, idle, needs_allow_list, networks_json = row[_POLICY_AT:]
+def _policy(columns: tuple) -> Policy:
+    """The account's token policies from its columns; accounts without any share NO_POLICY."""
+    lifetime, idle, needs_allow_list, networks_json = columns
     networks = _json(networks_json)
     if lifetime is None and idle is None and not needs_allow_list and not networks:
         return NO_POLICY
@@ -380,6 +427,17 @@ def _policy(row: tuple) -> Policy:
         automation_requires_ip_allow_list=bool(needs_allow_list),
         allowed_networks=networks,
     )
+
+
+def _access(account_row: tuple, *, token_type: str, token_role: str) -> AccountAccess | None:
+    """The joined account (_ACCOUNT_COLUMNS) as an AccountAccess, or None where the token
+    does not act: an automation token is capped by its own role, a user token by its
+    owner's membership role."""
+    account_id, slug, name, plan, member_role = account_row[:5]
+    role = token_role if token_type == TokenType.AUTOMATION else member_role
+    if account_id is None or not role:
+        return None
+    return AccountAccess(account_id, slug, name, plan, role=role, policy=_policy(account_row[5:]))
 
 
 def _principal(row: tuple, ip: str | None) -> Principal:
@@ -397,12 +455,6 @@ def _principal(row: tuple, ip: str | None) -> Principal:
         account_id=values["account_id"],
         record_rules=_record_rules(values["record_rules"]),
     )
-    access = None
-    if account_row[0] is not None:
-        role = values["role"] if values["type"] == TokenType.AUTOMATION else account_row[4]
-        if role:
-            account_id, slug, name, plan = account_row[:4]
-            access = AccountAccess(account_id, slug, name, plan, role=role, policy=_policy(row))
     return Principal(
         id=values["id"],
         type=values["type"],
@@ -420,7 +472,7 @@ def _principal(row: tuple, ip: str | None) -> Principal:
         previous_secret_expires_at=_aware(values["previous_secret_expires_at"]),
         previous_secret_last_used_at=_aware(values["previous_secret_last_used_at"]),
         client_ip=ip,
-        access=access,
+        access=_access(account_row, token_type=values["type"], token_role=values["role"]),
         imported_at=_aware(values["imported_at"]),
     )
 

@@ -17,6 +17,7 @@ from django.db.models import Max, Sum
 from accounts.models import Account
 from tokens.models import ALL_FIELDS, RESOURCE_MODELS, Token, TokenDenial, TokenUsage
 from tokens.permissions import Decision, Grant, Kind, explain, suggest_scopes
+from tokens.record_rules import rules_from_json
 from tokens.selectors import token_reach, token_selections
 from tokens.usage import COUNTED_OPERATIONS
 
@@ -155,6 +156,7 @@ def token_grant(token: Token) -> Grant:
         expires_at=token.expires_at,
         allowed_ips=tuple(token.allowed_ips or ()),
         account_id=token.account_id,
+        record_rules=rules_from_json(token.record_rules),
     )
 
 

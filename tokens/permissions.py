@@ -182,6 +182,21 @@ def grant_is_scoped(grant: Grant) -> bool:
     return grant.scopes != {"global"} or grant.all_kinds != frozenset(Kind)
 
 
+def grant_is_unrestricted(grant: Grant) -> bool:
+    """`global` on every resource of every kind, with no record rules.
+
+    Only such a token manages other tokens (MANAGE_TOKENS): rolling another token
+    hands its caller a secret without the caller's own limits, so a token narrowed
+    in any way (selected resources, record rules, a narrower scope) manages nothing
+    but itself.
+    """
+    return (
+        scopes_cover(grant.scopes, MANAGE_TOKENS)
+        and grant.all_kinds == frozenset(Kind)
+        and not grant.record_rules
+    )
+
+
 def plan_refuses(grant: Grant, plan: str | None) -> bool:
     """The account's plan refuses a scoped automation token (SPEC 4, Plans).
 
@@ -349,6 +364,7 @@ def decide(
     now: datetime,
     client_ip: str | None = None,
     plan: str | None = None,
+    own_token: bool = False,
 ) -> Decision:
     """May a token with `grant` perform `operation` (on `resource_id`) in an account?
 
@@ -359,6 +375,11 @@ def decide(
     (used for lists, which are then filtered by `visible_ids`). `client_ip` is the
     caller's address; None (unknown) passes no IP allow-list. `plan` is the
     account's plan (None: not checked).
+
+    MANAGE_TOKENS (another token, in that token's account) also needs the
+    unrestricted grant (grant_is_unrestricted; else SCOPE). `own_token`: the token
+    managed is one of the caller's owner's own user tokens, which the owner manages
+    whatever their role, wherever the caller acts.
     """
 
     def result(outcome: Outcome) -> Decision:
@@ -373,11 +394,14 @@ def decide(
     if grant.tls_access and kind is Kind.CERTIFICATES:
         # TLS management: all certificates of the token's account, whatever its role.
         return result(Outcome.ALLOWED)
-    if operation not in ROLE_OPERATIONS[role]:
+    manages_tokens = operation == MANAGE_TOKENS
+    if operation not in ROLE_OPERATIONS[role] and not (manages_tokens and own_token):
         return result(Outcome.ROLE)
     if plan_refuses(grant, plan):
         return result(Outcome.PLAN)
     if not scopes_cover(grant.scopes, operation):
+        return result(Outcome.SCOPE)
+    if manages_tokens and not grant_is_unrestricted(grant):
         return result(Outcome.SCOPE)
     if kind is not None and resource_id is not None:
         selected = grant.selection(kind)

@@ -302,16 +302,44 @@ def token_get_revocable(user: User, token_id: int, account_slug: str = "") -> Re
     if token is None:
         raise Http404("No such token.")
     if token.type == TokenType.USER and token.user_id == user.pk:
-        return Revocation(token, "owner", None)
+        return token_revocation(token, by_owner=True)
     if token.type == TokenType.AUTOMATION:
-        return Revocation(token, "superuser", token.account)
+        return token_revocation(token, by_owner=False)
     reach = token_reach(token_type=token.type, owner_id=token.user_id, token_id=token.pk)
     managed_ids = set(accounts_managed_by(user).values_list("pk", flat=True))
     shared = [m.account for m in reach.memberships if m.account_id in managed_ids]
-    if not shared:
-        raise Http404("No such token.")  # removed already from every account they manage
-    account = next((a for a in shared if a.slug == account_slug), shared[0])
-    elsewhere = any(m.account_id not in managed_ids for m in reach.memberships)
+    return token_revocation(
+        token,
+        by_owner=False,
+        managed=shared,
+        elsewhere=len(shared) < len(reach.memberships),
+        account_slug=account_slug,
+    )
+
+
+def token_revocation(
+    token: Token,
+    *,
+    by_owner: bool,
+    managed: list[Account] | None = None,
+    elsewhere: bool = False,
+    account_slug: str = "",
+) -> Revocation:
+    """How a token is revoked (SPEC 6), once the panel or the API found that it may be.
+
+    By its owner: revoked. An automation token: revoked by a superuser of its
+    account. A member's user token: in the name of one of the `managed` accounts
+    where it acts (`account_slug`'s, else the first); removed from that account
+    only when it also acts `elsewhere`, where its revoker does not manage it.
+    Http404 when it acts in none of them (removed already).
+    """
+    if by_owner:
+        return Revocation(token, "owner", None)
+    if token.type == TokenType.AUTOMATION:
+        return Revocation(token, "superuser", token.account)
+    if not managed:
+        raise Http404("No such token.")
+    account = next((a for a in managed if a.slug == account_slug), managed[0])
     return Revocation(token, "superuser", account, remove_only=elsewhere)
 
 

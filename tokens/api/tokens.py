@@ -1,7 +1,10 @@
 """Token routes: whoami, tokens/self, listing, creating, rolling and revoking tokens.
 
-Managing tokens by id (`GET /tokens`, `DELETE /tokens/{id}`, `POST /tokens/{id}/roll`)
-needs the `global` scope; the `tokens/self` routes need none (SPEC 7, 11).
+Listing tokens and managing one by id need the `global` scope; the `tokens/self` routes
+need none (SPEC 7, 11). Managing *another* token by id (revoke, roll, usage) is the
+operation `manage_tokens` in that token's account, decided by access.managed_token():
+the calling token must act there unblocked, with `global` on all resources and no
+record rules.
 """
 
 from __future__ import annotations
@@ -16,14 +19,12 @@ from ninja import Query, Router
 from accounts.http import client_ip
 from accounts.models import User
 from tokens import selectors
-from tokens.api.access import actor, count_request, one, principal_of
-from tokens.api.errors import (
-    insufficient_scope,
-    not_found,
-)
+from tokens.api.access import actor, count_request, managed_token, one, principal_of
+from tokens.api.errors import insufficient_scope
 from tokens.api.lean import lean_get
 from tokens.api.responses import PAGE, PER_PAGE, ok
 from tokens.api.schemas import (
+    ACCOUNT_ERRORS,
     ALL_RESOURCES,
     BODY_ERRORS,
     ERRORS,
@@ -61,21 +62,13 @@ from tokens.usage import TOKENS_OPERATION, usage_flush
 router = Router(tags=["tokens"])
 
 MANAGE_ERRORS: dict[int, Any] = {**ERRORS, 403: ScopeErrorOut, 422: InvalidOut}
-
-
-def _person_of(principal: Principal) -> User:
-    """The person a user token acts for, when it manages other tokens by id.
-
-    404 for an automation token: it manages nothing but itself. The selectors it
-    is then given raise Http404 for tokens out of reach (a JSON 404 here).
-    """
-    if principal.is_automation or principal.user_id is None:
-        raise not_found()
-    return User(pk=principal.user_id, email=principal.user_email or "")
+# The `{id}` routes are account operations of the token's account: 403 insufficient_scope
+# or policy_violation, as on the account routes.
+BY_ID_ERRORS: dict[int, Any] = ACCOUNT_ERRORS
 
 
 def _require_global(principal: Principal) -> None:
-    """Managing tokens by id needs the `global` scope (SPEC 7); counts the request."""
+    """Listing tokens, or managing itself by id, needs the `global` scope (SPEC 7); counted."""
     if not scopes_cover(principal.grant.scopes, "manage_tokens"):
         count_request(principal, TOKENS_OPERATION, refused_for=required_scope("manage_tokens"))
         raise insufficient_scope("manage_tokens")
@@ -240,19 +233,24 @@ def tokens_create(request: HttpRequest, payload: TokenCreateIn) -> HttpResponse:
     return ok({**row_json(token), "token": created.secret, "blocked_in": blocked}, status=201)
 
 
-@router.delete("/tokens/{id:token_id}", response={204: None, **MANAGE_ERRORS})
+@router.delete("/tokens/{id:token_id}", response={204: None, **BY_ID_ERRORS})
 def token_revoke_one(request: HttpRequest, token_id: int) -> HttpResponse:
-    """Revoke a token (`global`): the caller's own, or (superusers) one of their account.
+    """Revoke a token (`global`): itself, its owner's, or (superusers) one of their account.
 
-    A member's user token that also acts in accounts the caller does not manage is
-    removed from the caller's account only (it answers 404 there from then on).
+    Another token needs a caller with `global` on all resources and no record rules,
+    acting in that token's account(s): not removed (404), not blocked by a policy
+    (403). A member's user token that also acts where the caller does not manage it
+    is removed from the caller's account only (it answers 404 there from then on).
     """
     principal = principal_of(request)
-    _require_global(principal)
     if token_id == principal.id:
+        _require_global(principal)
         token_revoke(actor=actor(principal), token=_self_row(principal), revoked_by="self")
         return HttpResponse(status=204)
-    revocation = selectors.token_get_revocable(_person_of(principal), token_id)
+    managed = managed_token(principal, token_id)
+    revocation = selectors.token_revocation(
+        managed.token, by_owner=managed.own, managed=managed.accounts, elsewhere=managed.elsewhere
+    )
     if revocation.remove_only and revocation.account is not None:
         token_remove_from_account(
             actor=actor(principal), token=revocation.token, account=revocation.account
@@ -269,7 +267,7 @@ def token_revoke_one(request: HttpRequest, token_id: int) -> HttpResponse:
 
 # --------------------------------------------------------------------------- roll (SPEC 11)
 
-ROLL_RESPONSES: dict[int, Any] = {201: Data[RolledTokenOut], **MANAGE_ERRORS, **BODY_ERRORS}
+ROLL_RESPONSES: dict[int, Any] = {201: Data[RolledTokenOut], **BY_ID_ERRORS, **BODY_ERRORS}
 
 
 def _rolled(principal: Principal, token: Token, payload: TokenRollIn | None) -> HttpResponse:
@@ -290,16 +288,17 @@ def token_self_roll(request: HttpRequest, payload: TokenRollIn | None = None) ->
 def token_roll_one(
     request: HttpRequest, token_id: int, payload: TokenRollIn | None = None
 ) -> HttpResponse:
-    """Give a token a new secret (`global`): the caller's own, or an automation token it manages.
+    """Give a token a new secret: itself, its owner's, or (superusers) an automation token.
 
-    Someone else's user token is never rolled: only its owner holds its secrets.
+    Same rule as revoke (a narrowed token rolls only itself); someone else's user
+    token is never rolled: only its owner holds its secrets.
     """
     principal = principal_of(request)
-    _require_global(principal)
     if token_id == principal.id:
+        _require_global(principal)
         return _rolled(principal, _self_row(principal), payload)
-    token = selectors.token_get_manageable(_person_of(principal), token_id)
-    return _rolled(principal, token, payload)
+    managed = managed_token(principal, token_id, members_tokens=False)
+    return _rolled(principal, managed.token, payload)
 
 
 # --------------------------------------------------------------------------- usage (SPEC 13)
@@ -319,13 +318,14 @@ def token_self_usage(request: HttpRequest, days: int = DAYS) -> HttpResponse:
     return _usage(_token_route(request).id, days)
 
 
-@router.get("/tokens/{id:token_id}/usage", response={200: Data[UsageOut], **MANAGE_ERRORS})
+@router.get("/tokens/{id:token_id}/usage", response={200: Data[UsageOut], **BY_ID_ERRORS})
 def token_usage(request: HttpRequest, token_id: int, days: int = DAYS) -> HttpResponse:
-    """What a token did (`global`): the caller's own, or (superusers) one of their account."""
+    """What a token did (`global`): itself, or a token it may revoke (same rule as revoke)."""
     principal = principal_of(request)
-    _require_global(principal)
-    if token_id != principal.id:
-        selectors.token_get_revocable(_person_of(principal), token_id)  # same reach as revoke
+    if token_id == principal.id:
+        _require_global(principal)
+    else:
+        managed_token(principal, token_id)
     return _usage(token_id, days)
 
 

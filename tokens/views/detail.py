@@ -63,6 +63,8 @@ def _reason(decision: Decision, explanation: AccountExplanation, token: Token) -
             f"On the {explanation.account.get_plan_display()} plan automation tokens cannot have "
             "chosen scopes: upgrade the account, or create the token again."
         )
+    if decision.operation == MANAGE_TOKENS:
+        return "It needs “global” on all resources and no record rules: it manages only itself."
     return f"None of the token's scopes covers it (it needs “{decision.required_scope}”)."
 
 
