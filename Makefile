@@ -22,7 +22,7 @@ install: $(VENV)/.installed node_modules/.installed
 demo: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) scripts/demo.py 127.0.0.1:8000
 
 serve: $(VENV)/.installed
 	$(PY) manage.py runserver 127.0.0.1:8000
