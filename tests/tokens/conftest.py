@@ -79,16 +79,16 @@ def queue_storage(request, tmp_path) -> Iterator[BaseStorage]:
     """A real queue storage of each kind Keyward supports (settings.HUEY)."""
     name = f"kwtest{uuid.uuid4().hex}"
     if request.param == "sqlite":
-        yield SqliteStorage(name, filename=str(tmp_path / "queue.sqlite3"))
+        storage: BaseStorage = SqliteStorage(name, filename=str(tmp_path / "queue.sqlite3"))
     elif request.param == "redis":
         request.getfixturevalue("redis_server")  # skipped without Redis (failed in CI)
-        yield RedisStorage(name, url=TEST_REDIS_URL)
+        storage = RedisStorage(name, url=TEST_REDIS_URL)
     else:
         request.getfixturevalue("transactional_db")
         if connection.vendor != "postgresql":
             pytest.skip("the PostgreSQL queue needs DATABASE_URL=postgres://...")
         db = connection.settings_dict  # the test database
-        yield PostgresStorage(
+        storage = PostgresStorage(
             name,
             dbname=db["NAME"],
             user=db["USER"],
@@ -96,3 +96,5 @@ def queue_storage(request, tmp_path) -> Iterator[BaseStorage]:
             host=db["HOST"],
             port=db["PORT"] or None,
         )
+    yield storage
+    storage.close()
