@@ -27,7 +27,7 @@ install: $(VENV)/.installed node_modules/.installed
 demo: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) scripts/demo.py $(HOST):$(PORT)
 
 serve: $(VENV)/.installed
 	$(PY) manage.py runserver $(HOST):$(PORT)

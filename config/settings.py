@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import redis
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -152,6 +153,58 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Background work (SPEC 19, docs/background-work.md): one huey queue, drained by
+# `manage.py worker`, its schedules in tokens/tasks.py. KEYWARD_QUEUE_URL names where the
+# queue lives: redis://... (production: the workers of every machine share it) or
+# postgres://...; sqlite:///path for a file; unset, a SQLite file beside the database,
+# which needs no other service (`make demo`). Never the cache's Redis database: a cache may
+# evict keys, and cache.clear() empties its whole database, queued tasks included.
+KEYWARD_QUEUE_URL = os.environ.get("KEYWARD_QUEUE_URL", "").strip()
+_queue_scheme, _, _queue_rest = KEYWARD_QUEUE_URL.partition("://")
+if not KEYWARD_QUEUE_URL:
+    _database = DATABASES["default"]
+    _beside = (
+        Path(_database["NAME"]).parent
+        if _database["ENGINE"] == "django.db.backends.sqlite3" and _database["NAME"] != ":memory:"
+        else BASE_DIR
+    )
+    _queue_storage: dict[str, object] = {
+        "huey_class": "huey.SqliteHuey",
+        "filename": str(_beside / "huey.sqlite3"),
+    }
+elif _queue_scheme == "sqlite":  # as in DATABASE_URL: sqlite:////absolute/path
+    _queue_storage = {"huey_class": "huey.SqliteHuey", "filename": _queue_rest[1:]}
+elif _queue_scheme in {"redis", "rediss", "unix"}:
+    if KEYWARD_QUEUE_URL == REDIS_URL:
+        raise ImproperlyConfigured(
+            "KEYWARD_QUEUE_URL must not be the cache's REDIS_URL: give the queue its own "
+            "database (redis://host:6379/1) or its own Redis."
+        )
+    # Short connect timeouts: a request that queues an email fails fast when Redis is
+    # down. The read timeout outlasts the worker's one-second blocking read.
+    _queue_storage = {
+        "huey_class": "huey.RedisHuey",
+        "connection_pool": redis.ConnectionPool.from_url(
+            KEYWARD_QUEUE_URL, socket_connect_timeout=2, socket_timeout=10
+        ),
+    }
+elif _queue_scheme in {"postgres", "postgresql"}:
+    _queue_storage = {"huey_class": "huey.PostgresHuey", "dsn": KEYWARD_QUEUE_URL}
+else:
+    raise ImproperlyConfigured(
+        f"KEYWARD_QUEUE_URL: unknown scheme {_queue_scheme!r} "
+        "(redis://, rediss://, unix://, postgres://, sqlite:///)."
+    )
+HUEY = {
+    "name": "keyward",
+    # Tasks run on a worker, never inside the request (huey's default would be DEBUG).
+    # The tests switch this on (tests/conftest.py) and run real workers where they mean to.
+    "immediate": False,
+    "results": False,  # tasks write what they do to the database; nothing reads results
+    "utc": True,
+    **_queue_storage,
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -32,6 +32,18 @@ def _fast_password_hashing():
     get_hashers_by_algorithm.cache_clear()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _queue_runs_inline():
+    """A queued task runs at once, in the test's thread (huey's immediate mode, in memory).
+
+    Tests that run a real worker on a real queue say so (tests/tokens/conftest.py).
+    """
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Rate-limit counters live in the cache: every test starts with none."""
@@ -47,8 +59,8 @@ REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
 
 
 @pytest.fixture
-def redis_cache(settings):
-    """The default cache on a real Redis, as in production (REDIS_URL).
+def redis_server():
+    """A client of the tests' Redis database (KEYWARD_TEST_REDIS_URL).
 
     Skipped when no Redis answers, except where KEYWARD_REQUIRE_REDIS=1 (CI):
     there a missing Redis is a failure, not a silent skip.
@@ -60,6 +72,14 @@ def redis_cache(settings):
         if os.environ.get("KEYWARD_REQUIRE_REDIS") == "1":
             pytest.fail(f"Redis is required (KEYWARD_REQUIRE_REDIS=1): {error}")
         pytest.skip(f"no Redis at {TEST_REDIS_URL}")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_cache(settings, redis_server):
+    """The default cache on a real Redis, as in production (REDIS_URL)."""
+    client = redis_server
     prefix = f"kwtest-{uuid.uuid4().hex}"
     settings.CACHES = {
         "default": {
@@ -73,7 +93,6 @@ def redis_cache(settings):
     keys = list(client.scan_iter(f"{prefix}:*"))
     if keys:
         client.delete(*keys)
-    client.close()
 
 
 @pytest.fixture

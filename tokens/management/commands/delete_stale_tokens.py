@@ -2,41 +2,43 @@
 automation tokens past their account's maximum idle time (SPEC 15), and delete usage
 records older than 90 days (SPEC 13).
 
-A token never used counts from its creation (an imported legacy key from its
-import). Each deletion is a revoke by the
-cleanup, logged with the system as the actor. Run it daily from cron.
+The worker runs this daily (tokens/tasks.py); this command is the manual run, and
+`--dry-run` lists what would go. The rules live in tokens/stale.py.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db.models import QuerySet
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from tokens.constants import STALE_AFTER
-from tokens.events import Actor
 from tokens.models import Token
 from tokens.policies import idle_automation_tokens
-from tokens.services import token_revoke
-from tokens.usage import usage_delete_old
+from tokens.stale import stale_tokens, stale_tokens_clean
 
 
-def stale_tokens(now: datetime) -> QuerySet[Token]:
-    """Tokens whose last use (or creation, if never used) is two years ago or more.
-
-    An imported legacy key keeps its original creation date, but its use before
-    the import is unknown: for it the clock starts at the import.
-    """
-    return (
-        Token.objects.annotate(last_activity=Coalesce("last_used_at", "imported_at", "created_at"))
-        .filter(last_activity__lte=now - STALE_AFTER)
-        .select_related("user", "account")
-        .order_by("last_activity", "pk")
+def _line(token: Token) -> str:
+    if token.user:
+        owner = token.user.email
+    else:
+        assert token.account is not None  # an automation token
+        owner = f"account {token.account.slug}"
+    used = (
+        f"last used {token.last_used_at:%Y-%m-%d}"
+        if token.last_used_at
+        else f"never used, created {token.created_at:%Y-%m-%d}"
     )
+    return f"{token.pk}\t{token.display}\t{token.name}\t{owner}\t{used}"
+
+
+def _idle_line(token: Token) -> str:
+    assert token.account is not None  # idle_automation_tokens: automation tokens only
+    return f"{token.pk}\t{token.display}\t{token.name}\taccount {token.account.slug}"
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 class Command(BaseCommand):
@@ -49,56 +51,36 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, dry_run: bool = False, **options: Any) -> None:
         now = timezone.now()
-        actor = Actor.system("stale-token cleanup")
-        count = 0
-        for token in stale_tokens(now):
-            count += 1
-            if token.user:
-                owner = token.user.email
-            else:
-                assert token.account is not None  # an automation token
-                owner = f"account {token.account.slug}"
-            used = (
-                f"last used {token.last_used_at:%Y-%m-%d}"
-                if token.last_used_at
-                else f"never used, created {token.created_at:%Y-%m-%d}"
-            )
-            line = f"{token.pk}\t{token.display}\t{token.name}\t{owner}\t{used}"
-            if dry_run:
-                self.stdout.write(f"would delete {line}")
-                continue
-            token_revoke(actor=actor, token=token, revoked_by="cleanup")
-            self.stdout.write(f"deleted {line}")
-        if not dry_run:
-            old = usage_delete_old(now=now)
+        if dry_run:
+            stale = list(stale_tokens(now))
+            for token in stale:
+                self.stdout.write(f"would delete {_line(token)}")
             self.stdout.write(
-                f"{old} usage record{'s' if old != 1 else ''} older than 90 days deleted."
+                self.style.SUCCESS(f"{_count(len(stale), 'stale token')} would be deleted.")
             )
-        verb = "would be deleted" if dry_run else "deleted"
+            idle = idle_automation_tokens(now)
+            for token in idle:
+                self.stdout.write(f"would revoke (policy: Maximum idle time) {_idle_line(token)}")
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"{_count(len(idle), 'idle automation token')} would be revoked "
+                    "(policy: Maximum idle time)."
+                )
+            )
+            return
+
+        done = stale_tokens_clean(now=now)
+        for token in done.deleted:
+            self.stdout.write(f"deleted {_line(token)}")
+        self.stdout.write(f"{_count(done.old_usage, 'usage record')} older than 90 days deleted.")
         self.stdout.write(
-            self.style.SUCCESS(f"{count} stale token{'s' if count != 1 else ''} {verb}.")
+            self.style.SUCCESS(f"{_count(len(done.deleted), 'stale token')} deleted.")
         )
-        self._revoke_idle(now, actor, dry_run=dry_run)
-
-    def _revoke_idle(self, now: datetime, actor: Actor, *, dry_run: bool) -> None:
-        """Automation tokens past their account's maximum idle time (SPEC 15) are revoked.
-
-        User tokens past it are only blocked in that account (at request time).
-        """
-        idle = idle_automation_tokens(now)
-        for token in idle:
-            assert token.account is not None  # idle_automation_tokens: automation tokens only
-            line = f"{token.pk}\t{token.display}\t{token.name}\taccount {token.account.slug}"
-            if dry_run:
-                self.stdout.write(f"would revoke (policy: Maximum idle time) {line}")
-                continue
-            token_revoke(actor=actor, token=token, revoked_by="max_idle")
-            self.stdout.write(f"revoked (policy: Maximum idle time) {line}")
-        verb = "would be revoked" if dry_run else "revoked"
-        count = len(idle)
+        for token in done.revoked_idle:
+            self.stdout.write(f"revoked (policy: Maximum idle time) {_idle_line(token)}")
         self.stdout.write(
             self.style.SUCCESS(
-                f"{count} idle automation token{'s' if count != 1 else ''} {verb} "
+                f"{_count(len(done.revoked_idle), 'idle automation token')} revoked "
                 "(policy: Maximum idle time)."
             )
         )

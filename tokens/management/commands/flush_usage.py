@@ -2,8 +2,8 @@
 
 Requests write their token's buffer at most once a minute; this writes every
 token's, including tokens that stopped calling. Safe to run at any time and
-concurrently with requests: it never counts a request twice. Run it from cron
-every few minutes (the buffer lives 8 days).
+concurrently with requests: it never counts a request twice. The worker runs it
+every minute (tokens/tasks.py); this command is the manual run (the buffer lives 8 days).
 """
 
 from __future__ import annotations

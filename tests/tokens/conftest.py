@@ -1,0 +1,100 @@
+"""The queue on real storage with a real worker, for the tests that mean it.
+
+Everywhere else a queued task runs inline (tests/conftest.py). Here `queue_on(storage)`
+puts the queue on a SQLite file, a Redis database or PostgreSQL, and `worker_running()`
+starts the consumer `manage.py worker` runs, its threads in this process (so they see
+the test database), and stops it gracefully.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+from django.db import connection
+from huey.contrib.djhuey import HUEY
+from huey.storage import BaseStorage, PostgresStorage, RedisStorage, SqliteStorage
+
+from tests.conftest import TEST_REDIS_URL
+from tokens.management.commands.worker import GracefulConsumer
+
+
+@contextmanager
+def queue_on(storage: BaseStorage, *, empty_after: bool = True) -> Iterator[BaseStorage]:
+    """Queued tasks go to `storage` (not run inline) until the block ends; then it is emptied."""
+    HUEY.immediate = False
+    HUEY.storage = storage
+    try:
+        yield storage
+    finally:
+        try:
+            if empty_after:
+                HUEY.flush_locks()
+                storage.flush_all()
+        finally:
+            HUEY.immediate = True  # back to inline tasks, in memory
+
+
+_CONSUMER_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def worker_running(workers: int = 2) -> Iterator[GracefulConsumer]:
+    """The worker's consumer, its threads started here; stopped gracefully at the end."""
+    consumer = GracefulConsumer(
+        HUEY,
+        workers=workers,
+        worker_type="thread",
+        periodic=False,
+        initial_delay=0.05,
+        max_delay=0.25,
+        check_worker_health=False,
+        shutdown_timeout=15,
+    )
+    handlers = {signum: signal.getsignal(signum) for signum in _CONSUMER_SIGNALS}
+    consumer.start()  # installs its signal handlers: pytest's are put back below
+    try:
+        yield consumer
+    finally:
+        consumer.stop(graceful=True)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+
+
+def wait_for(condition: Callable[[], object], seconds: float = 20.0) -> None:
+    """Poll until `condition()` is true; fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"still waiting after {seconds}s")
+        time.sleep(0.05)
+
+
+@pytest.fixture(params=["sqlite", "redis", "postgres"])
+def queue_storage(request, tmp_path) -> Iterator[BaseStorage]:
+    """A real queue storage of each kind Keyward supports (settings.HUEY)."""
+    name = f"kwtest{uuid.uuid4().hex}"
+    if request.param == "sqlite":
+        storage: BaseStorage = SqliteStorage(name, filename=str(tmp_path / "queue.sqlite3"))
+    elif request.param == "redis":
+        request.getfixturevalue("redis_server")  # skipped without Redis (failed in CI)
+        storage = RedisStorage(name, url=TEST_REDIS_URL)
+    else:
+        request.getfixturevalue("transactional_db")
+        if connection.vendor != "postgresql":
+            pytest.skip("the PostgreSQL queue needs DATABASE_URL=postgres://...")
+        db = connection.settings_dict  # the test database
+        storage = PostgresStorage(
+            name,
+            dbname=db["NAME"],
+            user=db["USER"],
+            password=db["PASSWORD"],
+            host=db["HOST"],
+            port=db["PORT"] or None,
+        )
+    yield storage
+    storage.close()
