@@ -466,6 +466,9 @@ class TokenDenial(models.Model):
     seq = models.PositiveBigIntegerField()
     operation = models.CharField(max_length=40)
     required_scope = models.CharField(max_length=40)
+    # What refused it: scope, role, plan, policy, not_in_account, not_selected,
+    # record_not_allowed (tokens.usage.DENIAL_REASONS).
+    reason = models.CharField(max_length=40, blank=True, default="")
     account_id = models.BigIntegerField(null=True, blank=True)
     resource_id = models.BigIntegerField(null=True, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)

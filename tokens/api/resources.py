@@ -22,9 +22,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
 from accounts.models import Certificate, Domain, Record, Service, Zone
-from tokens.api.access import authorize, principal_of
+from tokens.api.access import authorize, not_found_in_reach, principal_of
 from tokens.api.accounts import ACCOUNTS_PREFIX
-from tokens.api.errors import not_found
 from tokens.api.lean import lean_get
 from tokens.api.responses import DEFAULT_PER_PAGE, PAGE, PER_PAGE, ok, pagination
 from tokens.api.schemas import (
@@ -274,15 +273,15 @@ def _partial(rk: ResourceKind, principal: Principal) -> bool:
 
 def resource_get(
     rk: ResourceKind, principal: Principal, *, account_id: int, resource_id: int
-) -> dict[str, Any]:
-    """One resource's JSON, or 404 when it is not in the account or the token's selection."""
+) -> dict[str, Any] | None:
+    """One resource's JSON, or None when it is not in the account or the token's selection."""
     row = _fetch(
         _get_sql(rk, _partial(rk, principal)),
         {"id": resource_id, "account": account_id, "token": principal.id},
         many=False,
     )
     if row is None:
-        raise not_found()
+        return None
     return dict(zip(fields_of(rk.out), row, strict=True))
 
 
@@ -294,8 +293,8 @@ def resource_page(
     page: int,
     per_page: int,
     parent_id: int | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """One page of resources the token sees, and its pagination (404 for a parent out of reach)."""
+) -> tuple[list[dict[str, Any]], dict[str, int]] | None:
+    """One page of resources the token sees, and its pagination (None: a parent out of reach)."""
     partial = _partial(rk, principal)
     rules = principal.grant.record_rules if rk.record_rules_apply else ()
     params = {
@@ -313,12 +312,12 @@ def resource_page(
         data = [dict(zip(keys, row[:-1], strict=True)) for row in rows if row[0] is not None]
     elif page == 1:  # nothing at all; for children, no such parent (it joins one row)
         if rk.parent is not None:
-            raise not_found()
+            return None
         total, data = 0, []
     else:  # past the last page: how many there are, and whether the parent exists
         total, parent_found = _fetch(_count_sql(rk, partial, rules), params, many=False)
         if not parent_found:
-            raise not_found()
+            return None
         data = []
     return data, pagination(page, per_page, total)
 
@@ -345,14 +344,21 @@ def _add_list(router: Router, rk: ResourceKind) -> None:
         request: HttpRequest, account_id: int, page: int, per_page: int, **ids: int
     ) -> HttpResponse:
         access = authorize(request, rk.operation)
-        data, paging = resource_page(
+        parent_id = ids[parent_id_name] if parent_id_name else None
+        found = resource_page(
             rk,
             principal_of(request),
             account_id=access.id,
             page=page,
             per_page=per_page,
-            parent_id=ids.get(parent_id_name) if parent_id_name else None,
+            parent_id=parent_id,
         )
+        if found is None:
+            assert rk.parent is not None and parent_id is not None  # only a parent is missed
+            raise not_found_in_reach(
+                request, rk.parent.model, parent_id, account_id=access.id, kind=rk.kind
+            )
+        data, paging = found
         return ok(data, pagination=paging)
 
     params = [_id_param("account_id")]
@@ -381,11 +387,15 @@ def _add_list(router: Router, rk: ResourceKind) -> None:
 def _add_get(router: Router, rk: ResourceKind) -> None:
     def view(request: HttpRequest, account_id: int, **ids: int) -> HttpResponse:
         access = authorize(request, rk.operation)
-        return ok(
-            resource_get(
-                rk, principal_of(request), account_id=access.id, resource_id=ids[rk.id_name]
-            )
+        resource_id = ids[rk.id_name]
+        found = resource_get(
+            rk, principal_of(request), account_id=access.id, resource_id=resource_id
         )
+        if found is None:
+            raise not_found_in_reach(
+                request, rk.model, resource_id, account_id=access.id, kind=rk.kind
+            )
+        return ok(found)
 
     _with_signature(view, [_id_param("account_id"), _id_param(rk.id_name)])
     view.__name__ = f"{rk.path.replace('/', '_')}_get"
