@@ -16,6 +16,7 @@ from ninja.openapi.docs import Swagger
 
 from tokens.api import accounts, errors, leaks, resources, tokens, writes  # noqa: F401 (routes)
 from tokens.api.lean import READS, lean_view
+from tokens.api.parser import StrictJsonParser
 from tokens.api.security import BearerToken
 
 
@@ -54,6 +55,7 @@ api = DocstringSummaries(
     ),
     urls_namespace="api",
     auth=BearerToken(),
+    parser=StrictJsonParser(),  # a key repeated in a body is a 422, never its last value
     docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": False}),
 )
 errors.install(api)
