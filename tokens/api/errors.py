@@ -125,6 +125,8 @@ def json_405(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         response = view(request, *args, **kwargs)
         if isinstance(response, HttpResponseNotAllowed):
             allowed = [method.strip() for method in response["Allow"].split(",")]
+            if "GET" in allowed:  # HEAD is answered as GET (tokens.api.lean.head_as_get)
+                allowed.append("HEAD")
             return method_not_allowed(allowed)
         return response
 
