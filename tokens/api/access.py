@@ -116,7 +116,7 @@ def _refusal(
     if not decision.allowed or access is None:
         # Only here, refused, is it asked whether the account exists at all.
         account_id = _path_ids(request).get("account_id")
-        exists = Account.objects.filter(pk=account_id).exists()
+        exists = account_id is not None and Account.objects.filter(pk=account_id).exists()
         return not_found(), DenialReason.NOT_IN_ACCOUNT if exists else None
     if creates is not None and not selection_is_total(principal.grant, creates):
         message = f"Adding {creates} needs a token with access to all {creates}."

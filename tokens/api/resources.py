@@ -272,29 +272,33 @@ def _partial(rk: ResourceKind, principal: Principal) -> bool:
 
 
 def resource_get(
-    rk: ResourceKind, principal: Principal, *, account_id: int, resource_id: int
-) -> dict[str, Any] | None:
-    """One resource's JSON, or None when it is not in the account or the token's selection."""
+    rk: ResourceKind, request: HttpRequest, *, account_id: int, resource_id: int
+) -> dict[str, Any]:
+    """One resource's JSON, or 404 when it is not in the account or the token's selection."""
+    principal = principal_of(request)
     row = _fetch(
         _get_sql(rk, _partial(rk, principal)),
         {"id": resource_id, "account": account_id, "token": principal.id},
         many=False,
     )
     if row is None:
-        return None
+        raise not_found_in_reach(
+            request, rk.model, resource_id, account_id=account_id, kind=rk.kind
+        )
     return dict(zip(fields_of(rk.out), row, strict=True))
 
 
 def resource_page(
     rk: ResourceKind,
-    principal: Principal,
+    request: HttpRequest,
     *,
     account_id: int,
     page: int,
     per_page: int,
     parent_id: int | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, int]] | None:
-    """One page of resources the token sees, and its pagination (None: a parent out of reach)."""
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """One page of resources the token sees, and its pagination (404 for a parent out of reach)."""
+    principal = principal_of(request)
     partial = _partial(rk, principal)
     rules = principal.grant.record_rules if rk.record_rules_apply else ()
     params = {
@@ -308,17 +312,18 @@ def resource_page(
     rows = _fetch(_list_sql(rk, partial, rules), params, many=True)
     keys = fields_of(rk.out)
     if rows:
-        total = rows[0][-1]
+        total, parent_found = rows[0][-1], True
         data = [dict(zip(keys, row[:-1], strict=True)) for row in rows if row[0] is not None]
     elif page == 1:  # nothing at all; for children, no such parent (it joins one row)
-        if rk.parent is not None:
-            return None
-        total, data = 0, []
+        total, data, parent_found = 0, [], rk.parent is None
     else:  # past the last page: how many there are, and whether the parent exists
         total, parent_found = _fetch(_count_sql(rk, partial, rules), params, many=False)
-        if not parent_found:
-            return None
         data = []
+    if not parent_found:
+        assert rk.parent is not None and parent_id is not None  # only children have a parent
+        raise not_found_in_reach(
+            request, rk.parent.model, parent_id, account_id=account_id, kind=rk.kind
+        )
     return data, pagination(page, per_page, total)
 
 
@@ -344,21 +349,14 @@ def _add_list(router: Router, rk: ResourceKind) -> None:
         request: HttpRequest, account_id: int, page: int, per_page: int, **ids: int
     ) -> HttpResponse:
         access = authorize(request, rk.operation)
-        parent_id = ids[parent_id_name] if parent_id_name else None
-        found = resource_page(
+        data, paging = resource_page(
             rk,
-            principal_of(request),
+            request,
             account_id=access.id,
             page=page,
             per_page=per_page,
-            parent_id=parent_id,
+            parent_id=ids.get(parent_id_name) if parent_id_name else None,
         )
-        if found is None:
-            assert rk.parent is not None and parent_id is not None  # only a parent is missed
-            raise not_found_in_reach(
-                request, rk.parent.model, parent_id, account_id=access.id, kind=rk.kind
-            )
-        data, paging = found
         return ok(data, pagination=paging)
 
     params = [_id_param("account_id")]
@@ -387,15 +385,7 @@ def _add_list(router: Router, rk: ResourceKind) -> None:
 def _add_get(router: Router, rk: ResourceKind) -> None:
     def view(request: HttpRequest, account_id: int, **ids: int) -> HttpResponse:
         access = authorize(request, rk.operation)
-        resource_id = ids[rk.id_name]
-        found = resource_get(
-            rk, principal_of(request), account_id=access.id, resource_id=resource_id
-        )
-        if found is None:
-            raise not_found_in_reach(
-                request, rk.model, resource_id, account_id=access.id, kind=rk.kind
-            )
-        return ok(found)
+        return ok(resource_get(rk, request, account_id=access.id, resource_id=ids[rk.id_name]))
 
     _with_signature(view, [_id_param("account_id"), _id_param(rk.id_name)])
     view.__name__ = f"{rk.path.replace('/', '_')}_get"
