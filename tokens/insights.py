@@ -63,6 +63,7 @@ class UsageSummary:
                     "at": denial.at,
                     "operation": denial.operation,
                     "required_scope": denial.required_scope,
+                    "reason": denial.reason or None,  # None: denied before reasons were kept
                     "account_id": denial.account_id,
                     "resource_id": denial.resource_id,
                     "ip": denial.ip,

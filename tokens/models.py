@@ -466,6 +466,9 @@ class TokenDenial(models.Model):
     seq = models.PositiveBigIntegerField()
     operation = models.CharField(max_length=40)
     required_scope = models.CharField(max_length=40)
+    # What refused it: scope, role, plan, policy, not_in_account, not_selected,
+    # record_not_allowed (tokens.usage.DenialReason); blank before reasons were kept.
+    reason = models.CharField(max_length=40, blank=True, default="")
     account_id = models.BigIntegerField(null=True, blank=True)
     resource_id = models.BigIntegerField(null=True, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
@@ -479,3 +482,18 @@ class TokenDenial(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token_id} {self.at:%Y-%m-%d %H:%M} {self.operation}"
+
+
+class PendingReveal(models.Model):
+    """A new secret's one reveal, not yet shown (tokens.reveal).
+
+    The secret is not here: it rides in the encrypted reveal cookie, which names
+    this row. Showing the secret deletes the row (one conditional DELETE), so a
+    reload, a second tab or a replayed cookie finds nothing to show.
+    """
+
+    id = models.CharField(primary_key=True, max_length=32)
+    created_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"reveal {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,9 +1,15 @@
 """The one-time hand-off of a new secret to its reveal page, in an encrypted cookie.
 
-Whoever issues a secret (the create wizard; later, rolling a secret) calls
+Whoever issues a secret (the create wizard, rolling a secret) calls
 `reveal_attach` on its redirect; the reveal page calls `reveal_take`, which
 returns the secret once and deletes the cookie. The secret never touches the
 session store or any table.
+
+Once is enforced on the server, not trusted to the browser: the cookie also
+carries a single-use id, a PendingReveal row, and the secret is shown only by
+the request whose conditional DELETE removes that row. A reload, the back
+button, a second tab or a replayed cookie (one after another or at the same
+moment) finds the row gone and shows nothing.
 
 The cookie is AES-GCM encrypted (not merely signed) under a key derived from
 SECRET_KEY with HKDF, with a random nonce per cookie. The signed-in person's id
@@ -18,7 +24,9 @@ import base64
 import binascii
 import functools
 import os
+import secrets
 import time
+from datetime import timedelta
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -26,8 +34,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils import timezone
 
 from accounts.http import AuthenticatedRequest
+from tokens.models import PendingReveal
 
 COOKIE_NAME = "kw_reveal"
 LIFETIME_SECONDS = 5 * 60  # a secret left unclaimed this long is dropped
@@ -51,8 +61,11 @@ def reveal_attach(
     response: HttpResponse, *, request: AuthenticatedRequest, token_id: int, secret: str, path: str
 ) -> None:
     """Put `secret` on `response` for the reveal page at `path` (the signed-in person's)."""
+    now = timezone.now()
+    PendingReveal.objects.filter(created_at__lt=now - timedelta(seconds=LIFETIME_SECONDS)).delete()
+    reveal = PendingReveal.objects.create(id=secrets.token_hex(16), created_at=now)
     nonce = os.urandom(_NONCE_BYTES)
-    plaintext = f"{int(time.time())}:{secret}".encode()
+    plaintext = f"{int(time.time())}:{reveal.pk}:{secret}".encode()
     sealed = _cipher(settings.SECRET_KEY).encrypt(
         nonce, plaintext, _associated_data(request.user.pk, token_id)
     )
@@ -73,7 +86,7 @@ def reveal_take(
     """The secret waiting for this token's reveal, once (the cookie is deleted), or None.
 
     None when there is no cookie, it was made for another token or person, it is
-    older than LIFETIME_SECONDS, or it was tampered with.
+    older than LIFETIME_SECONDS, it was tampered with, or it was shown already.
     """
     value = request.COOKIES.get(COOKIE_NAME)
     if value is None:
@@ -90,8 +103,15 @@ def reveal_take(
             plaintext = _cipher(secret_key).decrypt(nonce, sealed, associated)
         except (InvalidTag, ValueError):
             continue
-        issued, _, secret = plaintext.decode("utf-8").partition(":")
-        if issued.isdigit() and 0 <= time.time() - int(issued) <= LIFETIME_SECONDS:
+        issued, reveal_id, secret = [*plaintext.decode("utf-8").split(":", 2), "", ""][:3]
+        fresh = issued.isdigit() and 0 <= time.time() - int(issued) <= LIFETIME_SECONDS
+        if fresh and reveal_id and secret and _claim(reveal_id):
             return secret
         return None
     return None
+
+
+def _claim(reveal_id: str) -> bool:
+    """True for the one request whose DELETE removes the reveal's row (atomic in the database)."""
+    deleted, _ = PendingReveal.objects.filter(pk=reveal_id).delete()
+    return deleted == 1

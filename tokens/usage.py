@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 
 from django.db import transaction
 from django.db.models import F
@@ -49,6 +50,18 @@ BUFFER_SECONDS = BUFFER_DAYS * 24 * 3600
 LOCK_SECONDS = 30
 
 
+class DenialReason(StrEnum):
+    """What refused a request (SPEC 13, "What counts as denied")."""
+
+    SCOPE = "scope"
+    ROLE = "role"
+    PLAN = "plan"
+    POLICY = "policy"  # a policy of the account blocks the token (SPEC 15)
+    NOT_IN_ACCOUNT = "not_in_account"  # an account that exists, where the token does not act
+    NOT_SELECTED = "not_selected"  # a resource that exists, outside the token's selection
+    RECORD_NOT_ALLOWED = "record_not_allowed"  # outside the token's record rules (SPEC 14)
+
+
 @dataclass(frozen=True, slots=True)
 class Denial:
     """A refused request, as kept in the last-denials list."""
@@ -58,6 +71,7 @@ class Denial:
     account_id: int | None
     resource_id: int | None
     ip: str | None
+    reason: str = DenialReason.SCOPE
 
 
 _EPOCH = date(1970, 1, 1)
@@ -157,6 +171,7 @@ def _denial_fields(denial: Denial) -> tuple:
         denial.account_id,
         denial.resource_id,
         denial.ip,
+        str(denial.reason),
     )
 
 
@@ -292,8 +307,12 @@ def _write(
                     account_id=account_id,
                     resource_id=resource_id,
                     ip=ip,
+                    reason=reason,
                 )
-                for seq, at, op, scope, account_id, resource_id, ip in denials
+                # A row buffered before reasons were kept has none.
+                for seq, at, op, scope, account_id, resource_id, ip, reason in (
+                    (*row, "")[:8] for row in denials
+                )
             ],
             ignore_conflicts=True,
         )

@@ -10,6 +10,7 @@ same answers.
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -95,7 +96,14 @@ class Problems:
             raise TokenValidationError(self.errors, code=self.code)
 
 
+# Control (Cc) and format (Cf) characters, and the line and paragraph separators:
+# invisible, they let a name spoof another (U+202E reverses what follows, U+200D
+# joins unseen) or break the line it is shown on. PostgreSQL refuses NUL besides.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
 def clean_name(name: str) -> str:
+    """A token's name, trimmed: the one rule for the wizard, the edit page and the API."""
     name = (name or "").strip()
     if not name:
         raise TokenValidationError({"name": "Give the token a name, e.g. “CI deploys”."})
@@ -103,9 +111,14 @@ def clean_name(name: str) -> str:
         raise TokenValidationError(
             {"name": f"Keep the name to {MAX_NAME_LENGTH} characters or fewer."}
         )
-    if any(ord(char) < 32 or ord(char) == 127 for char in name):
-        # PostgreSQL refuses NUL in text; no name needs any control character.
-        raise TokenValidationError({"name": "The name may not contain control characters."})
+    invisible = [char for char in name if unicodedata.category(char) in _INVISIBLE_CATEGORIES]
+    if invisible:
+        raise TokenValidationError(
+            {
+                "name": "The name may not contain invisible control or format characters "
+                f"(found U+{ord(invisible[0]):04X})."
+            }
+        )
     return name
 
 

@@ -1028,4 +1028,4 @@ def test_a_wrong_method_answers_json_405(client, world):
     response = call(client, "PUT", "/tokens", user_secret(world.owner))
     assert response.status_code == 405
     assert response.json()["error"] == "method_not_allowed"
-    assert set(response["Allow"].split(", ")) == {"GET", "POST"}
+    assert set(response["Allow"].split(", ")) == {"GET", "HEAD", "POST"}

@@ -205,3 +205,150 @@ def test_every_documented_operation_refuses_missing_and_bad_credentials(client, 
         response = client.generic(method, concrete, b"{}", "application/json", **credentials)
         assert response.status_code == 401, (method, concrete, credentials)
         assert "WWW-Authenticate" in response
+
+
+# --------------------------------------------------------------------------- issue 18
+
+SPOOFING_NAMES = [
+    "invoice\u202etxt.exe",  # right-to-left override (Cf)
+    "ci\u200ddeploy",  # zero-width joiner (Cf)
+    "\u2066isolate",  # left-to-right isolate (Cf)
+    "bell\x07",  # Cc
+    "next\x85line",  # NEL (Cc)
+    "two\u2028lines",  # line separator (Zl)
+    "two\u2029paragraphs",  # paragraph separator (Zp)
+]
+
+
+@pytest.mark.parametrize("name", SPOOFING_NAMES)
+def test_a_name_with_control_or_format_characters_is_422_naming_the_field(
+    client, owner, password, name
+):
+    """Regression (issue 18): token names accepted U+202E, U+200D and other format characters."""
+    response = post_json(
+        client,
+        "/tokens",
+        json.dumps({"name": name}),
+        HTTP_AUTHORIZATION=basic(owner.email, password),
+    )
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert body["error"] == "invalid_request" and list(body["fields"]) == ["name"]
+    assert not Token.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ('{"name": "t", "scopes": ["zones:read"], "scopes": ["global"]}', "scopes"),
+        ('{"scopes": ["zones:read"], "name": "t", "scopes": ["zones:read"]}', "scopes"),
+        ('{"name": "t", "resources": {"zones": [], "zones": "all"}}', "zones"),
+        ('{"name": "a", "name": "b"}', "name"),
+        ('{"name": "t", "record_rules": [{"name": "x", "name": "*"}]}', "name"),
+    ],
+)
+def test_a_body_with_a_repeated_key_is_refused(client, owner, password, raw, key):
+    """Regression (issue 18): the last of two `scopes` won, and a typo made a global token."""
+    response = post_json(client, "/tokens", raw, HTTP_AUTHORIZATION=basic(owner.email, password))
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert body["error"] == "invalid_request"
+    assert f"“{key}”" in body["message"] and key in body["fields"]
+    assert not Token.objects.exists()
+
+
+def test_a_repeated_key_is_refused_on_every_route_with_a_body(client, account, owner):
+    zone = ZoneFactory(account=account)
+    service = ServiceFactory(account=account)
+    secret = issue_user_token(owner).secret
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    base = f"/api/v1/accounts/{account.pk}"
+    cases = [
+        ("POST", f"{base}/zones/{zone.pk}/records", '{"type": "A", "type": "TXT", "content": "x"}'),
+        ("PATCH", f"{base}/services/{service.pk}", '{"name": "a", "name": "b"}'),
+        ("POST", f"{base}/services/{service.pk}/purge", '{"url": "https://a/", "url": "x"}'),
+        ("POST", f"{base}/domains", '{"name": "a.example", "name": "b.example"}'),
+    ]
+    for method, path, raw in cases:
+        response = client.generic(method, path, raw.encode(), "application/json", **auth)
+        assert response.status_code == 422, (path, response.content)
+        assert response.json()["error"] == "invalid_request"
+    assert not Record.objects.exists() and not Purge.objects.exists()
+    assert service.name == type(service).objects.get(pk=service.pk).name
+
+
+def test_a_signed_leak_report_with_a_repeated_key_revokes_nothing(client, owner, settings):
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    settings.KEYWARD_SECRET_SCANNING_KEYS = json.dumps(
+        {"public_keys": [{"key_identifier": "key-1", "key": pem.decode(), "is_current": True}]}
+    )
+    live = issue_user_token(owner, name="Leaky")
+    item = f'{{"token": "{live.secret}", "token": "x", "type": "t", "url": "u", "source": "s"}}'
+    body = f"[{item}]".encode()
+    signature = base64.b64encode(private.sign(body, ec.ECDSA(hashes.SHA256()))).decode()
+    response = client.post(
+        "/api/v1/secret-scanning/github",
+        data=body,
+        content_type="application/json",
+        HTTP_GITHUB_PUBLIC_KEY_IDENTIFIER="key-1",
+        HTTP_GITHUB_PUBLIC_KEY_SIGNATURE=signature,
+    )
+    assert response.status_code == 422 and "“token”" in response.json()["message"]
+    assert Token.objects.filter(pk=live.token.pk).exists()
+
+
+def test_head_answers_as_get_without_a_body(client, account, owner):
+    """Regression (issue 18): HEAD on API reads answered 405."""
+    zone = ZoneFactory(account=account)
+    RecordFactory(zone=zone)
+    secret = issue_user_token(owner).secret
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    base = f"/api/v1/accounts/{account.pk}"
+    client.get("/api/v1/whoami", **auth)  # the first use is written now, not between GET and HEAD
+    for path in (
+        f"{base}/zones",  # the lean read path
+        f"{base}/zones/{zone.pk}",
+        f"{base}/zones/{zone.pk}/records?page=1&per_page=5",
+        f"{base}/billing",  # served by ninja
+        "/api/v1/whoami",
+        "/api/v1/tokens/self",
+        "/api/v1/accounts",
+        "/api/v1/tokens",
+        f"{base}/zones/999999",  # errors too: the same status and headers
+        f"{base}/zones?page=0",
+    ):
+        got, head = client.get(path, **auth), client.head(path, **auth)
+        assert head.status_code == got.status_code, path
+        assert head.content == b"", path
+        assert head["Content-Type"] == got["Content-Type"], path
+        assert head["Content-Length"] == str(len(got.content)), path
+        for name in ("Cache-Control", "X-Accepted-Scopes", "WWW-Authenticate"):
+            assert head.get(name) == got.get(name), (path, name)
+    anonymous = client.head(f"{base}/zones")
+    assert anonymous.status_code == 401 and anonymous["WWW-Authenticate"]
+    assert anonymous.content == b""
+
+
+def test_allow_lists_head_wherever_get_is_served(client, account, owner):
+    zone = ZoneFactory(account=account)
+    token = issue_user_token(owner)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token.secret}"}
+    base = f"/api/v1/accounts/{account.pk}"
+    for path, allowed in [
+        (f"{base}/zones/{zone.pk}", {"GET", "HEAD"}),  # the lean read path
+        (f"{base}/domains", {"GET", "HEAD", "POST"}),
+        ("/api/v1/whoami", {"GET", "HEAD"}),
+        ("/api/v1/tokens/self", {"GET", "HEAD", "DELETE"}),
+        (f"/api/v1/tokens/{token.token.pk}/roll", {"POST"}),  # no GET: no HEAD
+    ]:
+        response = client.put(path, **auth)
+        assert response.status_code == 405, path
+        assert set(response["Allow"].split(", ")) == allowed, path
+    refused = client.head(f"/api/v1/tokens/{token.token.pk}/roll", **auth)
+    assert refused.status_code == 405 and refused["Allow"] == "POST"

@@ -192,6 +192,7 @@ def test_usage_of_the_calling_token(client, account, member_factory):
             "at": data["denials"][0]["at"],
             "operation": "domains:read",
             "required_scope": "domains:read",
+            "reason": "scope",
             "account_id": account.pk,
             "resource_id": None,
             "ip": "127.0.0.1",

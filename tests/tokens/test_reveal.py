@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 
 import pytest
+from django.db import connection, connections
+from django.test import Client
 from django.urls import reverse
 
 from tests.factories import issue_user_token
@@ -117,3 +120,57 @@ def test_a_host_outside_allowed_hosts_gets_no_page(sudo_client, settings):
     page = sudo_client.get(response["Location"], HTTP_HOST="evil.example")
     assert page.status_code == 400
     assert "evil.example" not in page.content.decode()
+
+
+def test_a_replayed_cookie_shows_nothing(sudo_client):
+    """Regression (issue 18): the same cookie showed the secret again within its 5 minutes."""
+    response = sudo_client.post(reverse("tokens:new"), wizard_post(name="Once"))
+    cookie = response.cookies["kw_reveal"].value
+    assert _revealed(sudo_client, response["Location"]).startswith("kwu_")
+    for _ in range(2):  # a reload, the back button, a second tab: the cookie sent again
+        sudo_client.cookies["kw_reveal"] = cookie
+        assert _revealed(sudo_client, response["Location"]) is None
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: SQLite's shared in-memory test database refuses concurrent "
+    "writers (table locked) instead of racing them (run with DATABASE_URL=postgres://...)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_replays_show_the_secret_once(account, member_factory, password, settings):
+    """Regression (issue 18): 4 of 4 simultaneous requests with one cookie showed the secret."""
+    person = member_factory(account, "engineer")
+    first = Client()
+    first.force_login(person)
+    enter_sudo(first, password)
+    response = first.post(reverse("tokens:new"), wizard_post(name="Raced"))
+    cookie, url = response.cookies["kw_reveal"].value, response["Location"]
+    session = first.cookies[settings.SESSION_COOKIE_NAME].value
+
+    start = threading.Barrier(6)
+    shown: list[str | None] = []
+    failures: list[str] = []
+
+    def replay() -> None:
+        tab = Client()
+        tab.cookies[settings.SESSION_COOKIE_NAME] = session
+        tab.cookies["kw_reveal"] = cookie
+        try:
+            start.wait()
+            shown.append(_revealed(tab, url))
+        except Exception as exc:  # any other outcome fails the test below
+            failures.append(repr(exc))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=replay) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert failures == []
+    secrets = [secret for secret in shown if secret is not None]
+    assert len(shown) == 6 and len(secrets) == 1 and secrets[0].startswith("kwu_")

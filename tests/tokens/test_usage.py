@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.factories import ZoneFactory, issue_user_token
+from tests.factories import DomainFactory, RecordFactory, ZoneFactory, issue_user_token
 from tokens.models import TokenDenial, TokenUsage
 from tokens.usage import (
     MAX_DENIALS,
@@ -233,3 +233,141 @@ def test_the_flush_has_a_fixed_number_of_queries(account, owner):
     with CaptureQueriesContext(connection) as queries:
         usage_flush(token_id=token_id, now=now)
     assert len(queries) <= 6  # lock-free: exists, update, insert (and savepoints)
+
+
+# --------------------------------------------------------------------------- what counts as denied
+# SPEC 13: every refusal of the decision is a denial, with its reason; only what was
+# allowed counts as allowed; a request for something that does not exist is neither.
+
+ACME_RULES = [{"name": "_acme-challenge", "types": ["TXT"]}]
+
+
+def post(client, path, secret, body):
+    return client.post(
+        f"/api/v1{path}",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
+
+
+def denials_of(token_id):
+    return [
+        (d.operation, d.reason, d.resource_id)
+        for d in TokenDenial.objects.filter(token_id=token_id).order_by("at", "seq")
+    ]
+
+
+def test_writes_refused_by_record_rules_are_denied_and_never_suggested(client, account, owner):
+    """Regression (issue 18): a 403 record_not_allowed was counted as an allowed zones:write."""
+    zone = ZoneFactory(account=account)
+    record = RecordFactory(zone=zone, name="www", type="A")
+    created = issue_user_token(owner, scopes=["zones:write"], record_rules=ACME_RULES)
+    base = f"/accounts/{account.pk}/zones/{zone.pk}/records"
+    refused = post(
+        client, base, created.secret, {"type": "A", "name": "www2", "content": "1.2.3.4"}
+    )
+    assert refused.status_code == 403 and refused.json()["error"] == "record_not_allowed"
+    deleted = api(client, f"{base}/{record.pk}", created.secret, "DELETE")
+    assert deleted.status_code == 403 and deleted.json()["error"] == "record_not_allowed"
+
+    usage = api(client, "/tokens/self/usage", created.secret).json()["data"]
+    by_op = {e["operation"]: (e["allowed"], e["denied"]) for e in usage["operations"]}
+    assert by_op["zones:write"] == (0, 2)
+    assert [d["reason"] for d in usage["denials"]] == ["record_not_allowed"] * 2
+    assert usage["suggested_scopes"] == []
+
+
+def test_a_resource_outside_the_selection_is_denied_not_selected(client, account, owner):
+    """Regression (issue 18): the 404 that hides an unselected resource counted as allowed."""
+    mine, other = ZoneFactory(account=account), ZoneFactory(account=account)
+    created = issue_user_token(owner, scopes=["zones:write"], resources={"zones": [mine.pk]})
+    secret, token_id = created.secret, created.token.pk
+    base = f"/accounts/{account.pk}/zones"
+    assert api(client, f"{base}/{other.pk}", secret).status_code == 404
+    assert api(client, f"{base}/{other.pk}/records", secret).status_code == 404
+    assert api(client, f"{base}/{other.pk}/records?page=3", secret).status_code == 404
+    write = post(client, f"{base}/{other.pk}/records", secret, {"type": "A", "content": "1.2.3.4"})
+    assert write.status_code == 404
+    assert api(client, f"{base}/{mine.pk}", secret).status_code == 200
+
+    usage_flush(token_id=token_id, now=timezone.now())
+    today = timezone.now().astimezone(UTC).date()
+    assert rows(token_id) == {(today, "zones:read"): (1, 3), (today, "zones:write"): (0, 1)}
+    assert denials_of(token_id) == [
+        ("zones:read", "not_selected", other.pk),
+        ("zones:read", "not_selected", other.pk),
+        ("zones:read", "not_selected", other.pk),
+        ("zones:write", "not_selected", other.pk),
+    ]
+    usage = api(client, "/tokens/self/usage", secret).json()["data"]
+    assert usage["suggested_scopes"] == ["zones:read"]
+
+
+def test_adding_a_resource_without_all_of_its_kind_is_denied(client, account, owner):
+    domain = DomainFactory(account=account)
+    created = issue_user_token(owner, scopes=["domains:write"], resources={"domains": [domain.pk]})
+    response = post(client, f"/accounts/{account.pk}/domains", created.secret, {"name": "x.test"})
+    assert response.status_code == 403
+    usage_flush(token_id=created.token.pk, now=timezone.now())
+    assert denials_of(created.token.pk) == [("domains:write", "not_selected", None)]
+
+
+def test_what_does_not_exist_is_neither_allowed_nor_denied(client, account, owner):
+    zone = ZoneFactory(account=account)
+    narrow = issue_user_token(
+        owner, name="Narrow", scopes=["zones:write"], resources={"zones": [zone.pk]}
+    )
+    wide = issue_user_token(owner, name="Wide", scopes=["zones:write"])
+    base = f"/accounts/{account.pk}/zones"
+    for created in (narrow, wide):
+        assert api(client, f"{base}/999999", created.secret).status_code == 404
+        assert api(client, f"{base}/999999/records", created.secret).status_code == 404
+        assert (
+            api(client, f"{base}/{zone.pk}/records/999999", created.secret, "DELETE").status_code
+            == 404
+        )
+        assert api(client, "/accounts/999999/zones", created.secret).status_code == 404
+        usage_flush(token_id=created.token.pk, now=timezone.now())
+        assert rows(created.token.pk) == {}
+        assert denials_of(created.token.pk) == []
+
+
+def test_every_refusal_of_the_decision_names_its_reason(client, account, owner, member_factory):
+    from accounts.constants import Plan
+    from accounts.models import Account, Membership
+    from tests.factories import AccountFactory, issue_automation_token
+
+    zone = ZoneFactory(account=account)
+    stranger = AccountFactory(slug="stranger")
+    ZoneFactory(account=stranger)
+    demoted = member_factory(account, "engineer")
+    reader = issue_user_token(demoted, scopes=["zones:write"])
+    Membership.objects.filter(user=demoted, account=account).update(role="user")
+    scoped = issue_user_token(owner, name="Scoped", scopes=["zones:read"])
+    teams = AccountFactory(slug="teams", plan=Plan.TEAMS)
+    automation = issue_automation_token(teams, role="engineer", scopes=["zones:read"])
+    blocked = issue_user_token(owner, name="Blocked", expires_at=None)
+
+    base = f"/accounts/{account.pk}"
+    record = {"type": "A", "content": "1.2.3.4"}
+    assert post(client, f"{base}/zones/{zone.pk}/records", reader.secret, record).status_code == 403
+    assert api(client, f"{base}/billing", scoped.secret).status_code == 403
+    assert api(client, f"/accounts/{stranger.pk}/zones", scoped.secret).status_code == 404
+    Account.objects.filter(pk=teams.pk).update(plan=Plan.SOLO)
+    assert api(client, f"/accounts/{teams.pk}/zones", automation.secret).status_code == 403
+    Account.objects.filter(pk=account.pk).update(max_lifetime_days=90)
+    assert api(client, f"{base}/zones", blocked.secret).status_code == 403
+
+    expected = {
+        reader: [("zones:write", "role", zone.pk)],
+        scoped: [("billing:read", "scope", None), ("zones:read", "not_in_account", None)],
+        automation: [("zones:read", "plan", None)],
+        blocked: [("zones:read", "policy", None)],
+    }
+    for created, denials in expected.items():
+        usage_flush(token_id=created.token.pk, now=timezone.now())
+        assert denials_of(created.token.pk) == denials
+        assert sum(allowed for allowed, _ in rows(created.token.pk).values()) == 0
+    account_of = TokenDenial.objects.filter(token_id=scoped.token.pk).values_list("account_id")
+    assert sorted(account_of) == sorted([(account.pk,), (stranger.pk,)])

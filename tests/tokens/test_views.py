@@ -248,6 +248,42 @@ def test_bad_or_tampered_wizard_posts_create_nothing(sudo_client, overrides, mes
     assert not Token.objects.exists()
 
 
+SPOOFING_NAMES = [
+    "invoice\u202etxt.exe",  # right-to-left override (Cf)
+    "ci\u200ddeploy",  # zero-width joiner (Cf)
+    "\ufeffbom",  # zero-width no-break space (Cf)
+    "bell\x07",  # Cc
+    "next\x85line",  # NEL (Cc)
+    "two\u2028lines",  # line separator (Zl)
+    "two\u2029paragraphs",  # paragraph separator (Zp)
+]
+
+
+@pytest.mark.parametrize("name", SPOOFING_NAMES)
+def test_a_name_with_control_or_format_characters_is_a_field_error(sudo_client, name):
+    """Regression (issue 18): names accepted U+202E, U+200D and other invisible characters."""
+    response = sudo_client.post(reverse("tokens:new"), wizard_post(name=name))
+    assert response.status_code == 400
+    html = response.content.decode()
+    name_field = re.search(
+        r'<div class="field field-invalid">\s*<label for="id_name">.*?</div>', html, re.S
+    )
+    assert name_field, "the error belongs to the name field"
+    assert "may not contain invisible" in name_field[0]
+    assert not Token.objects.exists()
+
+
+def test_names_in_any_script_and_with_emoji_are_kept(sudo_client):
+    for name in ("Déploiement CI", "名前のトークン", "deploy 🚀", "Ünïcödé — dash"):
+        sudo_client.post(reverse("tokens:new"), wizard_post(name=name))
+    assert set(Token.objects.values_list("name", flat=True)) == {
+        "Déploiement CI",
+        "名前のトークン",
+        "deploy 🚀",
+        "Ünïcödé — dash",
+    }
+
+
 def test_a_scope_the_role_lacks_is_refused(client, account, member_factory, password):
     billing = member_factory(account, Role.BILLING)
     client.force_login(billing)

@@ -15,7 +15,8 @@ from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 
 from tokens.api import accounts, errors, leaks, resources, tokens, writes  # noqa: F401 (routes)
-from tokens.api.lean import READS, lean_view
+from tokens.api.lean import READS, head_as_get, lean_view
+from tokens.api.parser import StrictJsonParser
 from tokens.api.security import BearerToken
 
 
@@ -54,6 +55,7 @@ api = DocstringSummaries(
     ),
     urls_namespace="api",
     auth=BearerToken(),
+    parser=StrictJsonParser(),  # a key repeated in a body is a 422, never its last value
     docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": False}),
 )
 errors.install(api)
@@ -67,11 +69,12 @@ api.add_router(accounts.ACCOUNTS_PREFIX, accounts.router)
 def _json_view(pattern: URLPattern) -> Any:
     if pattern.name == "api-root":  # ninja's HTML landing page: /api/v1/ is a JSON 404 here
         return errors.api_not_found
-    return errors.json_405(pattern.callback)
+    return head_as_get(errors.json_405(pattern.callback))
 
 
 def urls() -> tuple[list[URLPattern | URLResolver], str, str]:
-    """ninja's URLs, each answering a wrong method with JSON (and `Allow`) like every error."""
+    """ninja's URLs, each answering a wrong method with JSON (and `Allow`) like every error,
+    and HEAD as GET without the body wherever there is a GET."""
     patterns, app_name, namespace = api.urls
     wrapped = [
         URLPattern(p.pattern, _json_view(p), p.default_args, p.name)
@@ -83,8 +86,8 @@ def urls() -> tuple[list[URLPattern | URLResolver], str, str]:
 
 
 def lean_urls(prefix: str = "api/v1/") -> list[URLPattern]:
-    """The reads' routes at the top of the URLconf (tokens.api.lean): GET by the read
-    itself, every other method of the same path by ninja (as `urls()` would route it).
+    """The reads' routes at the top of the URLconf (tokens.api.lean): GET and HEAD by the
+    read itself, every other method of the same path by ninja (as `urls()` would route it).
 
     Listed before `urls()`, they are resolved without descending into ninja's patterns.
     """

@@ -1,5 +1,5 @@
 """What the calling token may reach: authorize() before every account operation,
-visible() and one() to keep reads and writes inside the token's selection.
+visible(), one() and target() to keep reads and writes inside the token's selection.
 
 The account and the token's role there come with the principal (read in the
 authentication query); permissions.decide() is the one decision (SPEC 4). A
@@ -38,7 +38,7 @@ from tokens.permissions import (
     selection_is_total,
 )
 from tokens.policy_rules import policy_message
-from tokens.usage import TOKENS_OPERATION, Denial, usage_record
+from tokens.usage import TOKENS_OPERATION, Denial, DenialReason, usage_record
 
 M = TypeVar("M", bound=Model)
 
@@ -65,8 +65,12 @@ def authorize(
     role, the account's plan or its scopes fall short, or when it `creates` a
     resource of a kind it does not hold in full (a new resource would fall
     outside its selection). Every answer of the route then carries
-    `X-Accepted-Scopes` (ACCEPTED_SCOPES_HEADER), and the request is counted
-    (tokens.usage: cache only).
+    `X-Accepted-Scopes` (ACCEPTED_SCOPES_HEADER).
+
+    A refusal is counted as denied here (tokens.usage: cache only). What is
+    allowed is counted when the answer is known (`usage_settle`): the read or
+    write may still find its resource outside the token's selection or record
+    rules (`deny`), or find nothing at all (a 404: counted neither way).
     """
     principal = principal_of(request)
     access = principal.access
@@ -83,22 +87,36 @@ def authorize(
     )
     if decision.outcome is Outcome.INACTIVE:
         raise AuthenticationFailed("The token may not be used now.", credentials_sent=True)
-    refusal: ApiError | None = None
+    refusal, reason = _refusal(request, decision, principal, creates)
+    if refusal is None:
+        setattr(request, _PENDING, _Pending(principal, operation, now))
+        return access  # type: ignore[return-value]  # None is refused by _refusal
+    if reason is not None:
+        _count_denied(request, principal, operation, now, reason)
+    refusal.headers[ACCEPTED_SCOPES_HEADER] = accepted
+    raise refusal
+
+
+def _refusal(
+    request: HttpRequest, decision: Decision, principal: Principal, creates: Kind | None
+) -> tuple[ApiError | None, DenialReason | None]:
+    """Why authorize() refuses, and the reason it is counted as denied (None: not counted)."""
+    access = principal.access
+    operation = decision.operation
     if access is not None and access.blocked_by is not None:
-        refusal = policy_refusal(access)
-    elif decision.outcome in (Outcome.ROLE, Outcome.PLAN, Outcome.SCOPE):
-        refusal = insufficient_scope(operation, _refusal_message(decision, principal, access))
-    elif not decision.allowed or access is None:
-        refusal = not_found()
-    elif creates is not None and not selection_is_total(principal.grant, creates):
-        refusal = insufficient_scope(
-            operation, f"Adding {creates} needs a token with access to all {creates}."
-        )
-    _count(request, principal, operation, now, refused=refusal is not None)
-    if refusal is not None:
-        refusal.headers[ACCEPTED_SCOPES_HEADER] = accepted
-        raise refusal
-    return access  # type: ignore[return-value]  # None is refused above
+        return policy_refusal(access), DenialReason.POLICY
+    if decision.outcome in (Outcome.ROLE, Outcome.PLAN, Outcome.SCOPE):
+        message = _refusal_message(decision, principal, access)
+        return insufficient_scope(operation, message), DenialReason(decision.outcome)
+    if not decision.allowed or access is None:
+        # Only here, refused, is it asked whether the account exists at all.
+        account_id = _path_ids(request).get("account_id")
+        exists = account_id is not None and Account.objects.filter(pk=account_id).exists()
+        return not_found(), DenialReason.NOT_IN_ACCOUNT if exists else None
+    if creates is not None and not selection_is_total(principal.grant, creates):
+        message = f"Adding {creates} needs a token with access to all {creates}."
+        return insufficient_scope(operation, message), DenialReason.NOT_SELECTED
+    return None, None
 
 
 def policy_refusal(access: AccountAccess) -> ApiError:
@@ -138,23 +156,67 @@ def _refusal_message(
     return None
 
 
-def _count(
-    request: HttpRequest, principal: Principal, operation: str, now: datetime, *, refused: bool
+# The request's allowed operation, counted once its answer is known (usage_settle).
+_PENDING = "keyward_usage_pending"
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    principal: Principal
+    operation: str
+    now: datetime
+
+
+def _path_ids(request: HttpRequest) -> dict[str, Any]:
+    return request.resolver_match.kwargs if request.resolver_match else {}
+
+
+def _count_denied(
+    request: HttpRequest,
+    principal: Principal,
+    operation: str,
+    now: datetime,
+    reason: DenialReason,
 ) -> None:
-    denial = None
-    if refused:
-        kwargs = request.resolver_match.kwargs if request.resolver_match else {}
-        ids = [value for name, value in kwargs.items() if name.endswith("_id")]
-        denial = Denial(
-            operation=operation,
-            required_scope=required_scope(operation),
-            account_id=kwargs.get("account_id"),
-            resource_id=ids[1] if len(ids) > 1 else None,
-            ip=principal.client_ip,
-        )
-    usage_record(
-        token_id=principal.id, operation=operation, allowed=not refused, now=now, denial=denial
+    kwargs = _path_ids(request)
+    ids = [value for name, value in kwargs.items() if name.endswith("_id")]
+    denial = Denial(
+        operation=operation,
+        required_scope=required_scope(operation),
+        account_id=kwargs.get("account_id"),
+        resource_id=ids[1] if len(ids) > 1 else None,
+        ip=principal.client_ip,
+        reason=reason,
     )
+    usage_record(token_id=principal.id, operation=operation, allowed=False, now=now, denial=denial)
+
+
+def deny(request: HttpRequest, reason: DenialReason) -> None:
+    """Count the operation authorize() allowed as denied after all: the token's selection
+    or its record rules refused the resource (SPEC 13, "What counts as denied")."""
+    pending: _Pending | None = getattr(request, _PENDING, None)
+    if pending is not None:
+        setattr(request, _PENDING, None)
+        _count_denied(request, pending.principal, pending.operation, pending.now, reason)
+
+
+def usage_settle(request: HttpRequest, response: HttpResponse) -> None:
+    """Count the allowed operation of an answered request (AcceptedScopes, after the view).
+
+    A 404 found nothing (what does not exist is neither allowed nor denied);
+    what the selection hid was counted as denied by not_found_in_reach().
+    """
+    pending: _Pending | None = getattr(request, _PENDING, None)
+    if pending is None:
+        return
+    setattr(request, _PENDING, None)
+    if response.status_code != 404:
+        usage_record(
+            token_id=pending.principal.id,
+            operation=pending.operation,
+            allowed=True,
+            now=pending.now,
+        )
 
 
 def count_request(principal: Principal, operation: str, *, refused_for: str | None = None) -> None:
@@ -170,6 +232,7 @@ def count_request(principal: Principal, operation: str, *, refused_for: str | No
             account_id=None,
             resource_id=None,
             ip=principal.client_ip,
+            reason=DenialReason.SCOPE,
         )
     usage_record(
         token_id=principal.id,
@@ -184,7 +247,8 @@ ACCEPTED_SCOPES_HEADER = "X-Accepted-Scopes"
 
 
 class AcceptedScopes:
-    """Middleware: an account route's answer names the scopes that allow its operation.
+    """Middleware: an account route's answer names the scopes that allow its operation,
+    and its allowed operation is counted once the answer is known (usage_settle).
 
     authorize() knows the operation and notes the header's value on the request;
     every answer of that request (2xx, 403, 404) then carries it (SPEC 13).
@@ -198,6 +262,7 @@ class AcceptedScopes:
         accepted = getattr(request, "accepted_scopes", None)
         if accepted is not None:
             response[ACCEPTED_SCOPES_HEADER] = accepted
+            usage_settle(request, response)
         return response
 
 
@@ -216,6 +281,32 @@ def one(queryset: QuerySet[M], **lookup: Any) -> M:
     if found is None:
         raise not_found()
     return found
+
+
+def target(request: HttpRequest, operation: str, model: type[M], kind: Kind, resource_id: int) -> M:
+    """The account's resource `resource_id` of `kind`, if the token may perform `operation`
+    on it: authorize(), then the row through the token's selection (one query), or 404."""
+    access = authorize(request, operation)
+    rows = visible(model._default_manager.select_related("account"), principal_of(request), kind)
+    found = rows.filter(pk=resource_id, account_id=access.id).first()
+    if found is None:
+        raise not_found_in_reach(request, model, resource_id, account_id=access.id, kind=kind)
+    return found
+
+
+def not_found_in_reach(
+    request: HttpRequest, model: type[Model], resource_id: int, *, account_id: int, kind: Kind
+) -> ApiError:
+    """The 404 of a resource an allowed read or write did not find through the selection.
+
+    Only here, on the way to a 404 and never on success, is it asked whether the
+    resource exists in the account: if it does, the selection hid it and the
+    request is denied (`not_selected`); if not, it asked for nothing (not counted).
+    """
+    hidden = not selection_is_total(principal_of(request).grant, kind)
+    if hidden and model._default_manager.filter(pk=resource_id, account_id=account_id).exists():
+        deny(request, DenialReason.NOT_SELECTED)
+    return not_found()
 
 
 def actor(principal: Principal) -> Actor:

@@ -18,6 +18,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from tokens.api.parser import RepeatedKeyError
 from tokens.auth import AuthenticationFailed
 from tokens.permissions import required_scope
 from tokens.services import NotPermitted, TokenLimitReached
@@ -124,6 +125,8 @@ def json_405(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         response = view(request, *args, **kwargs)
         if isinstance(response, HttpResponseNotAllowed):
             allowed = [method.strip() for method in response["Allow"].split(",")]
+            if "GET" in allowed:  # HEAD is answered as GET (tokens.api.lean.head_as_get)
+                allowed.append("HEAD")
             return method_not_allowed(allowed)
         return response
 
@@ -202,7 +205,14 @@ def _not_permitted(request: HttpRequest, exc: NotPermitted) -> HttpResponse:
     return error_response(403, "forbidden", str(exc))
 
 
+def repeated_key(exc: RepeatedKeyError) -> HttpResponse:
+    """A body naming a key twice: refused, never read as its last value (tokens.api.parser)."""
+    return invalid_request({exc.key: [str(exc)]}, str(exc))
+
+
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, RepeatedKeyError):  # ninja's 400 for what its parser raised
+        return repeated_key(exc.__cause__)
     if exc.status_code == 400:  # a body that is not JSON
         return error_response(400, "invalid_request", "The request body is not valid JSON.")
     return error_response(exc.status_code, "error", str(exc))

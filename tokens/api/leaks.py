@@ -15,7 +15,8 @@ from ninja import Field, Router, Schema
 
 from accounts.http import client_ip
 from accounts.ratelimit import Limit, count_attempt
-from tokens.api.errors import error_response
+from tokens.api.errors import error_response, repeated_key
+from tokens.api.parser import RepeatedKeyError, json_loads
 from tokens.api.responses import ok
 from tokens.api.schemas import BODY_ERRORS, Data, ErrorOut, StrictIn, Text
 from tokens.leaks import (
@@ -115,8 +116,12 @@ def github_secret_scanning(request: HttpRequest) -> HttpResponse:
             401, "invalid_signature", "Missing or bad signature, or an unknown key."
         )
     try:
-        alerts = github_alerts(orjson.loads(body))
-    except orjson.JSONDecodeError:
+        payload = orjson.loads(body)  # strict: no lone surrogates, no NaN
+        json_loads(body)  # and no key twice (tokens.api.parser)
+        alerts = github_alerts(payload)
+    except RepeatedKeyError as repeated:
+        return repeated_key(repeated)
+    except ValueError:  # not JSON
         alerts = None
     if alerts is None:
         return error_response(

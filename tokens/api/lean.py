@@ -1,4 +1,4 @@
-"""The lean read path: the GET of every read route answered without ninja's dispatch.
+"""The lean read path: the GET (and HEAD) of every read route answered without ninja's dispatch.
 
 SPEC 10 allows a single resource 1.5x and a page of 30 2x the cost of /healthz.
 ninja's per-request machinery (building and validating a parameter model,
@@ -70,19 +70,51 @@ def lean_get(path: str, *, paged: bool = False) -> Callable[[View], View]:
 
 
 def lean_view(route: str, other_methods: View) -> View:
-    """The URL view of `route`: GET by its lean operation, any other method by ninja."""
+    """The URL view of `route`: GET and HEAD by its lean operation, any other method by ninja."""
     operation, paged = READS[route]
 
     def view(request: HttpRequest, **ids: Any) -> HttpResponse:
-        if request.method != "GET":
+        if request.method not in ("GET", "HEAD"):
             return other_methods(request, **ids)
         try:
             request.auth = authenticate(request, ids.get("account_id"))  # type: ignore[attr-defined]
             if paged:
                 ids["page"], ids["per_page"] = paging(request)
-            return operation(request, **ids)
+            response = operation(request, **ids)
         except Exception as exc:  # every error answers as under ninja (errors.HANDLERS)
-            return handle_exception(request, exc)
+            response = handle_exception(request, exc)
+        return without_body(response) if request.method == "HEAD" else response
 
     view.csrf_exempt = True  # type: ignore[attr-defined]  # bearer only: no cookies
     return view
+
+
+def without_body(response: HttpResponse) -> HttpResponse:
+    """HEAD's answer: the GET's status and headers, its Content-Length included, no body.
+
+    As Django answers HEAD (its View serves `head` with `get`; its servers drop
+    the body and keep the length), but without relying on the server for the body.
+    """
+    response["Content-Length"] = str(len(response.content))
+    response.content = b""
+    return response
+
+
+def head_as_get(view: View) -> View:
+    """A ninja URL view that answers HEAD as its GET, without the body (ninja routes HEAD
+    nowhere: it would be 405). A path without GET still answers HEAD 405."""
+
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "HEAD":
+            return view(request, *args, **kwargs)
+        request.method = "GET"
+        try:
+            response = view(request, *args, **kwargs)
+        finally:
+            request.method = "HEAD"
+        if response.status_code == 405:  # no GET here: HEAD is not allowed either
+            return response
+        return without_body(response)
+
+    wrapped.csrf_exempt = True  # type: ignore[attr-defined]  # bearer only: no cookies
+    return wrapped

@@ -22,9 +22,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
 from accounts.models import Certificate, Domain, Record, Service, Zone
-from tokens.api.access import authorize, principal_of
+from tokens.api.access import authorize, not_found_in_reach, principal_of
 from tokens.api.accounts import ACCOUNTS_PREFIX
-from tokens.api.errors import not_found
 from tokens.api.lean import lean_get
 from tokens.api.responses import DEFAULT_PER_PAGE, PAGE, PER_PAGE, ok, pagination
 from tokens.api.schemas import (
@@ -273,22 +272,25 @@ def _partial(rk: ResourceKind, principal: Principal) -> bool:
 
 
 def resource_get(
-    rk: ResourceKind, principal: Principal, *, account_id: int, resource_id: int
+    rk: ResourceKind, request: HttpRequest, *, account_id: int, resource_id: int
 ) -> dict[str, Any]:
     """One resource's JSON, or 404 when it is not in the account or the token's selection."""
+    principal = principal_of(request)
     row = _fetch(
         _get_sql(rk, _partial(rk, principal)),
         {"id": resource_id, "account": account_id, "token": principal.id},
         many=False,
     )
     if row is None:
-        raise not_found()
+        raise not_found_in_reach(
+            request, rk.model, resource_id, account_id=account_id, kind=rk.kind
+        )
     return dict(zip(fields_of(rk.out), row, strict=True))
 
 
 def resource_page(
     rk: ResourceKind,
-    principal: Principal,
+    request: HttpRequest,
     *,
     account_id: int,
     page: int,
@@ -296,6 +298,7 @@ def resource_page(
     parent_id: int | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """One page of resources the token sees, and its pagination (404 for a parent out of reach)."""
+    principal = principal_of(request)
     partial = _partial(rk, principal)
     rules = principal.grant.record_rules if rk.record_rules_apply else ()
     params = {
@@ -309,17 +312,18 @@ def resource_page(
     rows = _fetch(_list_sql(rk, partial, rules), params, many=True)
     keys = fields_of(rk.out)
     if rows:
-        total = rows[0][-1]
+        total, parent_found = rows[0][-1], True
         data = [dict(zip(keys, row[:-1], strict=True)) for row in rows if row[0] is not None]
     elif page == 1:  # nothing at all; for children, no such parent (it joins one row)
-        if rk.parent is not None:
-            raise not_found()
-        total, data = 0, []
+        total, data, parent_found = 0, [], rk.parent is None
     else:  # past the last page: how many there are, and whether the parent exists
         total, parent_found = _fetch(_count_sql(rk, partial, rules), params, many=False)
-        if not parent_found:
-            raise not_found()
         data = []
+    if not parent_found:
+        assert rk.parent is not None and parent_id is not None  # only children have a parent
+        raise not_found_in_reach(
+            request, rk.parent.model, parent_id, account_id=account_id, kind=rk.kind
+        )
     return data, pagination(page, per_page, total)
 
 
@@ -347,7 +351,7 @@ def _add_list(router: Router, rk: ResourceKind) -> None:
         access = authorize(request, rk.operation)
         data, paging = resource_page(
             rk,
-            principal_of(request),
+            request,
             account_id=access.id,
             page=page,
             per_page=per_page,
@@ -381,11 +385,7 @@ def _add_list(router: Router, rk: ResourceKind) -> None:
 def _add_get(router: Router, rk: ResourceKind) -> None:
     def view(request: HttpRequest, account_id: int, **ids: int) -> HttpResponse:
         access = authorize(request, rk.operation)
-        return ok(
-            resource_get(
-                rk, principal_of(request), account_id=access.id, resource_id=ids[rk.id_name]
-            )
-        )
+        return ok(resource_get(rk, request, account_id=access.id, resource_id=ids[rk.id_name]))
 
     _with_signature(view, [_id_param("account_id"), _id_param(rk.id_name)])
     view.__name__ = f"{rk.path.replace('/', '_')}_get"

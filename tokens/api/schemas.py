@@ -20,6 +20,7 @@ from accounts.constants import RecordType
 from tokens.constants import MAX_NAME_LENGTH, MAX_ROLL_GRACE_PERIOD
 from tokens.permissions import SCOPES, Kind
 from tokens.policy_rules import PolicyName
+from tokens.usage import DenialReason
 
 
 def _storable(value: str) -> str:
@@ -275,6 +276,9 @@ class DenialOut(Schema):
     at: datetime
     operation: str
     required_scope: str
+    reason: DenialReason | None = Field(
+        description="What refused it (SPEC 13); null for denials kept before reasons were."
+    )
     account_id: int | None
     resource_id: int | None
     ip: str | None

@@ -4,8 +4,9 @@ They join the accounts router (one router per path prefix: ninja serves a path
 from one router only, so reads and writes of a path must share it).
 
 Each route authorizes its operation, loads its target through the token's
-selection (a resource outside it is 404) and calls the same service the panel
-would; the service validates, writes and logs the `api.write` event.
+selection (`access.target`: a resource outside it is 404) and calls the same
+service the panel would; the service validates, writes and logs the
+`api.write` event.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 
 from accounts.models import Account, Certificate, Domain, Record, Service, Zone
 from accounts.services import cdn, certificates, dns, domains
-from tokens.api.access import actor, authorize, one, principal_of, visible
+from tokens.api.access import actor, authorize, deny, one, principal_of, target
 from tokens.api.accounts import router
 from tokens.api.errors import record_not_allowed
 from tokens.api.responses import no_content, ok
@@ -35,40 +36,13 @@ from tokens.api.schemas import (
 )
 from tokens.permissions import Kind, record_rules_allow
 from tokens.record_rules import record_rules_text
+from tokens.usage import DenialReason
 
 ZONE = "/{id:account_id}/zones/{id:zone_id}"
 DOMAIN = "/{id:account_id}/domains/{id:domain_id}"
 REGISTRATION = "/{id:account_id}/registrar/domains/{id:domain_id}"
 CERTIFICATE = "/{id:account_id}/certificates/{id:certificate_id}"
 SERVICE = "/{id:account_id}/services/{id:service_id}"
-
-
-def _zone(request: HttpRequest, operation: str, zone_id: int) -> Zone:
-    access = authorize(request, operation)
-    zones = visible(Zone.objects.select_related("account"), principal_of(request), Kind.ZONES)
-    return one(zones, pk=zone_id, account_id=access.id)
-
-
-def _domain(request: HttpRequest, operation: str, kind: Kind, domain_id: int) -> Domain:
-    access = authorize(request, operation)
-    domains = visible(Domain.objects.select_related("account"), principal_of(request), kind)
-    return one(domains, pk=domain_id, account_id=access.id)
-
-
-def _certificate(request: HttpRequest, certificate_id: int) -> Certificate:
-    access = authorize(request, "certificates:write")
-    certificates = visible(
-        Certificate.objects.select_related("account"), principal_of(request), Kind.CERTIFICATES
-    )
-    return one(certificates, pk=certificate_id, account_id=access.id)
-
-
-def _service(request: HttpRequest, operation: str, service_id: int) -> Service:
-    access = authorize(request, operation)
-    services = visible(
-        Service.objects.select_related("account"), principal_of(request), Kind.SERVICES
-    )
-    return one(services, pk=service_id, account_id=access.id)
 
 
 # --------------------------------------------------------------------------- zones
@@ -78,6 +52,7 @@ def _check_record_rules(request: HttpRequest, *, name: str, type: str) -> None:
     """403 record_not_allowed when the token's record rules (SPEC 14) leave this record out."""
     rules = principal_of(request).grant.record_rules
     if not record_rules_allow(rules, name=name, type=type):
+        deny(request, DenialReason.RECORD_NOT_ALLOWED)
         raise record_not_allowed(record_rules_text(rules))
 
 
@@ -90,7 +65,7 @@ def record_create(
     request: HttpRequest, account_id: int, zone_id: int, payload: RecordIn
 ) -> HttpResponse:
     """Add a DNS record to a zone (`zones:write`)."""
-    zone = _zone(request, "zones:write", zone_id)
+    zone = target(request, "zones:write", Zone, Kind.ZONES, zone_id)
     _check_record_rules(
         request, name=dns.record_relative_name(payload.name, zone), type=str(payload.type)
     )
@@ -107,7 +82,7 @@ def record_delete(
     request: HttpRequest, account_id: int, zone_id: int, record_id: int
 ) -> HttpResponse:
     """Delete a DNS record (`zones:write`)."""
-    zone = _zone(request, "zones:write", zone_id)
+    zone = target(request, "zones:write", Zone, Kind.ZONES, zone_id)
     record = one(Record.objects.all(), pk=record_id, zone_id=zone.pk)
     _check_record_rules(request, name=record.name, type=record.type)
     record.zone = zone
@@ -138,7 +113,7 @@ def domain_create(request: HttpRequest, account_id: int, payload: DomainIn) -> H
 @router.delete(DOMAIN, response={204: None, **ACCOUNT_ERRORS}, tags=["domains"])
 def domain_delete(request: HttpRequest, account_id: int, domain_id: int) -> HttpResponse:
     """Remove a domain (`domains:write`)."""
-    domain = _domain(request, "domains:write", Kind.DOMAINS, domain_id)
+    domain = target(request, "domains:write", Domain, Kind.DOMAINS, domain_id)
     domains.domain_delete(actor=actor(principal_of(request)), domain=domain)
     return no_content()
 
@@ -153,7 +128,7 @@ def domain_delete(request: HttpRequest, account_id: int, domain_id: int) -> Http
 )
 def registration_renew(request: HttpRequest, account_id: int, domain_id: int) -> HttpResponse:
     """Renew a domain for one year (`registrar:write`)."""
-    domain = _domain(request, "registrar:write", Kind.REGISTRAR, domain_id)
+    domain = target(request, "registrar:write", Domain, Kind.REGISTRAR, domain_id)
     domain = domains.domain_renew(actor=actor(principal_of(request)), domain=domain)
     return ok(resource_json(DomainOut, domain), status=201)
 
@@ -179,7 +154,7 @@ def auto_renewal_off(request: HttpRequest, account_id: int, domain_id: int) -> H
 
 
 def _auto_renewal(request: HttpRequest, domain_id: int, *, enabled: bool) -> HttpResponse:
-    domain = _domain(request, "registrar:write", Kind.REGISTRAR, domain_id)
+    domain = target(request, "registrar:write", Domain, Kind.REGISTRAR, domain_id)
     domain = domains.domain_auto_renew_set(
         actor=actor(principal_of(request)), domain=domain, enabled=enabled
     )
@@ -196,7 +171,9 @@ def _auto_renewal(request: HttpRequest, domain_id: int, *, enabled: bool) -> Htt
 )
 def certificate_renew(request: HttpRequest, account_id: int, certificate_id: int) -> HttpResponse:
     """Reissue a certificate for 90 more days (`certificates:write`, or TLS management)."""
-    certificate = _certificate(request, certificate_id)
+    certificate = target(
+        request, "certificates:write", Certificate, Kind.CERTIFICATES, certificate_id
+    )
     certificate = certificates.certificate_renew(
         actor=actor(principal_of(request)), certificate=certificate
     )
@@ -213,7 +190,7 @@ def service_update(
     request: HttpRequest, account_id: int, service_id: int, payload: ServicePatchIn
 ) -> HttpResponse:
     """Change a service's name, hostname, origin or default TTL (`services:write`)."""
-    service = _service(request, "services:write", service_id)
+    service = target(request, "services:write", Service, Kind.SERVICES, service_id)
     service = cdn.service_update(
         actor=actor(principal_of(request)),
         service=service,
@@ -231,7 +208,7 @@ def service_purge(
     request: HttpRequest, account_id: int, service_id: int, payload: PurgeIn
 ) -> HttpResponse:
     """Purge a URL or a surrogate key from a service's cache (`purge_select`)."""
-    service = _service(request, "purge_select", service_id)
+    service = target(request, "purge_select", Service, Kind.SERVICES, service_id)
     purge = cdn.service_purge(
         actor=actor(principal_of(request)),
         service=service,
@@ -246,6 +223,6 @@ def service_purge(
 )
 def service_purge_all(request: HttpRequest, account_id: int, service_id: int) -> HttpResponse:
     """Purge everything a service has cached (`purge_all`)."""
-    service = _service(request, "purge_all", service_id)
+    service = target(request, "purge_all", Service, Kind.SERVICES, service_id)
     purge = cdn.service_purge_all(actor=actor(principal_of(request)), service=service)
     return ok(resource_json(PurgeOut, purge), status=202)
