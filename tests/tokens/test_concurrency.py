@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Callable
@@ -154,3 +155,21 @@ def test_a_leak_report_racing_a_roll_always_answers_202(owner):
         assert leak == 202 and roll in (201, 401, 404), (leak, roll)
         assert not Token.objects.filter(pk=created.token.pk).exists()  # revoked, rolled or not
         assert RevokedToken.objects.filter(token_id=created.token.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_simultaneous_token_creations_with_the_right_password_all_succeed(owner, password):
+    """Issue 18: they gave 15 x 429, as every attempt counted until it was checked."""
+    basic = "Basic " + base64.b64encode(f"{owner.email}:{password}".encode()).decode()
+    statuses = at_once(
+        *[
+            lambda c, n=n: c.post(
+                "/api/v1/tokens",
+                json.dumps({"name": f"racer {n}"}),
+                "application/json",
+                HTTP_AUTHORIZATION=basic,
+            )
+            for n in range(20)
+        ]
+    )
+    assert statuses == [201] * 20
