@@ -37,9 +37,13 @@ PLANS_WITH_SCOPED_AUTOMATION_TOKENS = frozenset({Plan.TEAMS, Plan.ENTERPRISE})
 # Keyed by the plan string (a Plan member is one), as rows and tokens carry it.
 PLAN_MONTHLY_PRICE_USD: dict[str, int] = {Plan.SOLO: 10, Plan.TEAMS: 50, Plan.ENTERPRISE: 300}
 
-# Sign-in throttling: failures counted per email and per client IP over a window.
+# Password throttling (sign-in, `POST /api/v1/tokens`, sudo): wrong passwords counted
+# over a window per email (sudo: per user) AND client IP, the lockout a person meets;
+# per email alone, a looser ceiling that keeps guessing from many addresses bounded
+# without letting 5 addresses lock someone out; and per client IP.
 SIGN_IN_WINDOW_SECONDS = 15 * 60
-SIGN_IN_MAX_FAILURES_PER_EMAIL = 5
+SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP = 5
+SIGN_IN_MAX_FAILURES_PER_EMAIL = 50
 SIGN_IN_MAX_FAILURES_PER_IP = 20
 
 # Sudo mode: the password re-check lasts this long.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -37,17 +38,34 @@ def client_ip(request: HttpRequest) -> str | None:
     """The caller's IP: REMOTE_ADDR, or the address our trusted proxies saw; None if unknown.
 
     With KEYWARD_TRUSTED_PROXIES = n, the n-th address from the right of
-    X-Forwarded-For is the client (entries further left are caller-controlled).
-    An unknown address is None, never a placeholder: it matches no IP allow-list
-    and is logged as no address.
+    X-Forwarded-For is the client (entries further left are caller-controlled);
+    when that entry is not an IP address (`not-an-ip`, `999.1.1.1`, `1.2.3.4%eth0`,
+    empty), it is ignored and the socket's address is used. An unknown address is
+    None, never a placeholder: it matches no IP allow-list and is logged as no address.
     """
     trusted = settings.KEYWARD_TRUSTED_PROXIES
     if trusted:
-        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [p for p in forwarded if p]
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
         if len(forwarded) >= trusted:
-            return forwarded[-trusted]
+            address = _ip_address(forwarded[-trusted])
+            if address is not None:
+                return address
     return request.META.get("REMOTE_ADDR") or None
+
+
+def _ip_address(value: str) -> str | None:
+    """`value` as an IP address in its canonical text, or None when it is not one.
+
+    A scoped IPv6 address (`fe80::1%eth0`) is refused too: neither the database's
+    address columns nor an allow-list can hold its zone.
+    """
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+        return None
+    return str(address)
 
 
 def safe_next_url(request: HttpRequest, param: str = "next") -> str | None:

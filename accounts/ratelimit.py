@@ -1,13 +1,18 @@
 """Failure counters in the cache (local memory, or Redis across workers and machines).
 
-A fixed window per key: the first attempt opens the window (an atomic `add` of
-its opening time), attempts inside it are counted by atomic increments, and
+A fixed window per key: the first failure opens the window (an atomic `add` of
+its opening time), failures inside it are counted by atomic increments, and
 once `max_failures` is reached the key is blocked until the window closes.
 
-Attempts before expensive work (a password check) are counted *first* and
-checked after: `count_attempt` increments, and the attempt that takes the count
-over the limit is refused before the work is done, however many requests run
-at once. A successful attempt is taken back off the count (`Attempt.succeeded`).
+Passwords (`PasswordLimits`: sign-in, `POST /api/v1/tokens`, sudo) count
+*failures*: a blocked key is refused before the password is checked, and only
+a wrong password is counted, after the check. A right password never counts, so
+any number of simultaneous correct sign-ins go through; simultaneous wrong ones
+may each be checked before the first is counted (at most one per request in
+flight beyond the limit), and every later one is refused until the window ends.
+
+Reports (`count_attempt`) count every *attempt* first, before the work: the
+attempt that takes the count over the limit is refused, however many run at once.
 
 Every cache call goes through accounts.cache: when the cache is unavailable
 nothing is counted and nothing is blocked (limits fail open, SPEC 1).
@@ -21,6 +26,12 @@ import time
 from dataclasses import dataclass
 
 from accounts import cache
+from accounts.constants import (
+    SIGN_IN_MAX_FAILURES_PER_EMAIL,
+    SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP,
+    SIGN_IN_MAX_FAILURES_PER_IP,
+    SIGN_IN_WINDOW_SECONDS,
+)
 
 # A window's counter outlives the window by this much, so an increment that
 # races with its expiry never recreates it as a key that does not expire.
@@ -85,26 +96,12 @@ class Limit:
         cache.delete(window_key, *([f"{window_key}:{opened}"] if opened is not None else []))
 
 
-@dataclass(frozen=True)
-class Attempt:
-    """An attempt counted against one or more limits; refused when `retry_after` is set."""
+def count_attempt(*limits: tuple[Limit, str]) -> int | None:
+    """Count an attempt against each (limit, key) before doing the work; seconds to wait
+    when it is refused, else None.
 
-    counters: tuple[str, ...]
-    retry_after: int | None
-
-    def succeeded(self) -> None:
-        """The attempt was not a failure: take it back off every count."""
-        for counter in self.counters:
-            cache.decr(counter)
-
-
-def count_attempt(*limits: tuple[Limit, str]) -> Attempt:
-    """Count an attempt against each (limit, key) before doing the expensive work.
-
-    Refused (`retry_after` set, nothing left counted) when any count goes over
-    its limit: of N concurrent attempts on a fresh key, exactly `max_failures`
-    go ahead. The caller does the work only when `retry_after` is None, and then
-    calls `succeeded()` unless the attempt failed.
+    Refused (nothing left counted) when any count goes over its limit: of N
+    concurrent attempts on a fresh key, exactly `max_failures` go ahead.
     """
     counted: list[str] = []
     waits: list[int] = []
@@ -119,8 +116,52 @@ def count_attempt(*limits: tuple[Limit, str]) -> Attempt:
     if waits:
         for counter in counted:  # a refused attempt uses none of anyone's allowance
             cache.decr(counter)
-        return Attempt(counters=(), retry_after=max(waits))
-    return Attempt(counters=tuple(counted), retry_after=None)
+        return max(waits)
+    return None
+
+
+@dataclass(frozen=True)
+class PasswordLimits:
+    """Wrong passwords of one kind, counted per person and IP, per person, and per IP.
+
+    The person is an email for sign-in and a user id for sudo; every kind has the
+    same limits (accounts.constants).
+    """
+
+    per_person_and_ip: Limit
+    per_person: Limit
+    per_ip: Limit
+
+    @classmethod
+    def named(cls, kind: str) -> PasswordLimits:
+        window = SIGN_IN_WINDOW_SECONDS
+        return cls(
+            Limit(f"{kind}-person-ip", SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP, window),
+            Limit(f"{kind}-person", SIGN_IN_MAX_FAILURES_PER_EMAIL, window),
+            Limit(f"{kind}-ip", SIGN_IN_MAX_FAILURES_PER_IP, window),
+        )
+
+    def _keyed(self, person: str, ip: str) -> tuple[tuple[Limit, str], ...]:
+        return (
+            (self.per_person_and_ip, f"{person}\n{ip}"),
+            (self.per_person, person),
+            (self.per_ip, ip),
+        )
+
+    def retry_after(self, person: str, ip: str) -> int | None:
+        """Seconds until `person` may try a password from `ip` again, or None: check it."""
+        waits = [limit.retry_after(key) for limit, key in self._keyed(person, ip)]
+        return max((wait for wait in waits if wait), default=None)
+
+    def failed(self, person: str, ip: str) -> None:
+        """Count one wrong password."""
+        for limit, key in self._keyed(person, ip):
+            limit.record_failure(key)
+
+    def succeeded(self, person: str, ip: str) -> None:
+        """A right password: forget the person's failures from this address (a typo or
+        two). The per-person ceiling stays: others may still be guessing from elsewhere."""
+        self.per_person_and_ip.reset(f"{person}\n{ip}")
 
 
 def minutes_text(seconds: int) -> str:

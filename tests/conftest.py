@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 
@@ -167,3 +168,37 @@ def webhook_receiver():
     """
     with WebhookReceiver() as receiver:
         yield receiver
+
+
+@contextlib.contextmanager
+def _unreachable_database():
+    from django.db import OperationalError, connection
+
+    if connection.vendor == "postgresql":
+        saved = {key: connection.settings_dict[key] for key in ("HOST", "PORT")}
+        connection.close()
+        connection.settings_dict.update(HOST="127.0.0.1", PORT="1")
+        try:
+            yield
+        finally:
+            connection.close()
+            connection.settings_dict.update(saved)
+        return
+
+    def refuse(execute, sql, params, many, context):
+        raise OperationalError("unable to open database file")
+
+    with connection.execute_wrapper(refuse):
+        yield
+
+
+@pytest.fixture
+def database_down(transactional_db):
+    """`with database_down():` the database cannot be reached, and afterwards it can again.
+
+    On PostgreSQL the connection is closed and pointed at a closed port, as when the
+    server is gone: every connection attempt is refused. SQLite's in-memory test
+    database cannot be closed without losing it, so there every statement fails as
+    a lost file does, through Django's query instrumentation (`execute_wrapper`).
+    """
+    return _unreachable_database

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from django.conf import settings
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
 from accounts.constants import Role
@@ -73,6 +74,22 @@ class SudoRequired(Exception):
 
 class NotPermitted(Exception):
     """The actor may not do this (the caller shows 403 or 404 as it sees fit)."""
+
+
+class TokenGone(Http404):
+    """The token was revoked while a change to it was under way: nothing was changed.
+
+    An Http404, like the selectors' "no such token": the panel shows its 404 page
+    and the API answers 404 `not_found`, as they would a moment later.
+    """
+
+
+def _locked(token: Token) -> Token:
+    """`token`'s row, locked until the transaction ends; TokenGone when it was revoked."""
+    row = Token.objects.select_for_update().filter(pk=token.pk).first()
+    if row is None:
+        raise TokenGone("The token was revoked meanwhile.")
+    return row
 
 
 @dataclass(frozen=True)
@@ -277,9 +294,9 @@ def token_update_permissions(
 
     The secret never changes. Anything that widens what the token can do needs
     `sudo=True` (the caller re-checked the password recently); narrowing does
-    not. Logs before and after.
+    not. Logs before and after. TokenGone when it was revoked meanwhile.
     """
-    token = Token.objects.select_for_update().get(pk=token.pk)
+    token = _locked(token)
     before = token_permissions_snapshot(token)
     reach = token_reach(
         token_type=token.type,
@@ -412,6 +429,8 @@ def token_remove_from_account(*, actor: Actor, token: Token, account: Account) -
     """
     if token.type != TokenType.USER:
         raise ValueError("Only user tokens are removed from an account; revoke others.")
+    if not Token.objects.select_for_update().filter(pk=token.pk).exists():
+        return  # revoked meanwhile: gone everywhere, which is more than removed
     _, created = TokenRemoval.objects.get_or_create(
         token=token,
         account=account,
@@ -437,13 +456,14 @@ def token_roll(*, actor: Actor, token: Token, grace_period: timedelta) -> Create
     The old secret keeps working for `grace_period` (0: it stops at once) as the
     token's previous secret; a previous secret from an earlier roll ends now, so
     at most two secrets are live. The caller checks who may roll (the owner of a
-    user token, the account's superusers for an automation token).
+    user token, the account's superusers for an automation token). TokenGone when
+    the token was revoked meanwhile (nothing is written).
     """
     if not timedelta(0) <= grace_period <= MAX_ROLL_GRACE_PERIOD:
         raise TokenValidationError(
             {"grace_period": "The grace period is 0 seconds to 7 days (604800 seconds)."}
         )
-    token = Token.objects.select_for_update().get(pk=token.pk)
+    token = _locked(token)
     now = timezone.now()
     old_display = token.display
     secret = crypto.generate(token.type)

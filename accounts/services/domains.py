@@ -7,7 +7,7 @@ import re
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.dates import plus_years
+from accounts.dates import DateOutOfRange, plus_years
 from accounts.models import Account, Domain
 from accounts.services.resources import ResourceValidationError, log_write
 from tokens.events import Actor
@@ -58,10 +58,18 @@ def domain_delete(*, actor: Actor, domain: Domain) -> None:
 
 @transaction.atomic
 def domain_renew(*, actor: Actor, domain: Domain) -> Domain:
-    """Renew a registration for a year, from its current expiry (or from now if lapsed)."""
+    """Renew a registration for a year, from its current expiry (or from now if lapsed).
+
+    ResourceValidationError (`expires_at`) when that would pass the year 9999.
+    """
     domain = Domain.objects.select_for_update().select_related("account").get(pk=domain.pk)
     before = domain.expires_at
-    domain.expires_at = plus_years(max(before, timezone.now()), DOMAIN_RENEWAL_YEARS)
+    try:
+        domain.expires_at = plus_years(max(before, timezone.now()), DOMAIN_RENEWAL_YEARS)
+    except DateOutOfRange as out_of_range:
+        raise ResourceValidationError(
+            {"expires_at": f"{domain.name} is registered as far ahead as possible. {out_of_range}"}
+        ) from None
     domain.save(update_fields=["expires_at"])
     log_write(
         actor=actor,

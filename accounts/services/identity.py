@@ -9,22 +9,16 @@ from django.http import HttpRequest
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
-from accounts.constants import (
-    SIGN_IN_MAX_FAILURES_PER_EMAIL,
-    SIGN_IN_MAX_FAILURES_PER_IP,
-    SIGN_IN_WINDOW_SECONDS,
-    SUDO_DURATION,
-)
+from accounts.constants import SUDO_DURATION
 from accounts.http import AuthenticatedRequest, client_ip
 from accounts.models import User
-from accounts.ratelimit import Limit, count_attempt, minutes_text
+from accounts.ratelimit import PasswordLimits, minutes_text
 from accounts.roles import MANAGING_ROLES
 from accounts.selectors import memberships_managing, personal_tokens_of
 from tokens.events import Actor, event_record
 from tokens.models import EventKind, Token
 
-SIGN_IN_PER_EMAIL = Limit("sign-in-email", SIGN_IN_MAX_FAILURES_PER_EMAIL, SIGN_IN_WINDOW_SECONDS)
-SIGN_IN_PER_IP = Limit("sign-in-ip", SIGN_IN_MAX_FAILURES_PER_IP, SIGN_IN_WINDOW_SECONDS)
+SIGN_IN_LIMITS = PasswordLimits.named("sign-in")
 
 
 class CredentialsRejected(Exception):
@@ -47,27 +41,26 @@ def _ip_key(request: HttpRequest) -> str:
 def credentials_check(*, request: HttpRequest, email: str, password: str) -> User:
     """The active user with this email and password, or CredentialsRejected.
 
-    Attempts are counted per email and per client IP before the password is
-    checked (a success is taken back off); once either limit is hit the
-    password is not even checked until the window closes.
+    Wrong passwords are counted per email and client IP, per email and per IP
+    (accounts.ratelimit.PasswordLimits); once a limit is hit the password is not
+    even checked until the window closes. A right password never counts.
     """
     email_key, ip_key = email.strip().lower(), _ip_key(request)
-    attempt = count_attempt((SIGN_IN_PER_EMAIL, email_key), (SIGN_IN_PER_IP, ip_key))
-    if attempt.retry_after:
-        raise Throttled(attempt.retry_after)
+    wait = SIGN_IN_LIMITS.retry_after(email_key, ip_key)
+    if wait:
+        raise Throttled(wait)
     user = authenticate(request, email=email_key, password=password)
     if user is None or user.is_synthetic:
+        SIGN_IN_LIMITS.failed(email_key, ip_key)
         raise CredentialsRejected("That email and password do not match an account.")
-    attempt.succeeded()
-    SIGN_IN_PER_EMAIL.reset(email_key)
+    SIGN_IN_LIMITS.succeeded(email_key, ip_key)
     return user
 
 
 # --------------------------------------------------------------------------- sudo mode
 
 SUDO_SESSION_KEY = "sudo"
-SUDO_PER_USER = Limit("sudo-user", SIGN_IN_MAX_FAILURES_PER_EMAIL, SIGN_IN_WINDOW_SECONDS)
-SUDO_PER_IP = Limit("sudo-ip", SIGN_IN_MAX_FAILURES_PER_IP, SIGN_IN_WINDOW_SECONDS)
+SUDO_LIMITS = PasswordLimits.named("sudo")
 
 
 class SudoRejected(CredentialsRejected):
@@ -77,18 +70,18 @@ class SudoRejected(CredentialsRejected):
 def sudo_enter(*, request: AuthenticatedRequest, password: str) -> None:
     """Re-check the signed-in user's password and open sudo mode for SUDO_DURATION.
 
-    Throttled like sign-in (failures per user and per client IP; raises Throttled
-    while blocked, SudoRejected for a wrong password). Logs an `auth.sudo` event.
+    Throttled like sign-in, per user instead of email (raises Throttled while
+    blocked, SudoRejected for a wrong password). Logs an `auth.sudo` event.
     """
     user, ip, ip_key = request.user, client_ip(request), _ip_key(request)
     user_key = str(user.pk)
-    attempt = count_attempt((SUDO_PER_USER, user_key), (SUDO_PER_IP, ip_key))
-    if attempt.retry_after:
-        raise Throttled(attempt.retry_after)
+    wait = SUDO_LIMITS.retry_after(user_key, ip_key)
+    if wait:
+        raise Throttled(wait)
     if not password or not user.check_password(password):
+        SUDO_LIMITS.failed(user_key, ip_key)
         raise SudoRejected("That password is not right. Try again.")
-    attempt.succeeded()
-    SUDO_PER_USER.reset(user_key)
+    SUDO_LIMITS.succeeded(user_key, ip_key)
     until = timezone.now() + SUDO_DURATION
     request.session[SUDO_SESSION_KEY] = {"user": user.pk, "until": until.timestamp()}
     event_record(

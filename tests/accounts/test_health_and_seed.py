@@ -98,6 +98,7 @@ def test_production_settings_pass_the_deploy_check():
         "SECRET_KEY": "k" * 20 + "x9!Qz" * 10,
         "KEYWARD_TOKEN_PEPPER": "p" * 40,
         "ALLOWED_HOSTS": "keyward.example.com",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",  # without it: keyward.W001 (accounts.checks)
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

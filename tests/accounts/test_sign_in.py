@@ -1,7 +1,10 @@
 import pytest
 from django.urls import reverse
 
-from accounts.constants import SIGN_IN_MAX_FAILURES_PER_EMAIL
+from accounts.constants import (
+    SIGN_IN_MAX_FAILURES_PER_EMAIL,
+    SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP,
+)
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +52,7 @@ def test_repeated_failures_block_the_email_without_checking_the_password(
     client, password, monkeypatch
 ):
     user = UserFactory()
-    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL):
+    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP):
         client.post(SIGN_IN, {"email": user.email, "password": "wrong"})
 
     def fail(*args, **kwargs):
@@ -61,6 +64,43 @@ def test_repeated_failures_block_the_email_without_checking_the_password(
     assert 14 * 60 < int(response["Retry-After"]) <= 15 * 60
     assert b"Too many attempts. Try again in 15 minutes." in response.content
     assert "_auth_user_id" not in client.session
+
+
+def test_failures_from_other_addresses_do_not_lock_the_person_out(client, password):
+    """Issue 18: five wrong passwords from anywhere locked a person out for 15 minutes."""
+    user = UserFactory()
+    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP):
+        client.post(SIGN_IN, {"email": user.email, "password": "x"}, REMOTE_ADDR="203.0.113.66")
+    attacker = client.post(
+        SIGN_IN, {"email": user.email, "password": password}, REMOTE_ADDR="203.0.113.66"
+    )
+    assert attacker.status_code == 429
+    person = client.post(
+        SIGN_IN, {"email": user.email, "password": password}, REMOTE_ADDR="198.51.100.5"
+    )
+    assert person.status_code == 302
+
+
+def test_failures_from_many_addresses_meet_the_per_email_ceiling(client, password):
+    user = UserFactory()
+    per_address = SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP - 1
+    for n in range(SIGN_IN_MAX_FAILURES_PER_EMAIL // per_address + 1):
+        for _ in range(per_address):
+            client.post(SIGN_IN, {"email": user.email, "password": "x"}, REMOTE_ADDR=f"10.0.0.{n}")
+    response = client.post(
+        SIGN_IN, {"email": user.email, "password": password}, REMOTE_ADDR="198.51.100.5"
+    )
+    assert response.status_code == 429
+
+
+def test_right_passwords_never_count(client, password):
+    user = UserFactory()
+    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP * 3):
+        assert client.post(SIGN_IN, {"email": user.email, "password": password}).status_code == 302
+        client.post("/sign-out/")
+    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP - 1):
+        assert client.post(SIGN_IN, {"email": user.email, "password": "x"}).status_code == 200
+    assert client.post(SIGN_IN, {"email": user.email, "password": password}).status_code == 302
 
 
 def test_repeated_failures_from_one_ip_block_that_ip(client, password):

@@ -521,6 +521,27 @@ def test_create_is_throttled_like_sign_in(client, world, password):
     assert int(response["Retry-After"]) > 0
 
 
+def test_create_throttles_the_guessing_address_not_the_person(client, world, password):
+    for _ in range(5):
+        call(
+            client,
+            "POST",
+            "/tokens",
+            body={"name": "x"},
+            HTTP_AUTHORIZATION=basic(world.owner.email, "wrong"),
+            REMOTE_ADDR="203.0.113.66",
+        )
+    response = call(
+        client,
+        "POST",
+        "/tokens",
+        body={"name": "x"},
+        HTTP_AUTHORIZATION=basic(world.owner.email, password),
+        REMOTE_ADDR="198.51.100.5",
+    )
+    assert response.status_code == 201
+
+
 @pytest.mark.parametrize("flag", ["force_sso", "require_2fa"])
 def test_create_is_refused_when_an_account_enforces_sso_or_2fa(client, world, password, flag):
     setattr(world.account, flag, True)

@@ -6,11 +6,19 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 
 import pytest
 
-from accounts.models import Purge, Record
-from tests.factories import RecordFactory, ServiceFactory, ZoneFactory, issue_user_token
+from accounts.models import Certificate, Domain, Purge, Record
+from tests.factories import (
+    CertificateFactory,
+    DomainFactory,
+    RecordFactory,
+    ServiceFactory,
+    ZoneFactory,
+    issue_user_token,
+)
 from tokens.api.errors import error_response
 from tokens.models import Token
 
@@ -352,3 +360,27 @@ def test_allow_lists_head_wherever_get_is_served(client, account, owner):
         assert set(response["Allow"].split(", ")) == allowed, path
     refused = client.head(f"/api/v1/tokens/{token.token.pk}/roll", **auth)
     assert refused.status_code == 405 and refused["Allow"] == "POST"
+
+
+@pytest.mark.parametrize(
+    ("path", "model", "factory"),
+    [
+        ("registrar/domains/{id}/renewals", Domain, DomainFactory),
+        ("certificates/{id}/renewals", Certificate, CertificateFactory),
+    ],
+)
+def test_a_renewal_past_the_year_9999_is_422_naming_the_field(
+    client, owner, account, path, model, factory
+):
+    last = datetime(9999, 12, 1, tzinfo=UTC)
+    resource = factory(account=account, expires_at=last)
+    secret = issue_user_token(owner).secret
+    answer = client.post(
+        f"/api/v1/accounts/{account.pk}/{path.format(id=resource.pk)}",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
+    assert answer.status_code == 422, answer.content
+    body = answer.json()
+    assert body["error"] == "invalid_request"
+    assert "9999" in body["fields"]["expires_at"][0]
+    assert model.objects.get(pk=resource.pk).expires_at == last

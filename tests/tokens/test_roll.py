@@ -11,7 +11,14 @@ from django.utils import timezone
 from tests.factories import issue_automation_token, issue_user_token
 from tokens.events import Actor
 from tokens.models import Event, Token
-from tokens.services import TokenValidationError, token_revoke, token_roll
+from tokens.services import (
+    TokenGone,
+    TokenValidationError,
+    token_remove_from_account,
+    token_revoke,
+    token_roll,
+    token_update_permissions,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -110,6 +117,40 @@ def test_revoking_ends_both_secrets(client, owner):
     token_revoke(actor=Actor.person(owner), token=Token.objects.get(), revoked_by="owner")
     assert whoami(client, created.secret).status_code == 401
     assert whoami(client, rolled.secret).status_code == 401
+
+
+def test_a_roll_of_a_token_revoked_meanwhile_is_token_gone_and_writes_nothing(owner):
+    """The roll loaded the token, then a revoke deleted it before the roll's write."""
+    created = issue_user_token(owner)
+    loaded = Token.objects.get(pk=created.token.pk)  # what the roll's caller holds
+    token_revoke(actor=Actor.person(owner), token=created.token, revoked_by="owner")
+    with pytest.raises(TokenGone):
+        token_roll(actor=Actor.person(owner), token=loaded, grace_period=timedelta(hours=1))
+    assert not Token.objects.exists()
+    assert not Event.objects.filter(kind="token.rolled").exists()
+
+
+def test_an_edit_of_a_token_revoked_meanwhile_is_token_gone(owner):
+    created = issue_user_token(owner, name="Deploys")
+    token_revoke(actor=Actor.person(owner), token=created.token, revoked_by="owner")
+    with pytest.raises(TokenGone):
+        token_update_permissions(
+            actor=Actor.person(owner),
+            token=created.token,
+            name="Renamed",
+            scopes=["zones:read"],
+            resources=None,
+            allowed_ips=None,
+            sudo=True,
+        )
+    assert not Event.objects.filter(kind="token.updated").exists()
+
+
+def test_removing_a_token_revoked_meanwhile_from_an_account_does_nothing(owner, account):
+    created = issue_user_token(owner)
+    token_revoke(actor=Actor.person(owner), token=created.token, revoked_by="owner")
+    token_remove_from_account(actor=Actor.person(owner), token=created.token, account=account)
+    assert not Event.objects.filter(kind="token.removed_from_account").exists()
 
 
 @pytest.mark.parametrize("grace", [timedelta(seconds=-1), timedelta(days=7, seconds=1)])

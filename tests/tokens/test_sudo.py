@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.constants import SIGN_IN_MAX_FAILURES_PER_EMAIL, SUDO_DURATION
+from accounts.constants import SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP, SUDO_DURATION
 from tokens.models import Event, EventKind
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def test_foreign_next_is_ignored(client, person, password):
 
 def test_sudo_is_rate_limited_like_sign_in(client, person, password):
     client.force_login(person)
-    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL):
+    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP):
         client.post(SUDO, {"password": "wrong"})
     response = client.post(SUDO, {"password": password})
     assert response.status_code == 429

@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
-from django.core.exceptions import SuspiciousOperation, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, SuspiciousOperation, ValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -26,6 +27,9 @@ from tokens.services import NotPermitted, TokenLimitReached
 logger = logging.getLogger(__name__)
 
 REALM = 'Bearer realm="keyward"'
+
+# While the database cannot be reached, clients are asked to come back this much later.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 
 class ApiError(Exception):
@@ -169,6 +173,17 @@ def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     )
 
 
+def _unavailable(request: HttpRequest, exc: OperationalError | InterfaceError) -> HttpResponse:
+    """The database cannot be reached (or gave up on the statement): 503, try again soon."""
+    logger.error("Database unavailable in %s %s: %s", request.method, request.path, exc)
+    return error_response(
+        503,
+        "unavailable",
+        "Keyward cannot reach its database right now. Try again in a few seconds.",
+        {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
     return error_response(exc.status, exc.code, exc.message, exc.headers, **exc.extra)
 
@@ -222,7 +237,7 @@ def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
     return error_response(400, "invalid_request", "The request could not be read.")
 
 
-def _http404(request: HttpRequest, exc: Http404) -> HttpResponse:
+def _http404(request: HttpRequest, exc: Http404 | ObjectDoesNotExist) -> HttpResponse:
     return _api_error(request, not_found())
 
 
@@ -238,7 +253,10 @@ HANDLERS: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
     NotPermitted: _not_permitted,
     HttpError: _http_error,
     SuspiciousOperation: _suspicious,
-    Http404: _http404,
+    Http404: _http404,  # tokens.services.TokenGone too: revoked during a roll or an edit
+    ObjectDoesNotExist: _http404,  # a row deleted between two reads of one request
+    OperationalError: _unavailable,
+    InterfaceError: _unavailable,
     Exception: unexpected,
 }
 

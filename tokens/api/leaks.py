@@ -58,13 +58,13 @@ def credentials_report(request: HttpRequest, payload: CredentialsIn) -> HttpResp
     No authentication. Always 202 with the number of strings received, whatever
     they are: the answer never says which were valid. 60 requests per hour per IP.
     """
-    attempt = count_attempt((REPORTS_PER_IP, client_ip(request) or "unknown"))
-    if attempt.retry_after:
+    wait = count_attempt((REPORTS_PER_IP, client_ip(request) or "unknown"))
+    if wait:
         return error_response(
             429,
             "rate_limited",
             "Too many reports from this address; try again later.",
-            {"Retry-After": str(attempt.retry_after)},
+            {"Retry-After": str(wait)},
         )
     credentials_revoke(credentials=payload.credentials)
     return ok({"received": len(payload.credentials)}, status=202)

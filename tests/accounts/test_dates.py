@@ -1,0 +1,29 @@
+"""Calendar arithmetic: a year later, 29 February, and the end of the calendar."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from accounts.dates import DateOutOfRange, plus, plus_years
+
+
+def test_a_year_later_and_29_february():
+    assert plus_years(datetime(2025, 3, 1, tzinfo=UTC), 1) == datetime(2026, 3, 1, tzinfo=UTC)
+    assert plus_years(datetime(2024, 2, 29, tzinfo=UTC), 1) == datetime(2025, 2, 28, tzinfo=UTC)
+    assert plus_years(datetime(9998, 12, 31, tzinfo=UTC), 1).year == 9999
+
+
+@pytest.mark.parametrize(
+    ("start", "years"), [(datetime(9999, 1, 1, tzinfo=UTC), 1), (datetime(9000, 1, 1), 1000)]
+)
+def test_past_the_year_9999_is_date_out_of_range(start, years):
+    with pytest.raises(DateOutOfRange):
+        plus_years(start, years)
+
+
+def test_plus_is_date_out_of_range_never_an_overflow():
+    assert plus(datetime(2025, 1, 1, tzinfo=UTC), timedelta(days=1)).day == 2
+    with pytest.raises(DateOutOfRange):
+        plus(datetime(9999, 12, 1, tzinfo=UTC), timedelta(days=90))
