@@ -3,7 +3,7 @@
 Nothing here shows a secret or its digest. Tokens are read-only: the only writes
 are **Revoke** (a token's page, with a confirmation) and the "Revoke selected
 tokens" action, both through `token_revoke` and logged as support. A revoked
-token's row is gone; its tombstone (tokens.tombstones) lets **Find by token
+token's row is gone; its tombstone (RevokedToken) lets **Find by token
 value** say when and by whom, and the "Revoked tokens" view (tokens.admin_events)
 lists revocations from the event log. Events are read-only.
 """
@@ -32,6 +32,7 @@ from tokens.admin_search import (
     digests_of,
     find_by_value,
     looks_like_credential,
+    tombstone_find,
 )
 from tokens.events import Actor
 from tokens.models import Event, Token, TokenQuerySet, TokenType
@@ -39,8 +40,7 @@ from tokens.permissions import SCOPE_DESCRIPTIONS
 from tokens.policies import Blocked, blocked_by_token, blocked_in
 from tokens.record_rules import record_rules_text, rules_from_json
 from tokens.selectors import token_reach
-from tokens.services import token_revoke
-from tokens.tombstones import tombstone_find
+from tokens.services.revoke import token_revoke
 
 RECENT_EVENTS = 20
 

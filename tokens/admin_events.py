@@ -22,8 +22,7 @@ from django.utils.safestring import SafeString
 
 from tokens.admin_search import NoSecretsInSearch
 from tokens.models import Event, EventKind, RevokedTokenEvent
-from tokens.services import REVOKED_BY
-from tokens.tombstones import revocation_reason, revoker_text
+from tokens.services.revoke import REVOKED_BY, revocation_reason, revoker_text
 
 
 def column(description: str, **options: Any) -> Callable[[Callable], Callable]:

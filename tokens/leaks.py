@@ -36,7 +36,7 @@ from tokens import crypto
 from tokens.constants import AUTOMATION_TOKEN_PREFIX, USER_TOKEN_PREFIX
 from tokens.events import Actor, EventChannel
 from tokens.models import Token
-from tokens.services import token_revoke
+from tokens.services.revoke import token_revoke
 
 logger = logging.getLogger(__name__)
 

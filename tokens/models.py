@@ -256,7 +256,7 @@ class RevokedToken(models.Model):
     HMAC of the secret, under the same pepper, so a pasted value still finds it)
     and, while a roll's grace period ran, the previous secret's digest too. No
     secret and no permissions: it cannot authenticate anything. Kept as long as
-    the event log (forever, today). Written by tokens.tombstones only.
+    the event log (forever, today). Written by tokens.services.revoke only.
     """
 
     digest = models.CharField(max_length=64, unique=True)

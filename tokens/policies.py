@@ -196,7 +196,7 @@ def account_policies_update(*, actor: Actor, account: Account, policy: Policy) -
     Tokens the new policies break are blocked in the account from their next
     request on, never revoked. The caller checked that the actor manages the
     account and is in sudo mode; `policy.allowed_networks` must be normalised
-    networks (tokens.services.clean_allowed_ips).
+    networks (tokens.validation.clean_allowed_ips).
     """
     _check_ranges(policy)
     account = Account.objects.select_for_update().get(pk=account.pk)

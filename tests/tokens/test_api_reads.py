@@ -24,7 +24,7 @@ from tokens.api.tokens import row_json
 from tokens.events import Actor
 from tokens.models import Token
 from tokens.selectors import token_selections
-from tokens.services import token_roll
+from tokens.services.roll import token_roll
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,9 @@ from tokens.events import Actor
 from tokens.models import Event
 from tokens.permissions import RecordRule, record_rules_allow
 from tokens.record_rules import record_rules_text, record_rules_widen
-from tokens.services import SudoRequired, TokenValidationError, token_update_permissions
+from tokens.services.change import token_update_permissions
+from tokens.services.common import SudoRequired
+from tokens.validation import TokenValidationError
 
 
 def rule(name: str, *types: str) -> RecordRule:

@@ -11,14 +11,11 @@ from django.utils import timezone
 from tests.factories import issue_automation_token, issue_user_token
 from tokens.events import Actor
 from tokens.models import Event, Token
-from tokens.services import (
-    TokenGone,
-    TokenValidationError,
-    token_remove_from_account,
-    token_revoke,
-    token_roll,
-    token_update_permissions,
-)
+from tokens.services.change import token_update_permissions
+from tokens.services.common import TokenGone
+from tokens.services.revoke import token_remove_from_account, token_revoke
+from tokens.services.roll import token_roll
+from tokens.validation import TokenValidationError
 
 pytestmark = pytest.mark.django_db
 

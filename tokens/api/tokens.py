@@ -51,12 +51,9 @@ from tokens.insights import DEFAULT_DAYS, MAX_DAYS, token_explanations, token_us
 from tokens.models import Token, TokenType
 from tokens.permissions import Kind, required_scope, scopes_cover
 from tokens.policies import token_blocked_in
-from tokens.services import (
-    token_create,
-    token_remove_from_account,
-    token_revoke,
-    token_roll,
-)
+from tokens.services.issue import token_create
+from tokens.services.revoke import token_remove_from_account, token_revoke
+from tokens.services.roll import token_roll
 from tokens.usage import TOKENS_OPERATION, usage_flush
 
 router = Router(tags=["tokens"])

@@ -28,12 +28,9 @@ from tokens.policies import blocked_in
 from tokens.policy_rules import NO_POLICY, Policy
 from tokens.record_rules import record_rules_text, rules_from_json
 from tokens.scope_words import RoleIn, roles_in_accounts
-from tokens.services import (
-    SudoRequired,
-    token_remove_from_account,
-    token_revoke,
-    token_update_permissions,
-)
+from tokens.services.change import token_update_permissions
+from tokens.services.common import SudoRequired
+from tokens.services.revoke import token_remove_from_account, token_revoke
 from tokens.usage import usage_flush
 from tokens.validation import TokenValidationError
 from tokens.views.common import (

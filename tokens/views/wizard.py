@@ -29,7 +29,8 @@ from tokens.permissions import (
 from tokens.policies import token_blocked_in
 from tokens.reveal import reveal_attach, reveal_take
 from tokens.scope_words import RoleIn, role_in_words, roles_in_accounts
-from tokens.services import CreatedToken, NotPermitted, token_create
+from tokens.services.common import CreatedToken, NotPermitted
+from tokens.services.issue import token_create
 from tokens.validation import TokenValidationError, clean_token_input
 from tokens.views.common import FORM_TEMPLATE, actor_of, back_url, stash, to_sudo, unstash
 from tokens.views.form import (

@@ -31,7 +31,7 @@ from tokens.events import Actor
 from tokens.models import Token, TokenType
 from tokens.policies import token_breaks
 from tokens.policy_rules import POLICY_LABELS, Policy
-from tokens.services import token_create
+from tokens.services.issue import token_create
 
 HEADER = ["account", "key", "created_at"]
 MAX_ERRORS_SHOWN = 50

@@ -15,7 +15,7 @@ from accounts.constants import Plan, Role
 from accounts.models import Account, Certificate, Domain, Membership, Record, Service, User, Zone
 from tokens.events import Actor, EventChannel
 from tokens.models import Token
-from tokens.services import token_create
+from tokens.services.issue import token_create
 
 DEMO_PASSWORD = "keyward-demo"
 

@@ -19,7 +19,7 @@ from tokens.constants import STALE_AFTER
 from tokens.events import Actor
 from tokens.models import Token
 from tokens.policies import idle_automation_tokens
-from tokens.services import token_revoke
+from tokens.services.revoke import token_revoke
 from tokens.usage import usage_delete_old
 
 
