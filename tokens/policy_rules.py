@@ -1,6 +1,6 @@
 """Account token policies (SPEC 15) as a pure rule: which policy of an account a token breaks.
 
-The request path (tokens.auth), the services (creation and edit) and the panel ask
+The request path (tokens.auth.bearer), the services (creation and edit) and the panel ask
 `policy_violation()`; tokens.policies holds the reads and the write around it.
 """
 

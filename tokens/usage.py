@@ -8,7 +8,7 @@ ring of MAX_DENIALS slots at once. No SQL query is added to any request.
 
 `usage_flush(token_id=...)` moves what is buffered into TokenUsage and
 TokenDenial. It runs when a request writes the token's `last_used_at` (at most
-once a minute per token, tokens.auth), before the usage API answers, and for
+once a minute per token, tokens.auth.bearer), before the usage API answers, and for
 every token from `manage.py flush_usage`. It never double-counts: one flusher
 per token at a time (a cache lock), and each counter is claimed by taking the
 amount read off it (`decr`) before that amount is added to the database.

@@ -80,7 +80,7 @@ def test_the_old_secret_stops_when_time_passes_the_grace(client, owner, monkeypa
     created = issue_user_token(owner)
     token_roll(actor=Actor.person(owner), token=created.token, grace_period=timedelta(hours=1))
     later = timezone.now() + timedelta(hours=1, seconds=1)
-    monkeypatch.setattr("tokens.auth.timezone.now", lambda: later)
+    monkeypatch.setattr("tokens.auth.bearer.timezone.now", lambda: later)
     assert whoami(client, created.secret).status_code == 401
 
 

@@ -24,7 +24,8 @@ from accounts.models import Account, User
 from accounts.roles import MANAGE_TOKENS
 from tokens import selectors
 from tokens.api.errors import ApiError, insufficient_scope, not_found
-from tokens.auth import AccountAccess, AuthenticationFailed, Principal, access_in_accounts
+from tokens.auth.bearer import AuthenticationFailed, access_in_accounts
+from tokens.auth.principal import AccountAccess, Principal
 from tokens.events import Actor
 from tokens.models import Token, TokenType
 from tokens.permissions import (
@@ -349,7 +350,7 @@ def managed_token(
 
     Managing a token is MANAGE_TOKENS in the token's account(s), decided by decide()
     with the caller's standing there as an account route would find it
-    (tokens.auth.access_in_accounts: not removed, its policies, the owner's role):
+    (tokens.auth.bearer.access_in_accounts: not removed, its policies, the owner's role):
     - one of the caller's owner's user tokens: the caller must act, unblocked and
       with the unrestricted grant, in every account where that token acts (a token
       kept out of an account never reaches it through a sibling);

@@ -20,7 +20,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from tokens.api.parser import RepeatedKeyError
-from tokens.auth import AuthenticationFailed
+from tokens.auth.bearer import AuthenticationFailed
 from tokens.permissions import required_scope
 from tokens.services.common import NotPermitted, TokenLimitReached
 

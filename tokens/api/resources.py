@@ -37,7 +37,8 @@ from tokens.api.schemas import (
     ZoneOut,
     fields_of,
 )
-from tokens.auth import Principal, time_column
+from tokens.auth.columns import time_column
+from tokens.auth.principal import Principal
 from tokens.models import SELECTION_FIELDS, Token
 from tokens.permissions import APEX, Kind, RecordRule, selection_is_total
 

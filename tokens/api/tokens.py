@@ -45,7 +45,7 @@ from tokens.api.schemas import (
 )
 from tokens.api.security import EmailPassword
 from tokens.api.token_rows import token_page
-from tokens.auth import Principal
+from tokens.auth.principal import Principal
 from tokens.events import Actor, EventChannel
 from tokens.insights import DEFAULT_DAYS, MAX_DAYS, token_explanations, token_usage_summary
 from tokens.models import Token, TokenType
