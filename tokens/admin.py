@@ -38,7 +38,7 @@ from tokens.events import Actor
 from tokens.models import Event, Token, TokenQuerySet, TokenType
 from tokens.permissions import SCOPE_DESCRIPTIONS
 from tokens.policies import Blocked, blocked_by_token, blocked_in
-from tokens.record_rules import record_rules_text, rules_from_json
+from tokens.records.rules import record_rules_text, rules_from_json
 from tokens.selectors import token_reach
 from tokens.services.revoke import token_revoke
 

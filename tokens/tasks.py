@@ -63,7 +63,7 @@ def _alone(what: str, lock: TaskLock, job: Callable[[], T]) -> T | None:
 @db_periodic_task(crontab(minute="*"), name="usage.flush")
 def usage_flush_task() -> int | None:
     """Write the usage buffered in the cache to the database (SPEC 13)."""
-    from tokens.usage import usage_flush_all
+    from tokens.usage.services import usage_flush_all
 
     flushed = _alone("usage flush", USAGE_FLUSH_LOCK, lambda: usage_flush_all(now=timezone.now()))
     if flushed:

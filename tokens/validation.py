@@ -32,7 +32,7 @@ from tokens.permissions import (
     kinds_for_scopes,
     plan_allows_scoped,
 )
-from tokens.record_rules import (
+from tokens.records.rules import (
     RecordRulesError,
     clean_record_rules,
     record_rules_widen,

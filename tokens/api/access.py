@@ -39,7 +39,8 @@ from tokens.permissions import (
     selection_is_total,
 )
 from tokens.policy_rules import policy_message
-from tokens.usage import TOKENS_OPERATION, Denial, DenialReason, usage_record
+from tokens.usage.rules import TOKENS_OPERATION, Denial, DenialReason
+from tokens.usage.services import usage_record
 
 M = TypeVar("M", bound=Model)
 
@@ -68,7 +69,7 @@ def authorize(
     outside its selection). Every answer of the route then carries
     `X-Accepted-Scopes` (ACCEPTED_SCOPES_HEADER).
 
-    A refusal is counted as denied here (tokens.usage: cache only). What is
+    A refusal is counted as denied here (tokens.usage.services: cache only). What is
     allowed is counted when the answer is known (`usage_settle`): the read or
     write may still find its resource outside the token's selection or record
     rules (`deny`), or find nothing at all (a 404: counted neither way).

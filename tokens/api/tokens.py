@@ -47,14 +47,15 @@ from tokens.api.security import EmailPassword
 from tokens.api.token_rows import token_page
 from tokens.auth.principal import Principal
 from tokens.events import Actor, EventChannel
-from tokens.insights import DEFAULT_DAYS, MAX_DAYS, token_explanations, token_usage_summary
 from tokens.models import Token, TokenType
 from tokens.permissions import Kind, required_scope, scopes_cover
 from tokens.policies import token_blocked_in
 from tokens.services.issue import token_create
 from tokens.services.revoke import token_remove_from_account, token_revoke
 from tokens.services.roll import token_roll
-from tokens.usage import TOKENS_OPERATION, usage_flush
+from tokens.usage.rules import TOKENS_OPERATION
+from tokens.usage.selectors import DEFAULT_DAYS, MAX_DAYS, token_explanations, token_usage_summary
+from tokens.usage.services import usage_flush
 
 router = Router(tags=["tokens"])
 

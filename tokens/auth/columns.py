@@ -25,8 +25,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import DateTimeField, Model
 
-from tokens.permissions import RecordRule
-from tokens.record_rules import rules_from_json
+from tokens.records.rules import RecordRule, rules_from_json
 
 
 def time_column(column: str) -> str:

@@ -27,7 +27,7 @@ from tokens.auth.columns import (
 from tokens.models import ALL_FIELDS, Token, TokenRemoval, TokenType
 from tokens.permissions import Grant, Kind
 from tokens.policy_rules import NO_POLICY, Policy
-from tokens.record_rules import rules_json
+from tokens.records.rules import rules_json
 
 _KINDS = tuple(Kind)
 _FLAGS = tuple(ALL_FIELDS[kind] for kind in _KINDS)

@@ -27,7 +27,7 @@ from tokens.forms import (
 )
 from tokens.models import TokenType
 from tokens.permissions import KIND_LABELS, SCOPES, Kind
-from tokens.record_rules import MAX_RECORD_RULES
+from tokens.records.rules import MAX_RECORD_RULES
 from tokens.scope_words import RoleIn, scope_description, scope_refusal
 from tokens.views.common import FORM_TEMPLATE
 

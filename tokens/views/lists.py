@@ -21,7 +21,7 @@ from tokens.models import Token, TokenType
 from tokens.paging import keyset_page
 from tokens.permissions import SCOPE_DESCRIPTIONS, Kind
 from tokens.policies import Blocked, blocked_by_token, blocked_in
-from tokens.record_rules import record_rules_text, rules_from_json
+from tokens.records.rules import record_rules_text, rules_from_json
 from tokens.views.common import (
     LIST_TEMPLATE,
     replacement_url,
