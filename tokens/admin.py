@@ -37,7 +37,7 @@ from tokens.admin_search import (
 from tokens.events import Actor
 from tokens.models import Event, Token, TokenQuerySet, TokenType
 from tokens.permissions import SCOPE_DESCRIPTIONS
-from tokens.policies import Blocked, blocked_by_token, blocked_in
+from tokens.policies.selectors import Blocked, blocked_by_token, blocked_in
 from tokens.records.rules import record_rules_text, rules_from_json
 from tokens.selectors import token_reach
 from tokens.services.revoke import token_revoke

@@ -38,7 +38,7 @@ from tokens.permissions import (
     required_scope,
     selection_is_total,
 )
-from tokens.policy_rules import policy_message
+from tokens.policies.rules import policy_message
 from tokens.usage.rules import TOKENS_OPERATION, Denial, DenialReason
 from tokens.usage.services import usage_record
 

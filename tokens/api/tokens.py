@@ -49,7 +49,7 @@ from tokens.auth.principal import Principal
 from tokens.events import Actor, EventChannel
 from tokens.models import Token, TokenType
 from tokens.permissions import Kind, required_scope, scopes_cover
-from tokens.policies import token_blocked_in
+from tokens.policies.selectors import token_blocked_in
 from tokens.services.issue import token_create
 from tokens.services.revoke import token_remove_from_account, token_revoke
 from tokens.services.roll import token_roll

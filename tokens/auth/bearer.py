@@ -38,7 +38,7 @@ from tokens.auth.principal import (
 from tokens.constants import LAST_USED_INTERVAL, MAX_CREDENTIAL_LENGTH
 from tokens.models import Token
 from tokens.permissions import token_is_usable
-from tokens.policy_rules import Policy, policy_violation
+from tokens.policies.rules import Policy, policy_violation
 from tokens.usage.services import buffered_days, usage_flush
 
 _KEYWARD_PREFIX_RE = re.compile(r"^kw[ua]_")

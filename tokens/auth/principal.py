@@ -26,7 +26,7 @@ from tokens.auth.columns import (
 )
 from tokens.models import ALL_FIELDS, Token, TokenRemoval, TokenType
 from tokens.permissions import Grant, Kind
-from tokens.policy_rules import NO_POLICY, Policy
+from tokens.policies.rules import NO_POLICY, Policy
 from tokens.records.rules import rules_json
 
 _KINDS = tuple(Kind)

@@ -8,9 +8,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from tokens import policies
 from tokens.events import Actor, event_record
 from tokens.models import ALL_FIELDS, EventKind, Token
+from tokens.policies.selectors import edit_refusal
 from tokens.selectors import token_reach
 from tokens.services.common import (
     SudoRequired,
@@ -81,7 +81,7 @@ def token_update_permissions(
         raise TokenValidationError({"tls_access": "TLS management is for automation tokens only."})
 
     if token.is_automation:
-        refuse_by_policy(policies.edit_refusal(token, allowed_ips=updated.allowed_ips))
+        refuse_by_policy(edit_refusal(token, allowed_ips=updated.allowed_ips))
     if not sudo and permissions_widen(token, updated, clean_resources):
         raise SudoRequired()
 

@@ -14,11 +14,12 @@ from django.utils import timezone
 from accounts.constants import Role
 from accounts.models import Account, User
 from accounts.selectors import memberships_managing
-from tokens import crypto, policies
+from tokens import crypto
 from tokens.constants import DEFAULT_EXPIRY, MAX_ACTIVE_TOKENS_PER_USER
 from tokens.events import Actor, event_record
 from tokens.models import ActorKind, EventKind, Token, TokenType
 from tokens.permissions import AUTOMATION_ROLES
+from tokens.policies.selectors import token_refusal
 from tokens.selectors import token_reach
 from tokens.services.common import (
     CreatedToken,
@@ -143,7 +144,7 @@ def token_create(
     expiry, networks = cleaned.expires_at, cleaned.allowed_ips
     if token_type == TokenType.AUTOMATION:
         assert account is not None  # _automation_token_role refused a missing one
-        refuse_by_policy(policies.token_refusal(account, token_type, now, expiry, networks))
+        refuse_by_policy(token_refusal(account, token_type, now, expiry, networks))
     if limit_holder is not None:
         _check_token_limit(limit_holder, now)
 

@@ -20,8 +20,8 @@ from tokens import selectors
 from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
 from tokens.models import Token
 from tokens.permissions import Kind, plan_allows_scoped
-from tokens.policies import blocked_in
-from tokens.policy_rules import NO_POLICY, Policy
+from tokens.policies.rules import NO_POLICY, Policy
+from tokens.policies.selectors import blocked_in
 from tokens.records.rules import record_rules_text, rules_from_json
 from tokens.scope_words import RoleIn, roles_in_accounts
 from tokens.services.change import token_update_permissions

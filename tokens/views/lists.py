@@ -20,7 +20,7 @@ from tokens.constants import MAX_ACTIVE_TOKENS_PER_USER
 from tokens.models import Token, TokenType
 from tokens.paging import keyset_page
 from tokens.permissions import SCOPE_DESCRIPTIONS, Kind
-from tokens.policies import Blocked, blocked_by_token, blocked_in
+from tokens.policies.selectors import Blocked, blocked_by_token, blocked_in
 from tokens.records.rules import record_rules_text, rules_from_json
 from tokens.views.common import (
     LIST_TEMPLATE,

@@ -23,7 +23,7 @@ from tokens import selectors
 from tokens.forms import TokenCreateForm
 from tokens.models import TokenType
 from tokens.permissions import AUTOMATION_ROLES, plan_allows_scoped
-from tokens.policies import token_blocked_in
+from tokens.policies.selectors import token_blocked_in
 from tokens.reveal import reveal_attach, reveal_take
 from tokens.scope_words import RoleIn, role_in_words, roles_in_accounts
 from tokens.services.common import CreatedToken, NotPermitted

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from tokens.models import Token
-from tokens.policies import idle_automation_tokens
+from tokens.policies.selectors import idle_automation_tokens
 from tokens.services.cleanup import stale_tokens, stale_tokens_clean
 
 
