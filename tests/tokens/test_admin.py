@@ -515,7 +515,7 @@ REVOKED = "admin:tokens_revokedtokenevent_changelist"
 
 
 def test_revoked_view_lists_who_when_and_why_from_the_event_log(client, staff, tokens):
-    from tokens.leaks import Finding, credentials_revoke
+    from tokens.leaks.services import Finding, credentials_revoke
 
     _revoke_as_support(client, staff, tokens["user"])
     finding = Finding(url="https://gist.github.com/someone/abc", source="gist")
