@@ -14,23 +14,14 @@ from dataclasses import dataclass
 from accounts.constants import Role
 from accounts.models import Membership
 from accounts.roles import BILLING_READ, ROLE_OPERATIONS
+from tokens.kinds import KINDS
 from tokens.permissions import (
     ROLE_WIDE_SCOPES,
     SCOPE_DESCRIPTIONS,
     SCOPE_OPERATIONS,
     TLS_OPERATIONS,
-    Kind,
     scope_fits_role,
 )
-
-# What each kind is called in a sentence ("read and change zones and services").
-_AREAS: dict[Kind, str] = {
-    Kind.ZONES: "DNS zones",
-    Kind.DOMAINS: "domains",
-    Kind.REGISTRAR: "registrations",
-    Kind.CERTIFICATES: "certificates",
-    Kind.SERVICES: "CDN services",
-}
 
 
 @dataclass(frozen=True)
@@ -59,10 +50,10 @@ def _join(words: Sequence[str]) -> str:
 
 def _what_operations_allow(operations: frozenset[str], *, reads_only: bool) -> str:
     """The operations of a role in a few words ("read and change DNS zones; purge caches")."""
-    changed = [] if reads_only else [a for k, a in _AREAS.items() if f"{k}:write" in operations]
-    read = [a for k, a in _AREAS.items() if f"{k}:read" in operations and a not in changed]
+    changed = [] if reads_only else [kind.noun for kind in KINDS if kind.write in operations]
+    read = [kind.noun for kind in KINDS if kind.read in operations and kind.noun not in changed]
     parts = []
-    if len(changed) == len(_AREAS):
+    if len(changed) == len(KINDS):
         parts.append("read and change every resource")
     elif changed:
         parts.append(f"read and change {_join(changed)}")

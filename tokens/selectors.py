@@ -16,15 +16,8 @@ from accounts.constants import Role
 from accounts.models import Account, Membership, User
 from accounts.roles import manages_account, role_can_read
 from accounts.selectors import accounts_managed_by, memberships_managing
-from tokens.models import (
-    PERSONAL_EVENT_KINDS,
-    Event,
-    Token,
-    TokenQuerySet,
-    TokenRemoval,
-    TokenType,
-)
-from tokens.permissions import Kind
+from tokens.kinds import Kind
+from tokens.models import PERSONAL_EVENT_KINDS, Event, Token, TokenQuerySet, TokenRemoval, TokenType
 
 # --------------------------------------------------------------------------- event log
 

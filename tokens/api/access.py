@@ -27,10 +27,10 @@ from tokens.api.errors import ApiError, insufficient_scope, not_found
 from tokens.auth.bearer import AuthenticationFailed, access_in_accounts
 from tokens.auth.principal import AccountAccess, Principal
 from tokens.events import Actor
+from tokens.kinds import BY_KIND, Kind
 from tokens.models import Token, TokenType
 from tokens.permissions import (
     Decision,
-    Kind,
     Outcome,
     accepted_scopes,
     decide,
@@ -284,10 +284,12 @@ def one(queryset: QuerySet[M], **lookup: Any) -> M:
     return found
 
 
-def target(request: HttpRequest, operation: str, model: type[M], kind: Kind, resource_id: int) -> M:
-    """The account's resource `resource_id` of `kind`, if the token may perform `operation`
-    on it: authorize(), then the row through the token's selection (one query), or 404."""
+def target(request: HttpRequest, operation: str, kind: Kind, resource_id: int) -> Any:
+    """The account's resource `resource_id` of `kind` (its model in tokens.kinds), if the
+    token may perform `operation` on it: authorize(), then the row through the token's
+    selection (one query), or 404."""
     access = authorize(request, operation)
+    model = BY_KIND[kind].model
     rows = visible(model._default_manager.select_related("account"), principal_of(request), kind)
     found = rows.filter(pk=resource_id, account_id=access.id).first()
     if found is None:

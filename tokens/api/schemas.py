@@ -18,7 +18,8 @@ from pydantic import AfterValidator, ConfigDict, Field, StrictInt
 
 from accounts.constants import RecordType
 from tokens.constants import MAX_NAME_LENGTH, MAX_ROLL_GRACE_PERIOD
-from tokens.permissions import SCOPES, Kind
+from tokens.kinds import Kind
+from tokens.permissions import SCOPES
 from tokens.policies.rules import PolicyName
 from tokens.usage.rules import DenialReason
 

@@ -47,8 +47,9 @@ from tokens.api.security import EmailPassword
 from tokens.api.token_rows import token_page
 from tokens.auth.principal import Principal
 from tokens.events import Actor, EventChannel
+from tokens.kinds import Kind
 from tokens.models import Token, TokenType
-from tokens.permissions import Kind, required_scope, scopes_cover
+from tokens.permissions import required_scope, scopes_cover
 from tokens.policies.selectors import token_blocked_in
 from tokens.selections.selectors import token_resources_json, token_selections
 from tokens.services.issue import token_create

@@ -34,15 +34,15 @@ from tokens.api.schemas import (
     ServicePatchIn,
     resource_json,
 )
-from tokens.permissions import Kind
+from tokens.kinds import BY_KIND, Kind
 from tokens.records.rules import record_rules_allow, record_rules_text
 from tokens.usage.rules import DenialReason
 
-ZONE = "/{id:account_id}/zones/{id:zone_id}"
-DOMAIN = "/{id:account_id}/domains/{id:domain_id}"
-REGISTRATION = "/{id:account_id}/registrar/domains/{id:domain_id}"
-CERTIFICATE = "/{id:account_id}/certificates/{id:certificate_id}"
-SERVICE = "/{id:account_id}/services/{id:service_id}"
+ZONE = BY_KIND[Kind.ZONES].api_item_path
+DOMAIN = BY_KIND[Kind.DOMAINS].api_item_path
+REGISTRATION = BY_KIND[Kind.REGISTRAR].api_item_path
+CERTIFICATE = BY_KIND[Kind.CERTIFICATES].api_item_path
+SERVICE = BY_KIND[Kind.SERVICES].api_item_path
 
 
 # --------------------------------------------------------------------------- zones
@@ -65,7 +65,7 @@ def record_create(
     request: HttpRequest, account_id: int, zone_id: int, payload: RecordIn
 ) -> HttpResponse:
     """Add a DNS record to a zone (`zones:write`)."""
-    zone = target(request, "zones:write", Zone, Kind.ZONES, zone_id)
+    zone: Zone = target(request, "zones:write", Kind.ZONES, zone_id)
     _check_record_rules(
         request, name=dns.record_relative_name(payload.name, zone), type=str(payload.type)
     )
@@ -82,7 +82,7 @@ def record_delete(
     request: HttpRequest, account_id: int, zone_id: int, record_id: int
 ) -> HttpResponse:
     """Delete a DNS record (`zones:write`)."""
-    zone = target(request, "zones:write", Zone, Kind.ZONES, zone_id)
+    zone: Zone = target(request, "zones:write", Kind.ZONES, zone_id)
     record = one(Record.objects.all(), pk=record_id, zone_id=zone.pk)
     _check_record_rules(request, name=record.name, type=record.type)
     record.zone = zone
@@ -113,7 +113,7 @@ def domain_create(request: HttpRequest, account_id: int, payload: DomainIn) -> H
 @router.delete(DOMAIN, response={204: None, **ACCOUNT_ERRORS}, tags=["domains"])
 def domain_delete(request: HttpRequest, account_id: int, domain_id: int) -> HttpResponse:
     """Remove a domain (`domains:write`)."""
-    domain = target(request, "domains:write", Domain, Kind.DOMAINS, domain_id)
+    domain: Domain = target(request, "domains:write", Kind.DOMAINS, domain_id)
     domains.domain_delete(actor=actor(principal_of(request)), domain=domain)
     return no_content()
 
@@ -128,7 +128,7 @@ def domain_delete(request: HttpRequest, account_id: int, domain_id: int) -> Http
 )
 def registration_renew(request: HttpRequest, account_id: int, domain_id: int) -> HttpResponse:
     """Renew a domain for one year (`registrar:write`)."""
-    domain = target(request, "registrar:write", Domain, Kind.REGISTRAR, domain_id)
+    domain: Domain = target(request, "registrar:write", Kind.REGISTRAR, domain_id)
     domain = domains.domain_renew(actor=actor(principal_of(request)), domain=domain)
     return ok(resource_json(DomainOut, domain), status=201)
 
@@ -154,7 +154,7 @@ def auto_renewal_off(request: HttpRequest, account_id: int, domain_id: int) -> H
 
 
 def _auto_renewal(request: HttpRequest, domain_id: int, *, enabled: bool) -> HttpResponse:
-    domain = target(request, "registrar:write", Domain, Kind.REGISTRAR, domain_id)
+    domain: Domain = target(request, "registrar:write", Kind.REGISTRAR, domain_id)
     domain = domains.domain_auto_renew_set(
         actor=actor(principal_of(request)), domain=domain, enabled=enabled
     )
@@ -171,8 +171,8 @@ def _auto_renewal(request: HttpRequest, domain_id: int, *, enabled: bool) -> Htt
 )
 def certificate_renew(request: HttpRequest, account_id: int, certificate_id: int) -> HttpResponse:
     """Reissue a certificate for 90 more days (`certificates:write`, or TLS management)."""
-    certificate = target(
-        request, "certificates:write", Certificate, Kind.CERTIFICATES, certificate_id
+    certificate: Certificate = target(
+        request, "certificates:write", Kind.CERTIFICATES, certificate_id
     )
     certificate = certificates.certificate_renew(
         actor=actor(principal_of(request)), certificate=certificate
@@ -190,7 +190,7 @@ def service_update(
     request: HttpRequest, account_id: int, service_id: int, payload: ServicePatchIn
 ) -> HttpResponse:
     """Change a service's name, hostname, origin or default TTL (`services:write`)."""
-    service = target(request, "services:write", Service, Kind.SERVICES, service_id)
+    service: Service = target(request, "services:write", Kind.SERVICES, service_id)
     service = cdn.service_update(
         actor=actor(principal_of(request)),
         service=service,
@@ -208,7 +208,7 @@ def service_purge(
     request: HttpRequest, account_id: int, service_id: int, payload: PurgeIn
 ) -> HttpResponse:
     """Purge a URL or a surrogate key from a service's cache (`purge_select`)."""
-    service = target(request, "purge_select", Service, Kind.SERVICES, service_id)
+    service: Service = target(request, "purge_select", Kind.SERVICES, service_id)
     purge = cdn.service_purge(
         actor=actor(principal_of(request)),
         service=service,
@@ -223,6 +223,6 @@ def service_purge(
 )
 def service_purge_all(request: HttpRequest, account_id: int, service_id: int) -> HttpResponse:
     """Purge everything a service has cached (`purge_all`)."""
-    service = target(request, "purge_all", Service, Kind.SERVICES, service_id)
+    service: Service = target(request, "purge_all", Kind.SERVICES, service_id)
     purge = cdn.service_purge_all(actor=actor(principal_of(request)), service=service)
     return ok(resource_json(PurgeOut, purge), status=202)

@@ -11,8 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from tokens.events import Actor, event_record
-from tokens.models import ALL_FIELDS, EventKind, Token
-from tokens.permissions import SCOPE_OPERATIONS, Kind
+from tokens.kinds import KINDS, Kind
+from tokens.models import EventKind, Token
+from tokens.permissions import SCOPE_OPERATIONS
 from tokens.policies.selectors import edit_refusal
 from tokens.records.rules import record_rules_widen, rules_from_json
 from tokens.selections.services import token_flags_set, token_selections_save
@@ -94,7 +95,7 @@ def token_update_permissions(
             "allowed_ips",
             "tls_access",
             "record_rules",
-            *ALL_FIELDS.values(),
+            *(entry.all_field for entry in KINDS),
         ]
     )
     token_selections_save(token, clean_resources)

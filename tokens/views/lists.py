@@ -17,9 +17,10 @@ from accounts.models import Account, Membership, User
 from accounts.roles import manages_account
 from tokens import selectors
 from tokens.constants import MAX_ACTIVE_TOKENS_PER_USER
+from tokens.kinds import Kind
 from tokens.models import Token, TokenType
 from tokens.paging import keyset_page
-from tokens.permissions import SCOPE_DESCRIPTIONS, Kind
+from tokens.permissions import SCOPE_DESCRIPTIONS
 from tokens.policies.selectors import Blocked, blocked_by_token, blocked_in
 from tokens.records.rules import record_rules_text, rules_from_json
 from tokens.selections.selectors import ResourceSummary, token_resource_summaries

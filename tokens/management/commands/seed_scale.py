@@ -31,8 +31,11 @@ from django.utils import timezone
 from accounts.constants import Plan, RecordType, Role
 from accounts.models import Account, Membership, Record, User, Zone
 from tokens import crypto
+from tokens.kinds import BY_KIND, Kind
 from tokens.models import ActorKind, Event, EventChannel, EventKind, Token, TokenType
 from tokens.selectors import tokens_acting_in
+
+_ZONES = BY_KIND[Kind.ZONES]  # the kind whose selections the seed fills
 
 PASSWORD = "keyward-demo"
 HISTORY = timedelta(days=730)  # events and tokens are spread over the last two years
@@ -249,7 +252,7 @@ class Command(BaseCommand):
             "display": crypto.display_hint(secret),
             "created_at": created_at,
             "expires_at": expires_at,
-            "all_zones": rng.random() >= 0.2,
+            _ZONES.all_field: rng.random() >= 0.2,
         }
         if rng.random() < 0.6:
             fields["last_used_at"] = created_at + (self.now - created_at) * rng.random()
@@ -275,9 +278,9 @@ class Command(BaseCommand):
     def _select_zones(self, world: World, tokens: list[Token]) -> None:
         if not world.zone_ids:
             return
-        digests = [token.digest for token in tokens if not token.all_zones]
+        digests = [token.digest for token in tokens if not getattr(token, _ZONES.all_field)]
         ids = Token.objects.filter(digest__in=digests).values_list("id", flat=True)
-        through = Token.zones.through
+        through = getattr(Token, _ZONES.selection_field).through
         rows = []
         for token_id in ids:
             picked = self.rng.sample(
