@@ -1,4 +1,4 @@
-"""Tokens and the event log."""
+"""Tokens and the event log (and, imported here, the models of the features)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,6 @@ from accounts.constants import Role
 from accounts.models import Account, User
 from tokens.kinds import BY_KIND, KINDS, Kind
 from tokens.permissions import AUTOMATION_ROLES
-
-# Features keep their models in their package; importing them here registers them with
-# the app (and its migrations). Import them from their package, not from here.
-from tokens.usage.models import TokenDenial, TokenUsage  # noqa: F401
 
 
 class TokenType(models.TextChoices):
@@ -230,44 +226,6 @@ class TokenRemoval(models.Model):
         return f"{self.token_id} removed from {self.account_id}"
 
 
-class RevokedToken(models.Model):
-    """What is left of a revoked token: enough for support to answer "revoked on … by …".
-
-    Revoking deletes the Token row; this tombstone keeps its digest (the same
-    HMAC of the secret, under the same pepper, so a pasted value still finds it)
-    and, while a roll's grace period ran, the previous secret's digest too. No
-    secret and no permissions: it cannot authenticate anything. Kept as long as
-    the event log (forever, today). Written by tokens.services.revoke only.
-    """
-
-    digest = models.CharField(max_length=64, unique=True)
-    previous_digest = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    token_id = models.BigIntegerField(db_index=True)
-    name = models.CharField(max_length=100)
-    display = models.CharField(max_length=24)
-    type = models.CharField(max_length=10, choices=TokenType.choices)
-    account = models.ForeignKey(
-        Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    revoked_at = models.DateTimeField(default=timezone.now)
-    revoked_by = models.CharField(max_length=20, help_text="Who in kind: owner, support, ….")
-    revoked_by_label = models.CharField(max_length=300, help_text="Who, for humans.")
-    reason = models.CharField(max_length=600, blank=True, help_text="Why, when known.")
-
-    class Meta:
-        ordering = ["-revoked_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.display}), revoked"
-
-
 class EventKind(models.TextChoices):
     TOKEN_CREATED = "token.created", "Token created"
     TOKEN_UPDATED = "token.updated", "Token permissions changed"
@@ -400,15 +358,6 @@ class Event(models.Model):
         return self.summary
 
 
-class RevokedTokenEvent(Event):
-    """The event log's `token.revoked` entries: support's read-only "Revoked tokens" view."""
-
-    class Meta:
-        proxy = True
-        verbose_name = "revoked token"
-        verbose_name_plural = "revoked tokens"
-
-
 class PendingReveal(models.Model):
     """A new secret's one reveal, not yet shown (tokens.views.reveal).
 
@@ -422,3 +371,10 @@ class PendingReveal(models.Model):
 
     def __str__(self) -> str:
         return f"reveal {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# Features keep their models in their package; they build on the models above, and
+# importing them here registers them with the app (and its migrations). Import them
+# from their package, not from here.
+from tokens.tombstones.models import RevokedToken, RevokedTokenEvent  # noqa: E402, F401
+from tokens.usage.models import TokenDenial, TokenUsage  # noqa: E402, F401

@@ -2,7 +2,7 @@
 
 Listing tokens and managing one by id need the `global` scope; the `tokens/self` routes
 need none (SPEC 7, 11). Managing *another* token by id (revoke, roll, usage) is the
-operation `manage_tokens` in that token's account, decided by access.managed_token():
+operation `manage_tokens` in that token's account, decided by managed.managed_token():
 the calling token must act there unblocked, with `global` on all resources and no
 record rules.
 """
@@ -19,9 +19,10 @@ from ninja import Query, Router
 from accounts.http import client_ip
 from accounts.models import User
 from tokens import selectors
-from tokens.api.access import actor, count_request, managed_token, one, principal_of
+from tokens.api.access import actor, count_request, one, principal_of
 from tokens.api.errors import insufficient_scope
 from tokens.api.lean import lean_get
+from tokens.api.managed import managed_token
 from tokens.api.responses import PAGE, PER_PAGE, ok
 from tokens.api.schemas import (
     ACCOUNT_ERRORS,
