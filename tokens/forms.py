@@ -22,7 +22,7 @@ from accounts.models import Account
 from tokens.constants import DEFAULT_EXPIRY, EXPIRY_CHOICES_DAYS, MAX_NAME_LENGTH
 from tokens.kinds import BY_KIND, Kind
 from tokens.models import TokenType
-from tokens.permissions import AUTOMATION_ROLES, SCOPES
+from tokens.permissions import AUTOMATION_ROLES, DEFAULT_AUTOMATION_ROLE, SCOPES
 from tokens.policies.rules import IDLE_RANGE, LIFETIME_RANGE, Policy
 from tokens.records.rules import MAX_RECORD_RULES
 from tokens.validation import ALL, TokenValidationError, clean_allowed_ips
@@ -173,7 +173,7 @@ class TokenCreateForm(TokenPermissionsForm):
     role = forms.ChoiceField(
         label="Role",
         choices=[(role, Role(role).label) for role in AUTOMATION_ROLES],
-        initial=Role.ENGINEER,
+        initial=DEFAULT_AUTOMATION_ROLE,
         required=False,
         help_text="Caps everything the token can do, whatever its scopes.",
     )

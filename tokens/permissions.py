@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from accounts.constants import PLANS_WITH_SCOPED_AUTOMATION_TOKENS, Role
+from accounts.constants import Role, plan_scopes_automation_tokens
 from accounts.roles import MANAGE_TOKENS, OPERATIONS, ROLE_OPERATIONS
 from tokens.kinds import BY_KIND, KINDS, OPERATION_KIND, Kind
 from tokens.records.rules import RecordRule
 
-# Roles an automation token may be given (SPEC 3); engineer is the default.
+# Roles an automation token may be given (SPEC 3), and the one it gets unless told.
 AUTOMATION_ROLES: tuple[str, ...] = (Role.ENGINEER, Role.USER, Role.BILLING)
+DEFAULT_AUTOMATION_ROLE = Role.ENGINEER
 
 # Scopes that are not one kind's read or write, with what they give.
 _BROAD_SCOPES: dict[str, str] = {
@@ -68,6 +69,11 @@ _CERTIFICATES = BY_KIND[Kind.CERTIFICATES]
 TLS_OPERATIONS: frozenset[str] = frozenset({_CERTIFICATES.read, _CERTIFICATES.write})
 
 
+def role_operations(role: str, *, tls_access: bool = False) -> frozenset[str]:
+    """What a token capped by `role` may do at most; with TLS management, certificates too."""
+    return ROLE_OPERATIONS[role] | (TLS_OPERATIONS if tls_access else frozenset())
+
+
 def scope_fits_role(scope: str, role: str, *, tls_access: bool = False) -> bool:
     """The role can use every operation `scope` grants (`global`/`global:read`: any of them).
 
@@ -75,7 +81,7 @@ def scope_fits_role(scope: str, role: str, *, tls_access: bool = False) -> bool:
     zones; a role that only reads them is not offered it (SPEC 6). With TLS
     management (`tls_access`) the certificate scopes fit every role.
     """
-    allowed = ROLE_OPERATIONS[role] | (TLS_OPERATIONS if tls_access else frozenset())
+    allowed = role_operations(role, tls_access=tls_access)
     if scope in ROLE_WIDE_SCOPES:
         return bool(SCOPE_OPERATIONS[scope] & allowed)
     return SCOPE_OPERATIONS[scope] <= allowed
@@ -121,7 +127,7 @@ def scopes_cover(scopes: Iterable[str], operation: str) -> bool:
 
 def plan_allows_scoped(plan: str, token_type: str) -> bool:
     """Solo accounts cannot scope automation tokens; user tokens are scoped on every plan."""
-    return token_type != "automation" or plan in PLANS_WITH_SCOPED_AUTOMATION_TOKENS
+    return token_type != "automation" or plan_scopes_automation_tokens(plan)
 
 
 def grant_is_scoped(grant: Grant) -> bool:

@@ -20,6 +20,7 @@ from tokens.permissions import (
     SCOPE_DESCRIPTIONS,
     SCOPE_OPERATIONS,
     TLS_OPERATIONS,
+    role_operations,
     scope_fits_role,
 )
 
@@ -68,7 +69,7 @@ def _what_operations_allow(operations: frozenset[str], *, reads_only: bool) -> s
 
 def role_in_words(role: str, *, tls_access: bool = False) -> str:
     """What a token with `role` may do at most ("read and change DNS zones; purge caches")."""
-    operations = ROLE_OPERATIONS[role] | (TLS_OPERATIONS if tls_access else frozenset())
+    operations = role_operations(role, tls_access=tls_access)
     return _what_operations_allow(operations, reads_only=False)
 
 
@@ -81,10 +82,7 @@ def scope_description(scope: str, roles: Iterable[RoleIn] = ()) -> str:
     if scope not in ROLE_WIDE_SCOPES or not roles:
         return SCOPE_DESCRIPTIONS.get(scope, scope)
     operations = frozenset().union(
-        *(
-            ROLE_OPERATIONS[item.role] | (TLS_OPERATIONS if item.tls_access else set())
-            for item in roles
-        )
+        *(role_operations(item.role, tls_access=item.tls_access) for item in roles)
     )
     reads_only = scope == "global:read"
     what = _what_operations_allow(operations, reads_only=reads_only)

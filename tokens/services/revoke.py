@@ -34,7 +34,7 @@ REVOKED_BY = {
 }
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def token_revoke(
     *,
     actor: Actor,
@@ -82,7 +82,7 @@ def token_revoke(
     return True
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def token_remove_from_account(*, actor: Actor, token: Token, account: Account) -> None:
     """Cut a member's user token off from one account (SPEC 6, "Remove from <account>").
 
