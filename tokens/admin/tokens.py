@@ -189,7 +189,7 @@ class TokenAdmin(NoSecretsInSearch):
                     token_type=token.type, owner_id=token.user_id, token_id=token.pk
                 )
                 cached = [membership.account for membership in reach.memberships]
-            token._acts_in = cached  # type: ignore[attr-defined]
+            token._acts_in = cached  # type: ignore[attr-defined]  # cached for the page's columns
         return cached
 
     @admin.display(description="Acts in")

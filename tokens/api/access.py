@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.constants import Plan, Role
 from accounts.models import Account, User
 from tokens.api.errors import ApiError, insufficient_scope, not_found
+from tokens.api.security import ApiRequest
 from tokens.auth.bearer import AuthenticationFailed
 from tokens.auth.principal import AccountAccess, Principal
 from tokens.events import Actor
@@ -43,10 +44,9 @@ from tokens.usage.services import usage_record
 M = TypeVar("M", bound=Model)
 
 
-def principal_of(request: HttpRequest) -> Principal:
+def principal_of(request: ApiRequest) -> Principal:
     """The authenticated token (set by the BearerToken security class)."""
-    # django-ninja sets `request.auth` at run time: HttpRequest's stub does not declare it.
-    return request.auth  # type: ignore[attr-defined]
+    return request.auth
 
 
 @functools.cache
@@ -55,9 +55,7 @@ def accepted_scopes_header(operation: str) -> str:
     return ", ".join(accepted_scopes(operation))
 
 
-def authorize(
-    request: HttpRequest, operation: str, *, creates: Kind | None = None
-) -> AccountAccess:
+def authorize(request: ApiRequest, operation: str, *, creates: Kind | None = None) -> AccountAccess:
     """The route's account if the token may perform `operation` there.
 
     404 when the token does not act in the account; 403 policy_violation when it
@@ -76,7 +74,7 @@ def authorize(
     access = principal.access
     now = timezone.now()
     accepted = accepted_scopes_header(operation)
-    request.accepted_scopes = accepted  # type: ignore[attr-defined]  # see AcceptedScopes
+    request.accepted_scopes = accepted  # see AcceptedScopes
     decision = decide(
         principal.grant,
         role=access.role if access else None,
@@ -89,8 +87,9 @@ def authorize(
         raise AuthenticationFailed("The token may not be used now.", credentials_sent=True)
     refusal, reason = _refusal(request, decision, principal, creates)
     if refusal is None:
+        assert access is not None  # _refusal refuses a token that does not act here
         setattr(request, _PENDING, _Pending(principal, operation, now))
-        return access  # type: ignore[return-value]  # None is refused by _refusal
+        return access
     if reason is not None:
         _count_denied(request, principal, operation, now, reason)
     refusal.headers[ACCEPTED_SCOPES_HEADER] = accepted
@@ -98,7 +97,7 @@ def authorize(
 
 
 def _refusal(
-    request: HttpRequest, decision: Decision, principal: Principal, creates: Kind | None
+    request: ApiRequest, decision: Decision, principal: Principal, creates: Kind | None
 ) -> tuple[ApiError | None, DenialReason | None]:
     """Why authorize() refuses, and the reason it is counted as denied (None: not counted)."""
     access = principal.access
@@ -167,12 +166,12 @@ class _Pending:
     now: datetime
 
 
-def _path_ids(request: HttpRequest) -> dict[str, Any]:
+def _path_ids(request: ApiRequest) -> dict[str, Any]:
     return request.resolver_match.kwargs if request.resolver_match else {}
 
 
 def _count_denied(
-    request: HttpRequest,
+    request: ApiRequest,
     principal: Principal,
     operation: str,
     now: datetime,
@@ -191,7 +190,7 @@ def _count_denied(
     usage_record(token_id=principal.id, operation=operation, allowed=False, now=now, denial=denial)
 
 
-def deny(request: HttpRequest, reason: DenialReason) -> None:
+def deny(request: ApiRequest, reason: DenialReason) -> None:
     """Count the operation authorize() allowed as denied after all: the token's selection
     or its record rules refused the resource (SPEC 13, "What counts as denied")."""
     pending: _Pending | None = getattr(request, _PENDING, None)
@@ -281,7 +280,7 @@ def one(queryset: QuerySet[M], **lookup: Any) -> M:
     return found
 
 
-def target(request: HttpRequest, operation: str, kind: Kind, resource_id: int) -> Any:
+def target(request: ApiRequest, operation: str, kind: Kind, resource_id: int) -> Any:
     """The account's resource `resource_id` of `kind` (its model in tokens.kinds), if the
     token may perform `operation` on it: authorize(), then the row through the token's
     selection (one query), or 404."""
@@ -295,7 +294,7 @@ def target(request: HttpRequest, operation: str, kind: Kind, resource_id: int) -
 
 
 def not_found_in_reach(
-    request: HttpRequest, model: type[Model], resource_id: int, *, account_id: int, kind: Kind
+    request: ApiRequest, model: type[Model], resource_id: int, *, account_id: int, kind: Kind
 ) -> ApiError:
     """The 404 of a resource an allowed read or write did not find through the selection.
 

@@ -15,11 +15,11 @@ import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
-from django.db.models import DateTimeField, Model
-from django.http import HttpRequest, HttpResponse
+from django.db.models import DateTimeField, Field, ManyToManyField, Model
+from django.http import HttpResponse
 from ninja import Router, Schema
 
 from accounts.models import Record
@@ -29,6 +29,7 @@ from tokens.api.accounts import ACCOUNTS_PREFIX
 from tokens.api.lean import lean_get
 from tokens.api.responses import DEFAULT_PER_PAGE, PAGE, PER_PAGE, ok, pagination
 from tokens.api.schemas import ACCOUNT_ERRORS, Data, Page, fields_of
+from tokens.api.security import ApiRequest
 from tokens.auth.columns import time_column
 from tokens.auth.principal import Principal
 from tokens.kinds import BY_KIND, KINDS, Kind, ResourceKind
@@ -123,9 +124,10 @@ REGISTRY: tuple[ApiResource, ...] = tuple(
 
 def _selected_ids_sql(kind: Kind) -> str:
     """The ids the token `%(token)s` selected of `kind`, as a subquery."""
-    through = Token._meta.get_field(BY_KIND[kind].selection_field).remote_field.through  # type: ignore[union-attr]
-    source = Token._meta.get_field(BY_KIND[kind].selection_field).m2m_column_name()  # type: ignore[union-attr]
-    target = Token._meta.get_field(BY_KIND[kind].selection_field).m2m_reverse_name()  # type: ignore[union-attr]
+    field = cast(ManyToManyField, Token._meta.get_field(BY_KIND[kind].selection_field))
+    through = field.remote_field.through
+    assert through is not None  # resolved to the auto-created model once apps are ready
+    source, target = field.m2m_column_name(), field.m2m_reverse_name()
     return f"SELECT s.{target} FROM {through._meta.db_table} s WHERE s.{source} = %(token)s"  # noqa: S608
 
 
@@ -140,8 +142,8 @@ def _parent_sql(rk: ApiResource, selected: bool) -> str:
 
 def _column(model: type[Model], name: str) -> str:
     """The field as a SELECT column over `x` (datetimes: the text orjson would write)."""
-    field = model._meta.get_field(name)
-    column = f"x.{field.column}"  # type: ignore[union-attr]
+    field = cast(Field, model._meta.get_field(name))  # a concrete field of the Out schema
+    column = f"x.{field.column}"
     return time_column(column) if isinstance(field, DateTimeField) else column
 
 
@@ -153,7 +155,8 @@ def _columns(rk: ApiResource) -> str:
 
 
 def _order(rk: ApiResource) -> str:
-    return ", ".join(f"x.{rk.model._meta.get_field(name).column}" for name in rk.ordering)  # type: ignore[union-attr]
+    fields = [cast(Field, rk.model._meta.get_field(name)) for name in rk.ordering]
+    return ", ".join(f"x.{field.column}" for field in fields)
 
 
 @functools.cache
@@ -212,7 +215,7 @@ def _partial(rk: ApiResource, principal: Principal) -> bool:
 
 
 def resource_get(
-    rk: ApiResource, request: HttpRequest, *, account_id: int, resource_id: int
+    rk: ApiResource, request: ApiRequest, *, account_id: int, resource_id: int
 ) -> dict[str, Any]:
     """One resource's JSON, or 404 when it is not in the account or the token's selection."""
     principal = principal_of(request)
@@ -230,7 +233,7 @@ def resource_get(
 
 def resource_page(
     rk: ApiResource,
-    request: HttpRequest,
+    request: ApiRequest,
     *,
     account_id: int,
     page: int,
@@ -273,6 +276,7 @@ def resource_page(
 def _with_signature(view: Callable[..., HttpResponse], params: list[inspect.Parameter]) -> None:
     """Give a generated view the signature ninja reads its parameters from."""
     request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    # ninja reads the parameters from `__signature__`, which functions do not declare.
     view.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [request, *params], return_annotation=HttpResponse
     )
@@ -286,7 +290,7 @@ def _add_list(router: Router, rk: ApiResource) -> None:
     parent_id_name = rk.parent.id_name if rk.parent else None
 
     def view(
-        request: HttpRequest, account_id: int, page: int, per_page: int, **ids: int
+        request: ApiRequest, account_id: int, page: int, per_page: int, **ids: int
     ) -> HttpResponse:
         access = authorize(request, rk.operation)
         data, paging = resource_page(
@@ -314,6 +318,7 @@ def _add_list(router: Router, rk: ApiResource) -> None:
     lean_get(f"{ACCOUNTS_PREFIX}{path}", paged=True)(view)
     router.get(
         path,
+        # The Out schema is chosen at run time, where a type is expected.
         response={200: Page[rk.out], **ACCOUNT_ERRORS},  # type: ignore[name-defined]
         tags=[rk.tag],
         summary=f"List the {rk.plural}",
@@ -323,7 +328,7 @@ def _add_list(router: Router, rk: ApiResource) -> None:
 
 
 def _add_get(router: Router, rk: ApiResource) -> None:
-    def view(request: HttpRequest, account_id: int, **ids: int) -> HttpResponse:
+    def view(request: ApiRequest, account_id: int, **ids: int) -> HttpResponse:
         access = authorize(request, rk.operation)
         return ok(resource_get(rk, request, account_id=access.id, resource_id=ids[rk.id_name]))
 
@@ -333,6 +338,7 @@ def _add_get(router: Router, rk: ApiResource) -> None:
     lean_get(f"{ACCOUNTS_PREFIX}{path}")(view)
     router.get(
         path,
+        # The Out schema is chosen at run time, where a type is expected.
         response={200: Data[rk.out], **ACCOUNT_ERRORS},  # type: ignore[name-defined]
         tags=[rk.tag],
         summary=f"Get one {rk.singular.split(':')[0]}",

@@ -375,6 +375,8 @@ class DomainIn(StrictIn):
 class ServicePatchIn(StrictIn):
     """Send at least one field; a field that is sent may not be null."""
 
+    # A field not sent stays unset (its default None is never validated), yet one sent
+    # may not be null: mypy sees a None default on a non-optional type.
     name: Annotated[Text, Field(min_length=1, max_length=100)] = Field(  # type: ignore[assignment]
         default=None, validate_default=False
     )

@@ -204,7 +204,7 @@ def picker(
     errors: list[str] = []
     # Only a form already validated has errors to show: reading `errors` would validate it.
     # django-stubs does not declare BaseForm._errors (None until validation).
-    if form is not None and form.is_bound and form._errors is not None:  # type: ignore[attr-defined]
+    if form is not None and form.is_bound and form._errors is not None:  # type: ignore[attr-defined]  # see above
         errors = [str(error) for error in form.errors.get(ids_name, [])]
     return {
         "kind": str(kind),
