@@ -43,11 +43,17 @@ class _Paging(BaseModel):
 READS: dict[str, tuple[View, bool]] = {}
 
 
+def query_parameters(route: str) -> frozenset[str]:
+    """The query parameters the lean path reads for `route`: its ninja operation must
+    declare exactly these (tests/tokens/test_api_lean.py), or one would be ignored here."""
+    return frozenset(_Paging.model_fields) if READS[route][1] else frozenset()
+
+
 def paging(request: HttpRequest) -> tuple[int, int]:
     """`page` and `per_page` from the query string, checked as ninja checks them (422)."""
-    if "page" not in request.GET and "per_page" not in request.GET:
+    values = {name: request.GET[name] for name in _Paging.model_fields if name in request.GET}
+    if not values:
         return 1, DEFAULT_PER_PAGE
-    values = {name: request.GET[name] for name in ("page", "per_page") if name in request.GET}
     try:
         checked = _Paging.model_validate(values)
     except PydanticValidationError as invalid:
