@@ -70,6 +70,9 @@ __all__ = [
 ]
 
 FactorType = Authenticator.Type
+# What fido2 raises on an answer that is not a WebAuthn answer at all (a missing field,
+# a list instead of an object): allauth catches some of them, Keyward all of them.
+MALFORMED = (AttributeError, KeyError, TypeError, ValueError)
 MFA_STAGE = LoginStageKey.MFA_AUTHENTICATE.value
 
 
@@ -134,15 +137,17 @@ def code_verify(user: User, code: str) -> Authenticator:
     for authenticator in Authenticator.objects.filter(user_id=user.pk).exclude(
         type=FactorType.WEBAUTHN
     ):
+        wrapper = authenticator.wrap()
         try:
-            accepted = authenticator.wrap().validate_code(code)
+            accepted = wrapper.validate_code(code)
         except CACHE_ERRORS:
             accepted = authenticator.type == FactorType.TOTP and totp.validate_totp_code(
                 totp_secret_of(authenticator), code
             )
         if accepted:
-            authenticator.user = user
-            return authenticator
+            used = wrapper.instance  # recovery codes re-read their row to use one up
+            used.user = user
+            return used
     raise get_adapter().validation_error("incorrect_code")
 
 
@@ -228,8 +233,11 @@ def passkey_creation_options(user: User) -> dict[str, Any]:
 
 def passkey_registration_verify(credential: Any, *, passwordless: bool) -> None:
     """Check the authenticator's answer against the session's challenge (ValidationError)."""
-    webauthn.parse_registration_response(credential)
-    binding = webauthn.complete_registration(credential)
+    try:
+        webauthn.parse_registration_response(credential)
+        binding = webauthn.complete_registration(credential)
+    except MALFORMED as error:
+        raise get_adapter().validation_error("incorrect_code") from error
     if passwordless and not binding.is_user_verified():
         raise get_adapter().validation_error("incorrect_code")
 
@@ -258,9 +266,12 @@ def passkey_verify(user: User | None, credential: Any) -> Authenticator:
     A challenge is used once: a replayed assertion finds none. With no `user`
     (a passkey alone), the passkey names its owner and must have verified them.
     """
-    response = webauthn.parse_authentication_response(credential)
-    owner = user if user is not None else webauthn.extract_user_from_response(credential)
-    authenticator = webauthn.complete_authentication(owner, credential)
+    try:
+        response = webauthn.parse_authentication_response(credential)
+        owner = user if user is not None else webauthn.extract_user_from_response(credential)
+        authenticator = webauthn.complete_authentication(owner, credential)
+    except MALFORMED as error:
+        raise get_adapter().validation_error("incorrect_code") from error
     if user is None and not response.response.authenticator_data.is_user_verified():
         raise get_adapter().validation_error("incorrect_code")
     return authenticator

@@ -200,6 +200,4 @@ def recovery_codes_page(request: AuthenticatedRequest) -> HttpResponse:
         "download_href": "data:text/plain;charset=utf-8," + quote(text),
         "codes_left": len(engine.recovery_codes_unused(authenticator)),
     }
-    response = render(request, "accounts/security_recovery_codes.html", context)
-    response["Cache-Control"] = "no-store"
-    return response
+    return render(request, "accounts/security_recovery_codes.html", context)
