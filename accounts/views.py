@@ -25,7 +25,7 @@ from accounts.decorators import account_view, signed_in_required
 from accounts.factors import engine
 from accounts.factors.forms import FactorForm
 from accounts.factors.selectors import activity_text
-from accounts.factors.sign_in_views import factor_choices
+from accounts.factors.sign_in_views import factor_choices, with_challenge
 from accounts.forms import DeleteAccountForm, MemberRoleForm, SignInForm, SudoForm
 from accounts.http import (
     AccountRequest,
@@ -266,7 +266,12 @@ def sudo(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "GET" and sudo_is_active(request):
         return redirect(next_url)
     with_factor = sudo_asks_for_factor(request.user)
-    form: FactorForm | SudoForm = (FactorForm if with_factor else SudoForm)(request.POST or None)
+    choices = factor_choices(request.user) if with_factor else {}
+    form: FactorForm | SudoForm = (
+        FactorForm(request.POST or None, has_app=choices["has_app"])
+        if with_factor
+        else SudoForm(request.POST or None)
+    )
     throttled: Throttled | None = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -277,8 +282,12 @@ def sudo(request: AuthenticatedRequest) -> HttpResponse:
         else:
             sudo_kept_form_arm(request, next_url)
             return redirect(next_url)
-    context = {"form": form, "next": next_url, "cancel": cancel_url, "with_factor": with_factor}
-    if with_factor:
-        context.update(factor_choices(request, request.user))
+    context = {
+        "form": form,
+        "next": next_url,
+        "cancel": cancel_url,
+        "with_factor": with_factor,
+        **(with_challenge(choices, request.user) if with_factor else {}),
+    }
     response = render(request, "accounts/sudo.html", context)
     return throttled_answer(response, throttled)

@@ -39,6 +39,12 @@ class FactorForm(forms.Form):
     code = CodeField(label="Code", required=False, help_text=CODE_HELP)
     credential = forms.JSONField(required=False, widget=forms.HiddenInput)
 
+    def __init__(self, *args: Any, has_app: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not has_app:  # a passkey and recovery codes: the code can only be one of those
+            self.fields["code"].label = "Recovery code"
+            self.fields["code"].help_text = "One of the recovery codes you saved."
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         nothing = not cleaned.get("code") and cleaned.get("credential") in (None, "", {})

@@ -31,17 +31,24 @@ from accounts.services.identity import (
 )
 
 
-def factor_choices(request: HttpRequest, user: User) -> dict[str, Any]:
-    """What the person can confirm with, for the page; a fresh passkey challenge if they
-    have a key (kept in the session: an old answer never matches it)."""
+def factor_choices(user: User) -> dict[str, bool]:
+    """What the person can confirm with: an app, recovery codes, a passkey."""
     types = factor_types_of(user)
-    has_passkey = FactorType.WEBAUTHN in types
     return {
         "has_app": FactorType.TOTP in types,
         "has_codes": FactorType.RECOVERY_CODES in types,
-        "has_passkey": has_passkey,
-        "passkey_options": engine.passkey_request_options(user) if has_passkey else None,
+        "has_passkey": FactorType.WEBAUTHN in types,
     }
+
+
+def with_challenge(choices: dict[str, bool], user: User) -> dict[str, Any]:
+    """`choices` and, for a person with a passkey, a fresh challenge for the page.
+
+    Made when the page is drawn (after any answer was checked): the session keeps
+    one challenge, and an answer to an older one never matches it.
+    """
+    options = engine.passkey_request_options(user) if choices["has_passkey"] else None
+    return {**choices, "passkey_options": options}
 
 
 @never_cache
@@ -58,7 +65,8 @@ def second_factor(request: HttpRequest) -> HttpResponse:
     user = stage.login.user if stage is not None else None
     if stage is None or not isinstance(user, User):
         return redirect("accounts:sign-in")
-    form = FactorForm(request.POST or None)
+    choices = factor_choices(user)
+    form = FactorForm(request.POST or None, has_app=choices["has_app"])
     throttled: Throttled | None = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -73,7 +81,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
             throttled = rejected if isinstance(rejected, Throttled) else None
         else:
             return engine.login_finish(stage)
-    context = {"form": form, "email": user.email, **factor_choices(request, user)}
+    context = {"form": form, "email": user.email, **with_challenge(choices, user)}
     response = render(request, "accounts/sign_in_second_factor.html", context)
     return throttled_answer(response, throttled)
 

@@ -45,11 +45,6 @@ def _actor(request: AuthenticatedRequest) -> Actor:
 def _after_adding(request: AuthenticatedRequest, codes: object | None) -> HttpResponse:
     """A first factor comes with recovery codes: show them (once) before anything else."""
     if codes is not None:
-        messages.info(
-            request,
-            "Two-factor authentication is on. Save these recovery codes now: they are"
-            " shown only once.",
-        )
         return redirect("accounts:security-recovery-codes")
     return redirect(SECURITY)
 
@@ -94,7 +89,7 @@ def totp_add_page(request: AuthenticatedRequest) -> HttpResponse:
             except FactorRefused as refusal:
                 messages.error(request, str(refusal))
                 return redirect(SECURITY)
-            messages.success(request, "Authenticator app added.")
+            messages.success(request, "Authenticator app added: two-factor authentication is on.")
             return _after_adding(request, codes)
         form.add_error(
             "code",
