@@ -53,6 +53,10 @@
     if (error && error.name === "InvalidStateError") {
       return "This passkey is added already. Use another device or key.";
     }
+    if (error && error.name === "SecurityError") {
+      return "Passkeys need Keyward on a domain name over HTTPS (or http://localhost), not an IP address: open " +
+        location.protocol + "//localhost" + (location.port ? ":" + location.port : "") + location.pathname + " instead.";
+    }
     return "Your browser could not use a passkey here" + (error && error.message ? ": " + error.message : ".");
   }
 

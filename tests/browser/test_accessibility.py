@@ -132,7 +132,9 @@ STEPS = [
     Step("reveal", "owner", _generate, "Token “axe check” created"),
     Step("roll", "owner", _visit("/tokens/{laptop}/roll/"), "Roll the secret of “Laptop CLI”"),
     Step("security", "owner", _visit("/security/"), "Security"),
-    Step("security-app", "owner", _visit("/security/authenticator-app/"), "Set up an authenticator"),
+    Step(
+        "security-app", "owner", _visit("/security/authenticator-app/"), "Set up an authenticator"
+    ),
     Step("security-passkey", "owner", _visit("/security/passkeys/add/"), "Add a passkey"),
     Step("404", "owner", _visit("/tokens/999999/"), re.compile("not found", re.I)),
     Step("403", "owner", _visit("/__fail/403/"), re.compile("not allowed", re.I)),

@@ -139,6 +139,13 @@ def test_add_a_passkey_sign_in_with_it_and_pass_sudo_with_it(
     page: Page, live_server, demo, shoot, authenticator
 ):
     base = live_server.url
+    refused: list[str] = []  # the CSP stays strict: nothing on these pages breaks it
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     _password(page, base, "viewer@example.com")
     page.goto(f"{base}/security/")
     page.get_by_role("link", name="Add a passkey").click()
@@ -191,6 +198,7 @@ def test_add_a_passkey_sign_in_with_it_and_pass_sudo_with_it(
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page.get_by_role("alert")).to_contain_text("That passkey was not accepted")
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+    assert refused == []
 
 
 def test_removing_a_factor_outside_sudo_is_done_right_after_confirming(
@@ -216,3 +224,32 @@ def test_removing_a_factor_outside_sudo_is_done_right_after_confirming(
     expect(page.get_by_role("heading", name="Security", exact=True)).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Removed the authenticator app.")
     assert not engine.Authenticator.objects.filter(user=person).exists()
+
+
+def test_the_second_factor_pages_pass_axe(browser, live_server, demo):
+    """The step after the password and sudo with a factor: no serious axe violation, at
+    1280 and 390 px (the crawl of test_accessibility covers the pages of people without one)."""
+    from tests.browser.test_accessibility import _axe
+
+    base = live_server.url
+    totp = pyotp.TOTP(
+        engine.totp_secret_of(
+            engine.Authenticator.objects.get(user__email="mfa@example.com", type="totp")
+        )
+    )
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    try:
+        _password(page, base, "mfa@example.com")
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 860})
+            assert _axe(page) == [], f"second step at {width} px"
+        page.get_by_label("Code").fill(_code(totp))
+        page.get_by_role("button", name="Verify").click()
+        page.goto(f"{base}/sudo/?next=/security/")
+        expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 860})
+            assert _axe(page) == [], f"sudo with a code at {width} px"
+    finally:
+        context.close()
