@@ -41,7 +41,7 @@ from accounts.services.identity import (
     Throttled,
     UserDeletionBlocked,
     credentials_check,
-    sudo_asks_for_factor,
+    password_alone_suffices,
     sudo_enter,
     sudo_is_active,
     user_delete,
@@ -265,7 +265,7 @@ def sudo(request: AuthenticatedRequest) -> HttpResponse:
     cancel_url = safe_next_url(request, "cancel") or reverse("accounts:home")
     if request.method == "GET" and sudo_is_active(request):
         return redirect(next_url)
-    with_factor = sudo_asks_for_factor(request.user)
+    with_factor = not password_alone_suffices(request.user)
     choices = factor_choices(request.user) if with_factor else {}
     form: FactorForm | SudoForm = (
         FactorForm(request.POST or None, has_app=choices["has_app"])

@@ -183,9 +183,11 @@ class SudoRejected(CredentialsRejected):
     """The re-check failed; the message is safe to show."""
 
 
-def sudo_asks_for_factor(user: User) -> bool:
-    """Sudo mode asks this person for their second factor, not their password (SPEC 16)."""
-    return user.has_second_factor
+def password_alone_suffices(user: User) -> bool:
+    """The person's password alone proves it is them (SPEC 16): not once they have a second
+    factor. Sudo mode then asks for the factor; so must anything else that takes a password
+    in place of a sign-in (`POST /api/v1/tokens` answers 403 `two_factor_required`)."""
+    return not user.has_second_factor
 
 
 def sudo_enter(
@@ -202,7 +204,7 @@ def sudo_enter(
     user, ip, ip_key = request.user, client_ip(request), _ip_key(request)
     user_key = str(user.pk)
     limits = ((SUDO_PER_USER, user_key), (SUDO_PER_IP, ip_key))
-    if sudo_asks_for_factor(user):
+    if not password_alone_suffices(user):
         if not code and credential is None:
             raise SudoRejected(
                 "Confirm with your passkey, a code from your authenticator app or a recovery"

@@ -325,3 +325,25 @@ def test_passkey_add_service_names_and_flags(totp_person):
     assert codes is None  # not the first factor: the recovery codes stay
     event = Event.objects.filter(kind=EventKind.FACTOR_ADDED).latest("id")
     assert event.summary == "two@example.org added the passkey “Work laptop”"
+
+
+@pytest.mark.redis
+def test_a_used_code_is_remembered_across_workers_in_redis(
+    client, totp_person, password_step, redis_cache
+):
+    code = totp_person.totp.now()
+    password_step(client, totp_person)
+    assert client.post(SECOND_STEP, {"code": code}).status_code == 302
+    client.post(reverse("accounts:sign-out"))
+    password_step(client, totp_person)
+    assert b"used already" in client.post(SECOND_STEP, {"code": code}).content
+
+
+def test_an_outage_of_the_cache_never_locks_a_person_out(
+    client, totp_person, password_step, cache_down
+):
+    """Used codes live in the cache: without it a right code is still accepted (SPEC 1)."""
+    password_step(client, totp_person)
+    assert client.post(SECOND_STEP, {"code": "000000"}).status_code == 200
+    response = client.post(SECOND_STEP, {"code": totp_person.totp.now()})
+    assert response.status_code == 302 and signed_in_as(client) == str(totp_person.pk)
