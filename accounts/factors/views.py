@@ -187,12 +187,12 @@ def recovery_codes_page(request: AuthenticatedRequest) -> HttpResponse:
         # 1234-5678: easier to copy; the dash is optional when typed (CodeField drops it).
         codes = [f"{code[:4]}-{code[4:]}" for code in engine.recovery_codes_unused(authenticator)]
         engine.recovery_codes_mark_shown(authenticator)
-    text = "Keyward recovery codes for {}\nEach code works once.\n\n{}\n".format(
-        user.email, "\n".join(codes)
-    )
+    # Downloaded from the page itself (a data: link): the codes are never sent again.
+    text = f"Keyward recovery codes for {user.email}\nEach code works once.\n\n"
+    text += "".join(f"{code}\n" for code in codes)
     context = {
         "codes": codes,
-        "download_href": "data:text/plain;charset=utf-8," + quote(text),
+        "download_href": "data:text/plain;charset=utf-8," + quote(text) if codes else "",
         "codes_left": len(engine.recovery_codes_unused(authenticator)),
     }
     return render(request, "accounts/security_recovery_codes.html", context)

@@ -56,6 +56,13 @@ def _ip_key(request: HttpRequest) -> str:
     return client_ip(request) or "unknown"
 
 
+def password_alone_suffices(user: User) -> bool:
+    """The person's password alone proves it is them (SPEC 16): not once they have a second
+    factor. Sudo mode then asks for the factor; so must anything else that takes a password
+    in place of a sign-in (`POST /api/v1/tokens` answers 403 `two_factor_required`)."""
+    return not user.has_second_factor
+
+
 def credentials_check(*, request: HttpRequest, email: str, password: str) -> User:
     """The active user with this email and password, or CredentialsRejected.
 
@@ -71,7 +78,11 @@ def credentials_check(*, request: HttpRequest, email: str, password: str) -> Use
     if user is None or user.is_synthetic:
         raise CredentialsRejected("That email and password do not match an account.")
     attempt.succeeded()
-    SIGN_IN_PER_EMAIL.reset(email_key)
+    if password_alone_suffices(user):
+        # Signed in: the email's failures are forgotten. With a second factor, only once
+        # that is right too (second_factor_check): else each right password would give
+        # another round of guesses at the code.
+        SIGN_IN_PER_EMAIL.reset(email_key)
     return user
 
 
@@ -181,13 +192,6 @@ SUDO_PER_IP = Limit("sudo-ip", SIGN_IN_MAX_FAILURES_PER_IP, SIGN_IN_WINDOW_SECON
 
 class SudoRejected(CredentialsRejected):
     """The re-check failed; the message is safe to show."""
-
-
-def password_alone_suffices(user: User) -> bool:
-    """The person's password alone proves it is them (SPEC 16): not once they have a second
-    factor. Sudo mode then asks for the factor; so must anything else that takes a password
-    in place of a sign-in (`POST /api/v1/tokens` answers 403 `two_factor_required`)."""
-    return not user.has_second_factor
 
 
 def sudo_enter(

@@ -135,18 +135,34 @@ def test_second_factor_failures_are_throttled_like_passwords(
     assert signed_in_as(client) is None
 
 
-def test_second_factor_failures_and_passwords_share_the_email_limit(
-    client, totp_person, password_step
-):
+def test_wrong_passwords_and_wrong_codes_add_up(client, totp_person, password_step):
     for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL - 1):
         client.post("/sign-in/", {"email": totp_person.email, "password": "wrong"})
-    password_step(client, totp_person)  # right: the password's failures are cleared...
+    password_step(client, totp_person)  # right, but the person is not signed in yet
     client.post(SECOND_STEP, {"code": "123456"})
-    # ...and the second step's failures count from there, not from zero for each step
-    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL - 1):
-        client.post(SECOND_STEP, {"code": "654321"})
     response = client.post(SECOND_STEP, {"code": totp_person.totp.now()})
+    assert response.status_code == 429 and signed_in_as(client) is None
+
+
+def test_a_right_password_does_not_buy_more_guesses_at_the_code(client, totp_person, password_step):
+    """Whoever knows the password cannot go on guessing codes by signing in again."""
+    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL):
+        password_step(client, totp_person)
+        client.post(SECOND_STEP, {"code": "123456"})
+    response = password_step(client, totp_person)
     assert response.status_code == 429
+    assert signed_in_as(client) is None
+
+
+def test_the_full_sign_in_clears_the_count(client, totp_person, password_step):
+    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL - 1):
+        client.post("/sign-in/", {"email": totp_person.email, "password": "wrong"})
+    password_step(client, totp_person)
+    assert client.post(SECOND_STEP, {"code": totp_person.totp.now()}).status_code == 302
+    client.post(reverse("accounts:sign-out"))
+    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL - 1):
+        client.post("/sign-in/", {"email": totp_person.email, "password": "wrong"})
+    assert password_step(client, totp_person)["Location"] == SECOND_STEP
 
 
 def test_the_second_step_without_a_password_first_goes_back_to_sign_in(client):
