@@ -168,6 +168,9 @@ def test_add_a_passkey_sign_in_with_it_and_pass_sudo_with_it(
     # Sign in with the passkey alone
     _sign_out(page)
     shoot(page, "sign-in-with-passkey")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shoot(page, "sign-in-with-passkey-phone")
+    page.set_viewport_size({"width": 1280, "height": 860})
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page.get_by_role("heading", name="Acme Hosting")).to_be_visible()
     person = User.objects.get(email="viewer@example.com")
