@@ -66,6 +66,11 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "ninja",  # the API docs page uses its bundled Swagger UI files, not a CDN
+    # People (SPEC 16): allauth's sign-in stages and second factors, before accounts so
+    # that accounts.admin replaces allauth's admin pages (they would show factor data).
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "accounts",
     "tokens",
 ]
@@ -83,6 +88,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.RefuseNulCharacters",
     "tokens.api.access.AcceptedScopes",
+    # allauth requires it: it gives its flows the current request (a context variable).
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -136,6 +143,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# People (SPEC 16) on django-allauth: Keyward's own pages (/sign-in/, /sudo/, /security/)
+# drive allauth's login stages and second factors through accounts.factors; allauth's
+# own account pages (sign-up, password reset, email management) are not routed.
+ACCOUNT_ADAPTER = "accounts.factors.adapters.AccountAdapter"
+MFA_ADAPTER = "accounts.factors.adapters.FactorAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "none"
+# Keyward's accounts.ratelimit counts failed passwords and second factors (SPEC 10);
+# allauth's own limits are off, so that a person is never counted twice.
+ACCOUNT_RATE_LIMITS = False
+MFA_RATE_LIMITS = False
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_ALLOW_UNVERIFIED_EMAIL = True  # support creates people; there is no email verification
+MFA_TOTP_ISSUER = "Keyward"
+MFA_TOTP_TOLERANCE = 1  # the code of the previous or next 30 seconds too (clock drift)
+MFA_RECOVERY_CODES_SHOW_ONCE = True
 
 # The cache holds rate limits and counters. With Redis, short socket timeouts keep
 # an outage from holding requests: accounts.cache fails open on an error and then
