@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.constants import SIGN_IN_MAX_FAILURES_PER_EMAIL
+from accounts.constants import SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP
 from accounts.factors import engine
 from accounts.services.identity import SUDO_SESSION_KEY
 from accounts.sudo import KEPT_SESSION_KEY
@@ -100,7 +100,7 @@ def test_sudo_with_a_passkey(client, totp_person):
 
 def test_factor_failures_in_sudo_are_throttled(client, totp_person, monkeypatch):
     client.force_login(totp_person)
-    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL):
+    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP):
         client.post(SUDO, {"code": "000000"})
 
     def fail(*args, **kwargs):

@@ -10,7 +10,7 @@ from allauth.core import context
 from django.test import RequestFactory
 from django.urls import reverse
 
-from accounts.constants import SIGN_IN_MAX_FAILURES_PER_EMAIL
+from accounts.constants import SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP
 from accounts.factors import engine
 from accounts.factors.services import factor_remove, passkey_add
 from tests.accounts.conftest import SoftPasskey, json_options
@@ -122,7 +122,7 @@ def test_second_factor_failures_are_throttled_like_passwords(
     client, totp_person, password_step, monkeypatch
 ):
     password_step(client, totp_person)
-    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL):
+    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP):
         client.post(SECOND_STEP, {"code": "123456"})
 
     def fail(*args, **kwargs):
@@ -136,7 +136,7 @@ def test_second_factor_failures_are_throttled_like_passwords(
 
 
 def test_wrong_passwords_and_wrong_codes_add_up(client, totp_person, password_step):
-    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL - 1):
+    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP - 1):
         client.post("/sign-in/", {"email": totp_person.email, "password": "wrong"})
     password_step(client, totp_person)  # right, but the person is not signed in yet
     client.post(SECOND_STEP, {"code": "123456"})
@@ -146,7 +146,7 @@ def test_wrong_passwords_and_wrong_codes_add_up(client, totp_person, password_st
 
 def test_a_right_password_does_not_buy_more_guesses_at_the_code(client, totp_person, password_step):
     """Whoever knows the password cannot go on guessing codes by signing in again."""
-    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL):
+    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP):
         password_step(client, totp_person)
         client.post(SECOND_STEP, {"code": "123456"})
     response = password_step(client, totp_person)
@@ -155,12 +155,12 @@ def test_a_right_password_does_not_buy_more_guesses_at_the_code(client, totp_per
 
 
 def test_the_full_sign_in_clears_the_count(client, totp_person, password_step):
-    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL - 1):
+    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP - 1):
         client.post("/sign-in/", {"email": totp_person.email, "password": "wrong"})
     password_step(client, totp_person)
     assert client.post(SECOND_STEP, {"code": totp_person.totp.now()}).status_code == 302
     client.post(reverse("accounts:sign-out"))
-    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL - 1):
+    for _ in range(SIGN_IN_MAX_FAILURES_PER_EMAIL_AND_IP - 1):
         client.post("/sign-in/", {"email": totp_person.email, "password": "wrong"})
     assert password_step(client, totp_person)["Location"] == SECOND_STEP
 
