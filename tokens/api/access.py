@@ -39,6 +39,7 @@ from tokens.permissions import (
     selection_is_total,
 )
 from tokens.policies.rules import policy_message
+from tokens.selections.selectors import token_selection_subquery
 from tokens.usage.rules import TOKENS_OPERATION, Denial, DenialReason
 from tokens.usage.services import usage_record
 
@@ -272,9 +273,7 @@ def visible(queryset: QuerySet[M], principal: Principal, kind: Kind) -> QuerySet
     """`queryset` limited to the token's selection of `kind` (in SQL), unless it has them all."""
     if selection_is_total(principal.grant, kind):
         return queryset
-    return queryset.filter(
-        id__in=selectors.token_selection_subquery(token_id=principal.id, kind=kind)
-    )
+    return queryset.filter(id__in=token_selection_subquery(token_id=principal.id, kind=kind))
 
 
 def one(queryset: QuerySet[M], **lookup: Any) -> M:

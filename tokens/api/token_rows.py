@@ -2,7 +2,7 @@
 
 Composing the ORM query (a join to the owner and the account, its ordering, its
 converters) cost several times a whole resource read; a token's JSON needs only
-columns. One query reads the page with its total; `selectors.token_selections`
+columns. One query reads the page with its total; `token_selections`
 then reads, in one more, the ids of the tokens that select some resources. Its
 columns are declared as the bearer query's are, and read by name (tokens.auth.columns).
 """
@@ -16,12 +16,12 @@ from typing import Any
 from django.db import connection
 
 from accounts.models import Account, User
-from tokens import selectors
 from tokens.api.responses import pagination
 from tokens.api.schemas import token_json
 from tokens.auth.columns import Column, Select, json_array, model_columns
 from tokens.models import ALL_FIELDS, Token, TokenType
 from tokens.permissions import Kind
+from tokens.selections.selectors import token_selections
 
 _KINDS = tuple(Kind)
 _FLAGS = tuple(ALL_FIELDS[kind] for kind in _KINDS)
@@ -126,7 +126,7 @@ def token_page(
             cursor.execute(_count_sql(own_tokens=own_tokens), params)
             total = cursor.fetchone()[0]
     tokens = [(row, _partial(row)) for row in rows]
-    selections = selectors.token_selections(
+    selections = token_selections(
         token_ids=[row.id for row, partial in tokens if partial],
         kinds={kind for _, partial in tokens for kind in partial},
     )

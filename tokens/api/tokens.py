@@ -50,6 +50,7 @@ from tokens.events import Actor, EventChannel
 from tokens.models import Token, TokenType
 from tokens.permissions import Kind, required_scope, scopes_cover
 from tokens.policies.selectors import token_blocked_in
+from tokens.selections.selectors import token_resources_json, token_selections
 from tokens.services.issue import token_create
 from tokens.services.revoke import token_remove_from_account, token_revoke
 from tokens.services.roll import token_roll
@@ -88,7 +89,7 @@ def _user_json(user: User | None) -> dict[str, Any] | None:
 
 
 def row_json(token: Token, selections: dict[Kind, list[int]] | None = None) -> dict[str, Any]:
-    """A Token row's JSON (`selections` from selectors.token_selections spares queries)."""
+    """A Token row's JSON (`selections` from token_selections spares queries)."""
     account = token.account
     return token_json(
         token,
@@ -101,7 +102,7 @@ def row_json(token: Token, selections: dict[Kind, list[int]] | None = None) -> d
             "plan": account.plan,
         },
         user=_user_json(token.user),
-        resources=selectors.token_resources_json(token, selections),
+        resources=token_resources_json(token, selections),
     )
 
 
@@ -112,7 +113,7 @@ def principal_json(principal: Principal) -> dict[str, Any]:
         resources: dict[str, Any] = dict(ALL_RESOURCES)
     else:
         partial = [kind for kind in Kind if kind not in grant.all_kinds]
-        selected = selectors.token_selections(token_ids=[principal.id], kinds=partial)
+        selected = token_selections(token_ids=[principal.id], kinds=partial)
         mine = selected.get(principal.id, {})
         resources = {
             str(kind): "all" if kind in grant.all_kinds else mine.get(kind, []) for kind in Kind

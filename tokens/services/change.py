@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
 from django.db import transaction
@@ -10,22 +12,18 @@ from django.utils import timezone
 
 from tokens.events import Actor, event_record
 from tokens.models import ALL_FIELDS, EventKind, Token
+from tokens.permissions import SCOPE_OPERATIONS, Kind
 from tokens.policies.selectors import edit_refusal
+from tokens.records.rules import record_rules_widen, rules_from_json
+from tokens.selections.services import token_flags_set, token_selections_save
 from tokens.selectors import token_reach
 from tokens.services.common import (
     SudoRequired,
     refuse_by_policy,
-    token_flags_set,
     token_locked,
     token_permissions_snapshot,
-    token_selections_save,
 )
-from tokens.validation import (
-    Resources,
-    TokenValidationError,
-    clean_token_input,
-    permissions_widen,
-)
+from tokens.validation import Resources, TokenValidationError, clean_token_input
 
 
 @transaction.atomic
@@ -82,7 +80,7 @@ def token_update_permissions(
 
     if token.is_automation:
         refuse_by_policy(edit_refusal(token, allowed_ips=updated.allowed_ips))
-    if not sudo and permissions_widen(token, updated, clean_resources):
+    if not sudo and _permissions_widen(token, updated, clean_resources):
         raise SudoRequired()
 
     token.name, token.scopes = updated.name, updated.scopes
@@ -112,3 +110,50 @@ def token_update_permissions(
             details={"before": before, "after": after},
         )
     return token
+
+
+# --------------------------------------------------------------------------- widening
+
+
+def _networks_within(new: Sequence[str], old: Sequence[str]) -> bool:
+    """Every network in `new` lies inside one in `old` (an empty list allows any IP)."""
+    if not old:
+        return True
+    if not new:
+        return False
+    old_networks = [ipaddress.ip_network(entry) for entry in old]
+    for entry in new:
+        network = ipaddress.ip_network(entry)
+        if not any(_subnet_of(network, outer) for outer in old_networks):
+            return False
+    return True
+
+
+def _subnet_of(inner: IPv4Network | IPv6Network, outer: IPv4Network | IPv6Network) -> bool:
+    """`inner` lies inside `outer` (never across IP versions)."""
+    if isinstance(inner, IPv4Network) and isinstance(outer, IPv4Network):
+        return inner.subnet_of(outer)
+    if isinstance(inner, IPv6Network) and isinstance(outer, IPv6Network):
+        return inner.subnet_of(outer)
+    return False
+
+
+def _permissions_widen(before: Token, after: Token, after_resources: Mapping) -> bool:
+    """True when `after` may do something `before` could not (sudo needed)."""
+    if record_rules_widen(
+        rules_from_json(before.record_rules), rules_from_json(after.record_rules)
+    ):
+        return True
+    old_ops = set().union(*(SCOPE_OPERATIONS[s] for s in before.scopes))
+    new_ops = set().union(*(SCOPE_OPERATIONS[s] for s in after.scopes))
+    if new_ops - old_ops:
+        return True
+    if after.tls_access and not before.tls_access:
+        return True
+    for kind in Kind:
+        new_ids = after_resources[kind]
+        if before.has_all(kind):
+            continue
+        if new_ids is None or set(new_ids) - set(before.selected_ids(kind)):
+            return True
+    return not _networks_within(after.allowed_ips, before.allowed_ips)

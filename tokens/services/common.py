@@ -3,15 +3,13 @@ the snapshot of a token's permissions that the event log keeps."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.http import Http404
 
 from tokens.constants import MAX_ACTIVE_TOKENS_PER_USER
-from tokens.models import ALL_FIELDS, SELECTION_FIELDS, Token
-from tokens.permissions import Kind
+from tokens.models import Token
 from tokens.validation import TokenValidationError
 
 
@@ -60,18 +58,6 @@ class CreatedToken:
 
     token: Token
     secret: str
-
-
-def token_flags_set(token: Token, resources: Mapping[Kind, list[int] | None]) -> None:
-    """Set the `all_<kind>` flags from cleaned resources (None: all of that kind)."""
-    for kind, ids in resources.items():
-        setattr(token, ALL_FIELDS[kind], ids is None)
-
-
-def token_selections_save(token: Token, resources: Mapping[Kind, list[int] | None]) -> None:
-    """Write the selected resources of a saved token (an empty list for "all")."""
-    for kind, ids in resources.items():
-        getattr(token, SELECTION_FIELDS[kind]).set(ids or [])
 
 
 def token_permissions_snapshot(token: Token) -> dict[str, Any]:

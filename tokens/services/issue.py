@@ -20,15 +20,14 @@ from tokens.events import Actor, event_record
 from tokens.models import ActorKind, EventKind, Token, TokenType
 from tokens.permissions import AUTOMATION_ROLES
 from tokens.policies.selectors import token_refusal
+from tokens.selections.services import token_flags_set, token_selections_save
 from tokens.selectors import token_reach
 from tokens.services.common import (
     CreatedToken,
     NotPermitted,
     TokenLimitReached,
     refuse_by_policy,
-    token_flags_set,
     token_permissions_snapshot,
-    token_selections_save,
 )
 from tokens.validation import Resources, TokenValidationError, clean_token_input
 

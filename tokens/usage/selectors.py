@@ -18,7 +18,8 @@ from accounts.models import Account
 from tokens.models import ALL_FIELDS, RESOURCE_MODELS, Token
 from tokens.permissions import Decision, Grant, Kind, explain, suggest_scopes
 from tokens.records.rules import rules_from_json
-from tokens.selectors import token_reach, token_selections
+from tokens.selections.selectors import token_selections
+from tokens.selectors import token_reach
 from tokens.usage.models import TokenDenial, TokenUsage
 from tokens.usage.rules import COUNTED_OPERATIONS
 
