@@ -19,8 +19,8 @@ from pydantic import AfterValidator, ConfigDict, Field, StrictInt
 from accounts.constants import RecordType
 from tokens.constants import MAX_NAME_LENGTH, MAX_ROLL_GRACE_PERIOD
 from tokens.permissions import SCOPES, Kind
-from tokens.policy_rules import PolicyName
-from tokens.usage import DenialReason
+from tokens.policies.rules import PolicyName
+from tokens.usage.rules import DenialReason
 
 
 def _storable(value: str) -> str:
