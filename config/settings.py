@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.ApiStack",  # /api and /healthz: API_MIDDLEWARE below, nothing else
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -81,6 +82,14 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.RefuseNulCharacters",
+    "tokens.api.access.AcceptedScopes",
+]
+
+# The API's and /healthz's stack (config.middleware): bearer tokens and JSON need no
+# session, user, messages, CSRF, htmx or static files; the security headers stay.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ApiHeaders",
     "tokens.api.access.AcceptedScopes",
 ]
 
