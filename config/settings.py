@@ -131,6 +131,14 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend, with a health check that looks at the socket before it
     # sends `SELECT 1` (config/postgresql: no round trip on a healthy connection).
     DATABASES["default"]["ENGINE"] = "config.postgresql"
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        # Server-side parameters, and a query run 5 times on a connection is prepared:
+        # parsed and planned once, not on every request (planning the token lookup's
+        # joins cost the server more than running it). Turn off for a pooler that
+        # cannot keep prepared statements (PgBouncer in transaction mode before 1.21).
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": 5}
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
