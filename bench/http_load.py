@@ -15,6 +15,7 @@ targets. The servers are stopped and the databases dropped at the end, whatever
 happens. Debian's `wrk` is installed with apt-get when missing.
 
     python bench/http_load.py [--runs 3] [--duration 3] [--quick] [--keep-db]
+                              [--reference-prepared] [--only WORD ...] [--workers 2]
 
 (Not bench/http.py: run as a script, that name would shadow the standard library's
 `http`, which urllib and gunicorn import.)
@@ -44,7 +45,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import wrk  # noqa: E402
-from bench.http_report import COMPARISONS, KEYWARD, REFERENCE, Measured, report  # noqa: E402
+from bench.http_report import (  # noqa: E402
+    COMPARISONS,
+    KEYWARD,
+    REFERENCE,
+    Comparison,
+    Measured,
+    report,
+)
 from bench.servers import WORKERS, Backends, Gunicorn, cpu_seconds, cpu_spent, database  # noqa: E402
 
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/keyward_bench_http"
@@ -101,7 +109,7 @@ def _seeded(command: list[str], env: dict[str, str]) -> dict[str, list[str]]:
     return json.loads(done.stdout) if done.stdout.strip() else {}
 
 
-def _environments() -> tuple[dict[str, str], dict[str, str]]:
+def _environments(options: argparse.Namespace) -> tuple[dict[str, str], dict[str, str]]:
     """Keyward's and the reference's environment: the same server settings, their own database."""
     common = {
         **os.environ,
@@ -124,6 +132,7 @@ def _environments() -> tuple[dict[str, str], dict[str, str]]:
         **common,
         "DJANGO_SETTINGS_MODULE": "bench.reference.settings",
         "DATABASE_URL": os.environ.get("BENCH_REFERENCE_DATABASE_URL", REFERENCE_DATABASE_URL),
+        "REFERENCE_PREPARED_STATEMENTS": "1" if options.reference_prepared else "0",
     }
     return keyward, reference
 
@@ -159,10 +168,15 @@ class Side:
         )
 
 
-def _order(run: int) -> list[tuple[str, str]]:
+def _comparisons(options: argparse.Namespace) -> list[Comparison]:
+    """The comparisons to run: all, or those whose label holds one of `--only`'s words."""
+    return [c for c in COMPARISONS if not options.only or any(w in c.label for w in options.only)]
+
+
+def _order(run: int, comparisons: list[Comparison]) -> list[tuple[str, str]]:
     """Each Keyward route, then its counterparts; reversed on odd runs (drift cancels out)."""
     order: list[tuple[str, str]] = []
-    for comparison in COMPARISONS:
+    for comparison in comparisons:
         for step in ((KEYWARD, comparison.keyward), (REFERENCE, comparison.reference)):
             if step not in order:
                 order.append(step)
@@ -173,10 +187,10 @@ def _measure(sides: dict[str, Side], tool: str, options: argparse.Namespace) -> 
     measured: Measured = {}
     for run in range(options.runs):
         for connections in options.connections:
-            for side, route in _order(run):
+            for side, route in _order(run, _comparisons(options)):
                 result = sides[side].measure(tool, route, connections, options.duration)
                 measured[(run, side, route, connections)] = result
-        load = [(KEYWARD, LOAD_ROUTE), (REFERENCE, LOAD_ROUTE)]
+        load = [(KEYWARD, LOAD_ROUTE), (REFERENCE, LOAD_ROUTE)] if not options.only else []
         for side, route in load[::-1] if run % 2 else load:
             result = sides[side].measure(tool, route, LOAD_CONNECTIONS, options.duration)
             measured[(run, side, route, LOAD_CONNECTIONS)] = result
@@ -186,7 +200,7 @@ def _measure(sides: dict[str, Side], tool: str, options: argparse.Namespace) -> 
 def run(options: argparse.Namespace) -> None:
     started = time.monotonic()
     tool = wrk.ensure_wrk()
-    keyward_env, reference_env = _environments()
+    keyward_env, reference_env = _environments(options)
     workdir = Path(tempfile.mkdtemp(prefix="keyward-bench-http-"))  # mode 0700
     servers: list[Gunicorn] = []
     backends: list[Backends] = []
@@ -204,7 +218,7 @@ def run(options: argparse.Namespace) -> None:
             (KEYWARD, "config.wsgi", keyward_env, keyward_routes),
             (REFERENCE, "bench.reference.wsgi", reference_env, reference_routes),
         ):
-            server = Gunicorn(module, env, ROOT, workdir / f"{name}.log")
+            server = Gunicorn(module, env, ROOT, workdir / f"{name}.log", options.workers)
             servers.append(server)
             backends.append(Backends(env["DATABASE_URL"]))
             server.wait_until_up("/healthz")
@@ -214,13 +228,19 @@ def run(options: argparse.Namespace) -> None:
                 side.server.check(path, authorization)
                 side.measure(tool, route, 2, 1)  # warm up every worker and route
         measured = _measure(sides, tool, options)
+        reference_db = (
+            "prepares its statements too"
+            if options.reference_prepared
+            else "has Django's database defaults"
+        )
         print(
-            f"\ngunicorn {WORKERS} sync workers each, DEBUG off, PostgreSQL, "
+            f"\ngunicorn {options.workers} sync workers each, DEBUG off, PostgreSQL, "
             f"Redis, wrk on 127.0.0.1, {options.duration} s a measurement, {options.runs} run(s); "
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
-            f"{time.monotonic() - started:.0f} s in all.\n"
+            f"{time.monotonic() - started:.0f} s in all. The reference {reference_db}.\n"
         )
-        report(measured, options.runs, options.connections, (LOAD_ROUTE, LOAD_CONNECTIONS))
+        load = None if options.only else (LOAD_ROUTE, LOAD_CONNECTIONS)
+        report(measured, options.runs, options.connections, _comparisons(options), load)
     finally:
         for server in servers:
             server.stop()
@@ -238,7 +258,16 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=3, help="seconds per measurement")
     parser.add_argument("--connections", type=int, nargs="+", default=[2, 16])
     parser.add_argument("--quick", action="store_true", help="one run of 2 s measurements")
+    parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn workers per server")
+    parser.add_argument(
+        "--only", nargs="+", default=[], help="comparisons whose label holds one of these words"
+    )
     parser.add_argument("--keep-db", action="store_true", help="leave the databases behind")
+    parser.add_argument(
+        "--reference-prepared",
+        action="store_true",
+        help="the reference prepares its statements too (Keyward's database options)",
+    )
     parser.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.setup:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.wrk import Result
@@ -49,7 +50,9 @@ def _errors(*cell_lists: list[Result]) -> str:
     return f" ({errors} errors)" if errors else ""
 
 
-def _ratios(measured: Measured, runs: int, connections: list[int]) -> list[str]:
+def _ratios(
+    measured: Measured, runs: int, connections: list[int], comparisons: Sequence[Comparison]
+) -> list[str]:
     missed = []
     print(
         "| Keyward vs reference | conns | Keyward req/s | reference req/s | req/s ratio "
@@ -57,7 +60,7 @@ def _ratios(measured: Measured, runs: int, connections: list[int]) -> list[str]:
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for count in connections:
-        for comparison in COMPARISONS:
+        for comparison in comparisons:
             ours = _cells(measured, runs, KEYWARD, comparison.keyward, count)
             theirs = _cells(measured, runs, REFERENCE, comparison.reference, count)
             pairs = list(zip(ours, theirs, strict=True))
@@ -81,11 +84,13 @@ def _ratios(measured: Measured, runs: int, connections: list[int]) -> list[str]:
     return missed
 
 
-def _latencies(measured: Measured, runs: int, connections: list[int]) -> list[str]:
+def _latencies(
+    measured: Measured, runs: int, connections: list[int], comparisons: Sequence[Comparison]
+) -> list[str]:
     missed = []
     print("\n| route | conns | p50 ms | p99 ms | p99/p50 | reference p50 | reference p99 |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    shown = dict.fromkeys((c.keyward, c.reference) for c in COMPARISONS if c.target)
+    shown = dict.fromkeys((c.keyward, c.reference) for c in comparisons if c.target)
     for count in connections:
         for ours_route, theirs_route in shown:
             ours = _cells(measured, runs, KEYWARD, ours_route, count)
@@ -117,11 +122,18 @@ def _load(measured: Measured, runs: int, route: str, connections: int) -> None:
         )
 
 
-def report(measured: Measured, runs: int, connections: list[int], load: tuple[str, int]) -> None:
+def report(
+    measured: Measured,
+    runs: int,
+    connections: list[int],
+    comparisons: Sequence[Comparison],
+    load: tuple[str, int] | None,
+) -> None:
     """Print the ratios, the latencies and the load row; name the targets missed."""
-    missed = _ratios(measured, runs, connections)
-    missed += _latencies(measured, runs, connections)
-    _load(measured, runs, *load)
+    missed = _ratios(measured, runs, connections, comparisons)
+    missed += _latencies(measured, runs, connections, comparisons)
+    if load:
+        _load(measured, runs, *load)
     print(
         "\nreq/s ratio: Keyward's req/s over the reference's, run by run; "
         f"median{' (min-max)' if runs > 1 else ''} over {runs} run(s). CPU us/request: the "

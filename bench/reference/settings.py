@@ -2,8 +2,10 @@
 
 Only what a production deployment changes: DEBUG, SECRET_KEY and ALLOWED_HOSTS
 from the environment, PostgreSQL (DATABASE_URL) with persistent connections
-(CONN_MAX_AGE, as Keyward's) and Django's default of no health check, Redis as
-the cache (REDIS_URL), DRF and knox answering JSON only.
+(CONN_MAX_AGE, as Keyward's) and Django's defaults otherwise (no health check,
+client-side parameters, no prepared statements: REFERENCE_PREPARED_STATEMENTS=1
+prepares them as Keyward does), Redis as the cache (REDIS_URL), DRF and knox
+answering JSON only.
 """
 
 import os
@@ -63,6 +65,8 @@ DATABASES = {
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "600")),
     )
 }
+if os.environ.get("REFERENCE_PREPARED_STATEMENTS") == "1":  # `make bench-http` --reference-prepared
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
