@@ -33,6 +33,15 @@ class RecordType(models.TextChoices):
 # the others (Solo) an automation token has `global` on all resources.
 PLANS_WITH_SCOPED_AUTOMATION_TOKENS = frozenset({Plan.TEAMS, Plan.ENTERPRISE})
 
+
+def plan_scopes_automation_tokens(plan: str) -> bool:
+    """The Solo-plan rule (SPEC 4, Plans): the one place it is decided.
+
+    The plan page shows it; tokens.permissions.plan_allows_scoped applies it to tokens.
+    """
+    return plan in PLANS_WITH_SCOPED_AUTOMATION_TOKENS
+
+
 # Monthly price in US dollars, shown by the billing endpoint.
 # Keyed by the plan string (a Plan member is one), as rows and tokens carry it.
 PLAN_MONTHLY_PRICE_USD: dict[str, int] = {Plan.SOLO: 10, Plan.TEAMS: 50, Plan.ENTERPRISE: 300}

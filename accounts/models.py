@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.constants import PLANS_WITH_SCOPED_AUTOMATION_TOKENS, Plan, RecordType, Role
+from accounts.constants import Plan, RecordType, Role
 from accounts.roles import manages_account
 
 
@@ -153,11 +153,6 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def allows_scoped_automation_tokens(self) -> bool:
-        """Solo accounts give automation tokens global access only (SPEC 4, Plans)."""
-        return self.plan in PLANS_WITH_SCOPED_AUTOMATION_TOKENS
 
 
 class Membership(models.Model):

@@ -17,9 +17,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import selectors
 from accounts.constants import (
     PLAN_MONTHLY_PRICE_USD,
-    PLANS_WITH_SCOPED_AUTOMATION_TOKENS,
     Plan,
     Role,
+    plan_scopes_automation_tokens,
 )
 from accounts.decorators import account_view, signed_in_required
 from accounts.factors import engine
@@ -125,12 +125,12 @@ def plan(request: AccountRequest) -> HttpResponse:
             "value": value,
             "label": label,
             "price": PLAN_MONTHLY_PRICE_USD[value],
-            "scoped_automation": value in PLANS_WITH_SCOPED_AUTOMATION_TOKENS,
+            "scoped_automation": plan_scopes_automation_tokens(value),
             "current": value == request.account.plan,
         }
         for value, label in Plan.choices
     ]
-    scoped_here = request.account.plan in PLANS_WITH_SCOPED_AUTOMATION_TOKENS
+    scoped_here = plan_scopes_automation_tokens(request.account.plan)
     return render(request, "accounts/plan.html", {"plans": plans, "scoped_here": scoped_here})
 
 

@@ -20,8 +20,9 @@ from django.utils import timezone
 from accounts.constants import Role
 from accounts.models import Account
 from tokens.constants import DEFAULT_EXPIRY, EXPIRY_CHOICES_DAYS, MAX_NAME_LENGTH
+from tokens.kinds import BY_KIND, Kind
 from tokens.models import TokenType
-from tokens.permissions import AUTOMATION_ROLES, KIND_LABELS, SCOPES, Kind
+from tokens.permissions import AUTOMATION_ROLES, DEFAULT_AUTOMATION_ROLE, SCOPES
 from tokens.policies.rules import IDLE_RANGE, LIFETIME_RANGE, Policy
 from tokens.records.rules import MAX_RECORD_RULES
 from tokens.validation import ALL, TokenValidationError, clean_allowed_ips
@@ -116,14 +117,14 @@ class TokenPermissionsForm(forms.Form):
         super().__init__(*args, **kwargs)
         for kind in Kind:
             self.fields[resource_mode_name(kind)] = forms.ChoiceField(
-                label=KIND_LABELS[kind],
+                label=BY_KIND[kind].label,
                 choices=RESOURCE_MODES,
                 initial="all",
                 required=False,
                 widget=forms.RadioSelect,
             )
             self.fields[resource_field_name(kind)] = IdListField(
-                label=f"Selected {KIND_LABELS[kind].lower()}", required=False
+                label=f"Selected {BY_KIND[kind].label.lower()}", required=False
             )
 
     def resources(self) -> dict[str, Any]:
@@ -172,7 +173,7 @@ class TokenCreateForm(TokenPermissionsForm):
     role = forms.ChoiceField(
         label="Role",
         choices=[(role, Role(role).label) for role in AUTOMATION_ROLES],
-        initial=Role.ENGINEER,
+        initial=DEFAULT_AUTOMATION_ROLE,
         required=False,
         help_text="Caps everything the token can do, whatever its scopes.",
     )

@@ -1,4 +1,4 @@
-"""Tokens and the event log."""
+"""Tokens and the event log (and, imported here, the models of the features)."""
 
 from __future__ import annotations
 
@@ -9,37 +9,9 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.constants import Role
-from accounts.models import Account, Certificate, Domain, Service, User, Zone
-from tokens.permissions import AUTOMATION_ROLES, Kind
-
-# Features keep their models in their package; importing them here registers them with
-# the app (and its migrations). Import them from their package, not from here.
-from tokens.usage.models import TokenDenial, TokenUsage  # noqa: F401
-
-# The boolean column that says "all resources of this kind", per kind.
-ALL_FIELDS: dict[Kind, str] = {
-    Kind.ZONES: "all_zones",
-    Kind.DOMAINS: "all_domains",
-    Kind.REGISTRAR: "all_registrar",
-    Kind.CERTIFICATES: "all_certificates",
-    Kind.SERVICES: "all_services",
-}
-# The many-to-many of selected resources, per kind.
-SELECTION_FIELDS: dict[Kind, str] = {
-    Kind.ZONES: "zones",
-    Kind.DOMAINS: "domains",
-    Kind.REGISTRAR: "registrar_domains",
-    Kind.CERTIFICATES: "certificates",
-    Kind.SERVICES: "services",
-}
-# The account-owned model each kind selects from (registrar access selects domains).
-RESOURCE_MODELS: dict[Kind, type[Zone | Domain | Certificate | Service]] = {
-    Kind.ZONES: Zone,
-    Kind.DOMAINS: Domain,
-    Kind.REGISTRAR: Domain,
-    Kind.CERTIFICATES: Certificate,
-    Kind.SERVICES: Service,
-}
+from accounts.models import Account, User
+from tokens.kinds import BY_KIND, KINDS, Kind
+from tokens.permissions import AUTOMATION_ROLES
 
 
 class TokenType(models.TextChoices):
@@ -107,16 +79,7 @@ class Token(models.Model):
         max_length=20, blank=True, choices=Role.choices, help_text="Automation tokens only."
     )
     scopes = models.JSONField(default=list)
-    all_zones = models.BooleanField(default=True)
-    all_domains = models.BooleanField(default=True)
-    all_registrar = models.BooleanField(default=True)
-    all_certificates = models.BooleanField(default=True)
-    all_services = models.BooleanField(default=True)
-    zones = models.ManyToManyField(Zone, blank=True, related_name="+")
-    domains = models.ManyToManyField(Domain, blank=True, related_name="+")
-    registrar_domains = models.ManyToManyField(Domain, blank=True, related_name="+")
-    certificates = models.ManyToManyField(Certificate, blank=True, related_name="+")
-    services = models.ManyToManyField(Service, blank=True, related_name="+")
+    # Per resource kind, `all_<kind>` and its selection: added below, from tokens.kinds.
     tls_access = models.BooleanField(
         "TLS access",
         default=False,
@@ -215,17 +178,27 @@ class Token(models.Model):
         return self.type == TokenType.AUTOMATION
 
     def has_all(self, kind: Kind) -> bool:
-        return getattr(self, ALL_FIELDS[kind])
+        return getattr(self, BY_KIND[kind].all_field)
 
     def selected_ids(self, kind: Kind) -> list[int]:
         """Ids selected for `kind` (uses prefetched rows when present)."""
-        return sorted(obj.pk for obj in getattr(self, SELECTION_FIELDS[kind]).all())
+        return sorted(obj.pk for obj in getattr(self, BY_KIND[kind].selection_field).all())
 
     def resources_json(self) -> dict[str, str | list[int]]:
         """SPEC 7: per kind "all" or the list of selected ids."""
         return {
             str(kind): "all" if self.has_all(kind) else self.selected_ids(kind) for kind in Kind
         }
+
+
+# A token's resources, per kind (tokens.kinds): the flag `all_<kind>` ("every resource
+# of this kind"), else the rows selected in the kind's many-to-many. Deleting a zone
+# removes it from every selection, never widening a token.
+for _entry in KINDS:
+    Token.add_to_class(_entry.all_field, models.BooleanField(default=True))
+    Token.add_to_class(
+        _entry.selection_field, models.ManyToManyField(_entry.model, blank=True, related_name="+")
+    )
 
 
 class TokenRemoval(models.Model):
@@ -251,44 +224,6 @@ class TokenRemoval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token_id} removed from {self.account_id}"
-
-
-class RevokedToken(models.Model):
-    """What is left of a revoked token: enough for support to answer "revoked on … by …".
-
-    Revoking deletes the Token row; this tombstone keeps its digest (the same
-    HMAC of the secret, under the same pepper, so a pasted value still finds it)
-    and, while a roll's grace period ran, the previous secret's digest too. No
-    secret and no permissions: it cannot authenticate anything. Kept as long as
-    the event log (forever, today). Written by tokens.services.revoke only.
-    """
-
-    digest = models.CharField(max_length=64, unique=True)
-    previous_digest = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    token_id = models.BigIntegerField(db_index=True)
-    name = models.CharField(max_length=100)
-    display = models.CharField(max_length=24)
-    type = models.CharField(max_length=10, choices=TokenType.choices)
-    account = models.ForeignKey(
-        Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    revoked_at = models.DateTimeField(default=timezone.now)
-    revoked_by = models.CharField(max_length=20, help_text="Who in kind: owner, support, ….")
-    revoked_by_label = models.CharField(max_length=300, help_text="Who, for humans.")
-    reason = models.CharField(max_length=600, blank=True, help_text="Why, when known.")
-
-    class Meta:
-        ordering = ["-revoked_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.display}), revoked"
 
 
 class EventKind(models.TextChoices):
@@ -434,15 +369,6 @@ class Event(models.Model):
         return self.summary
 
 
-class RevokedTokenEvent(Event):
-    """The event log's `token.revoked` entries: support's read-only "Revoked tokens" view."""
-
-    class Meta:
-        proxy = True
-        verbose_name = "revoked token"
-        verbose_name_plural = "revoked tokens"
-
-
 class PendingReveal(models.Model):
     """A new secret's one reveal, not yet shown (tokens.views.reveal).
 
@@ -456,3 +382,10 @@ class PendingReveal(models.Model):
 
     def __str__(self) -> str:
         return f"reveal {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# Features keep their models in their package; they build on the models above, and
+# importing them here registers them with the app (and its migrations). Import them
+# from their package, not from here.
+from tokens.tombstones.models import RevokedToken, RevokedTokenEvent  # noqa: E402, F401
+from tokens.usage.models import TokenDenial, TokenUsage  # noqa: E402, F401

@@ -9,7 +9,7 @@ before every operation; the panel uses the same tables to enable scope
 checkboxes and the token services use them to validate what is granted.
 
 An *operation* is a string such as "zones:read", "purge_all" or "billing:read".
-A *kind* is a resource type that can be granted all-or-selected.
+A *kind* is a resource type that can be granted all-or-selected (tokens.kinds).
 """
 
 from __future__ import annotations
@@ -22,81 +22,31 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from accounts.constants import PLANS_WITH_SCOPED_AUTOMATION_TOKENS, Role
+from accounts.constants import Role, plan_scopes_automation_tokens
 from accounts.roles import MANAGE_TOKENS, OPERATIONS, ROLE_OPERATIONS
+from tokens.kinds import BY_KIND, KINDS, OPERATION_KIND, Kind
 from tokens.records.rules import RecordRule
 
-
-class Kind(StrEnum):
-    """Resource types a token selects all or some of."""
-
-    ZONES = "zones"
-    DOMAINS = "domains"
-    REGISTRAR = "registrar"
-    CERTIFICATES = "certificates"
-    SERVICES = "services"
-
-
-KIND_LABELS = {
-    Kind.ZONES: "Zones",
-    Kind.DOMAINS: "Domains",
-    Kind.REGISTRAR: "Registrar (domains)",
-    Kind.CERTIFICATES: "Certificates",
-    Kind.SERVICES: "Services",
-}
-
-# The resource kind each resource-bound operation (accounts.roles.RESOURCE_OPERATIONS)
-# touches; purges act on services.
-OPERATION_KIND: dict[str, Kind] = {
-    "zones:read": Kind.ZONES,
-    "zones:write": Kind.ZONES,
-    "domains:read": Kind.DOMAINS,
-    "domains:write": Kind.DOMAINS,
-    "registrar:read": Kind.REGISTRAR,
-    "registrar:write": Kind.REGISTRAR,
-    "certificates:read": Kind.CERTIFICATES,
-    "certificates:write": Kind.CERTIFICATES,
-    "services:read": Kind.SERVICES,
-    "services:write": Kind.SERVICES,
-    "purge_select": Kind.SERVICES,
-    "purge_all": Kind.SERVICES,
-}
-# Roles an automation token may be given (SPEC 3); engineer is the default.
+# Roles an automation token may be given (SPEC 3), and the one it gets unless told.
 AUTOMATION_ROLES: tuple[str, ...] = (Role.ENGINEER, Role.USER, Role.BILLING)
+DEFAULT_AUTOMATION_ROLE = Role.ENGINEER
 
-# SPEC 4, "Scopes": the exact strings, in the order the panel lists them.
-SCOPES: tuple[str, ...] = (
-    "global",
-    "global:read",
-    "purge_select",
-    "purge_all",
-    "zones:read",
-    "zones:write",
-    "domains:read",
-    "domains:write",
-    "registrar:read",
-    "registrar:write",
-    "certificates:read",
-    "certificates:write",
-    "services:read",
-    "services:write",
-)
-
-SCOPE_DESCRIPTIONS: dict[str, str] = {
+# Scopes that are not one kind's read or write, with what they give.
+_BROAD_SCOPES: dict[str, str] = {
     "global": "Full access: everything the role allows",
     "global:read": "Read everything the role allows",
     "purge_select": "Purge by URL or surrogate key",
     "purge_all": "Purge a whole service",
-    "zones:read": "Read DNS zones and records",
-    "zones:write": "Change DNS zones and records",
-    "domains:read": "Read domains",
-    "domains:write": "Add and remove domains",
-    "registrar:read": "Read registrations",
-    "registrar:write": "Renew domains, change auto-renewal",
-    "certificates:read": "Read TLS certificates",
-    "certificates:write": "Renew TLS certificates",
-    "services:read": "Read CDN services",
-    "services:write": "Change CDN services",
+}
+# SPEC 4, "Scopes": the exact strings, in the order the panel lists them.
+SCOPES: tuple[str, ...] = (
+    *_BROAD_SCOPES,
+    *(scope for entry in KINDS for scope in (entry.read, entry.write)),
+)
+SCOPE_DESCRIPTIONS: dict[str, str] = {
+    **_BROAD_SCOPES,
+    **{entry.read: entry.read_words for entry in KINDS},
+    **{entry.write: entry.write_words for entry in KINDS},
 }
 
 # What each scope covers. `x:write` implies `x:read`.
@@ -105,12 +55,9 @@ SCOPE_OPERATIONS: dict[str, frozenset[str]] = {
     "global:read": frozenset(op for op in OPERATIONS if op.endswith(":read")),
     "purge_select": frozenset({"purge_select"}),
     "purge_all": frozenset({"purge_all"}),
+    **{entry.read: frozenset({entry.read}) for entry in KINDS},
+    **{entry.write: frozenset({entry.write, entry.read}) for entry in KINDS},
 }
-for _scope in SCOPES:
-    if _scope.endswith(":read") and _scope != "global:read":
-        SCOPE_OPERATIONS[_scope] = frozenset({_scope})
-    elif _scope.endswith(":write"):
-        SCOPE_OPERATIONS[_scope] = frozenset({_scope, _scope.replace(":write", ":read")})
 
 
 # Scopes that mean "everything the role allows" (SPEC 4): offered to every role.
@@ -118,7 +65,13 @@ ROLE_WIDE_SCOPES: frozenset[str] = frozenset({"global", "global:read"})
 
 
 # TLS management lets an automation token read and write certificates whatever its role.
-TLS_OPERATIONS: frozenset[str] = frozenset({"certificates:read", "certificates:write"})
+_CERTIFICATES = BY_KIND[Kind.CERTIFICATES]
+TLS_OPERATIONS: frozenset[str] = frozenset({_CERTIFICATES.read, _CERTIFICATES.write})
+
+
+def role_operations(role: str, *, tls_access: bool = False) -> frozenset[str]:
+    """What a token capped by `role` may do at most; with TLS management, certificates too."""
+    return ROLE_OPERATIONS[role] | (TLS_OPERATIONS if tls_access else frozenset())
 
 
 def scope_fits_role(scope: str, role: str, *, tls_access: bool = False) -> bool:
@@ -128,7 +81,7 @@ def scope_fits_role(scope: str, role: str, *, tls_access: bool = False) -> bool:
     zones; a role that only reads them is not offered it (SPEC 6). With TLS
     management (`tls_access`) the certificate scopes fit every role.
     """
-    allowed = ROLE_OPERATIONS[role] | (TLS_OPERATIONS if tls_access else frozenset())
+    allowed = role_operations(role, tls_access=tls_access)
     if scope in ROLE_WIDE_SCOPES:
         return bool(SCOPE_OPERATIONS[scope] & allowed)
     return SCOPE_OPERATIONS[scope] <= allowed
@@ -174,7 +127,7 @@ def scopes_cover(scopes: Iterable[str], operation: str) -> bool:
 
 def plan_allows_scoped(plan: str, token_type: str) -> bool:
     """Solo accounts cannot scope automation tokens; user tokens are scoped on every plan."""
-    return token_type != "automation" or plan in PLANS_WITH_SCOPED_AUTOMATION_TOKENS
+    return token_type != "automation" or plan_scopes_automation_tokens(plan)
 
 
 def grant_is_scoped(grant: Grant) -> bool:

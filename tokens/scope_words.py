@@ -14,23 +14,15 @@ from dataclasses import dataclass
 from accounts.constants import Role
 from accounts.models import Membership
 from accounts.roles import BILLING_READ, ROLE_OPERATIONS
+from tokens.kinds import KINDS
 from tokens.permissions import (
     ROLE_WIDE_SCOPES,
     SCOPE_DESCRIPTIONS,
     SCOPE_OPERATIONS,
     TLS_OPERATIONS,
-    Kind,
+    role_operations,
     scope_fits_role,
 )
-
-# What each kind is called in a sentence ("read and change zones and services").
-_AREAS: dict[Kind, str] = {
-    Kind.ZONES: "DNS zones",
-    Kind.DOMAINS: "domains",
-    Kind.REGISTRAR: "registrations",
-    Kind.CERTIFICATES: "certificates",
-    Kind.SERVICES: "CDN services",
-}
 
 
 @dataclass(frozen=True)
@@ -59,10 +51,10 @@ def _join(words: Sequence[str]) -> str:
 
 def _what_operations_allow(operations: frozenset[str], *, reads_only: bool) -> str:
     """The operations of a role in a few words ("read and change DNS zones; purge caches")."""
-    changed = [] if reads_only else [a for k, a in _AREAS.items() if f"{k}:write" in operations]
-    read = [a for k, a in _AREAS.items() if f"{k}:read" in operations and a not in changed]
+    changed = [] if reads_only else [kind.noun for kind in KINDS if kind.write in operations]
+    read = [kind.noun for kind in KINDS if kind.read in operations and kind.noun not in changed]
     parts = []
-    if len(changed) == len(_AREAS):
+    if len(changed) == len(KINDS):
         parts.append("read and change every resource")
     elif changed:
         parts.append(f"read and change {_join(changed)}")
@@ -77,7 +69,7 @@ def _what_operations_allow(operations: frozenset[str], *, reads_only: bool) -> s
 
 def role_in_words(role: str, *, tls_access: bool = False) -> str:
     """What a token with `role` may do at most ("read and change DNS zones; purge caches")."""
-    operations = ROLE_OPERATIONS[role] | (TLS_OPERATIONS if tls_access else frozenset())
+    operations = role_operations(role, tls_access=tls_access)
     return _what_operations_allow(operations, reads_only=False)
 
 
@@ -90,10 +82,7 @@ def scope_description(scope: str, roles: Iterable[RoleIn] = ()) -> str:
     if scope not in ROLE_WIDE_SCOPES or not roles:
         return SCOPE_DESCRIPTIONS.get(scope, scope)
     operations = frozenset().union(
-        *(
-            ROLE_OPERATIONS[item.role] | (TLS_OPERATIONS if item.tls_access else set())
-            for item in roles
-        )
+        *(role_operations(item.role, tls_access=item.tls_access) for item in roles)
     )
     reads_only = scope == "global:read"
     what = _what_operations_allow(operations, reads_only=reads_only)

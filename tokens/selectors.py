@@ -16,15 +16,8 @@ from accounts.constants import Role
 from accounts.models import Account, Membership, User
 from accounts.roles import manages_account, role_can_read
 from accounts.selectors import accounts_managed_by, memberships_managing
-from tokens.models import (
-    PERSONAL_EVENT_KINDS,
-    Event,
-    Token,
-    TokenQuerySet,
-    TokenRemoval,
-    TokenType,
-)
-from tokens.permissions import Kind
+from tokens.kinds import Kind
+from tokens.models import PERSONAL_EVENT_KINDS, Event, Token, TokenQuerySet, TokenRemoval, TokenType
 
 # --------------------------------------------------------------------------- event log
 
@@ -64,6 +57,11 @@ def events_in_account(account: Account) -> list[QuerySet[Event]]:
     ]
 
 
+def sees_automation_token_events(role: str) -> bool:
+    """An engineer also sees what the account's automation tokens did (SPEC 9)."""
+    return role == Role.ENGINEER
+
+
 def events_visible_to(membership: Membership) -> list[QuerySet[Event]]:
     """The account's events as the member's role may see them (SPEC 9), as streams.
 
@@ -82,7 +80,7 @@ def events_visible_to(membership: Membership) -> list[QuerySet[Event]]:
         _personal_events().filter(actor_user_id=me),
         _personal_events().filter(token_owner_id=me),
     ]
-    if membership.role == Role.ENGINEER:
+    if sees_automation_token_events(membership.role):
         # An automation token acts in its one account: its events always carry it.
         streams.append(_account_events(account).filter(actor_token_type=TokenType.AUTOMATION))
     return streams

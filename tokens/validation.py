@@ -22,14 +22,9 @@ from django.utils import timezone
 from accounts.dates import plus_years
 from accounts.models import Account
 from tokens.constants import MAX_ALLOWED_IPS, MAX_EXPIRY_YEARS, MAX_NAME_LENGTH
-from tokens.models import RESOURCE_MODELS, TokenType
-from tokens.permissions import (
-    KIND_LABELS,
-    SCOPES,
-    Kind,
-    kinds_for_scopes,
-    plan_allows_scoped,
-)
+from tokens.kinds import BY_KIND, Kind
+from tokens.models import TokenType
+from tokens.permissions import SCOPES, kinds_for_scopes, plan_allows_scoped
 from tokens.records.rules import (
     RecordRulesError,
     clean_record_rules,
@@ -177,13 +172,13 @@ def clean_resources(
             continue
         if not ids and kind in reached:
             errors[f"resources.{kind}"] = (
-                f"{KIND_LABELS[kind]}: select at least one, or choose “All”. "
+                f"{BY_KIND[kind].label}: select at least one, or choose “All”. "
                 "With none selected the token would reach none."
             )
             continue
         found = set(
-            RESOURCE_MODELS[kind]
-            .objects.filter(
+            BY_KIND[kind]
+            .model.objects.filter(
                 pk__in=[item for item in ids if 0 < item < 2**63],  # beyond: no such row
                 account_id__in=account_ids,
             )
@@ -193,7 +188,7 @@ def clean_resources(
         if missing:
             shown = ", ".join(str(item) for item in missing[:10])
             errors[f"resources.{kind}"] = (
-                f"{KIND_LABELS[kind]}: no such resource in the token's accounts (id {shown})."
+                f"{BY_KIND[kind].label}: no such resource in the token's accounts (id {shown})."
             )
             continue
         cleaned[kind] = ids

@@ -1,6 +1,7 @@
 import pytest
 from django.db import IntegrityError, transaction
 
+from accounts.constants import plan_scopes_automation_tokens
 from accounts.models import Account, Membership, User
 from tests.factories import (
     AccountFactory,
@@ -60,5 +61,6 @@ def test_record_ttl_is_bounded():
 
 
 def test_solo_plan_does_not_scope_automation_tokens():
-    assert not AccountFactory(plan="solo").allows_scoped_automation_tokens
-    assert AccountFactory(plan="teams").allows_scoped_automation_tokens
+    assert not plan_scopes_automation_tokens(AccountFactory(plan="solo").plan)
+    assert plan_scopes_automation_tokens(AccountFactory(plan="teams").plan)
+    assert plan_scopes_automation_tokens(AccountFactory(plan="enterprise").plan)

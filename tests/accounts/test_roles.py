@@ -14,7 +14,7 @@ from accounts.roles import (
     manages_account,
     role_can_read,
 )
-from tokens.permissions import OPERATION_KIND
+from tokens.kinds import OPERATION_KIND
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,8 @@ from tests.factories import (
     issue_automation_token,
     issue_user_token,
 )
-from tokens.models import ActorKind, Event, EventKind, RevokedToken, Token
+from tokens.models import ActorKind, Event, EventKind, Token
+from tokens.tombstones.models import RevokedToken
 
 pytestmark = pytest.mark.django_db
 

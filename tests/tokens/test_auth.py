@@ -11,8 +11,8 @@ from django.utils import timezone
 from tests.factories import AccountFactory, issue_automation_token, issue_user_token
 from tokens import crypto
 from tokens.auth.bearer import AuthenticationFailed, authenticate
+from tokens.kinds import Kind
 from tokens.models import Token
-from tokens.permissions import Kind
 
 pytestmark = pytest.mark.django_db
 

@@ -22,14 +22,14 @@ from tests.factories import AccountFactory, UserFactory, issue_automation_token,
 from tokens import crypto
 from tokens.auth.columns import aware, json_array
 from tokens.auth.principal import BEARER_ROW, bearer_sql
-from tokens.models import ALL_FIELDS, Token
-from tokens.permissions import Kind
+from tokens.kinds import BY_KIND, Kind
+from tokens.models import Token
 
 pytestmark = pytest.mark.django_db
 
 # Six booleans of the row, each with a distinct column of bits across three tokens, so
 # any two of them differ in at least one token.
-_BOOLEANS = [ALL_FIELDS[kind] for kind in Kind] + ["tls_access"]
+_BOOLEANS = [BY_KIND[kind].all_field for kind in Kind] + ["tls_access"]
 
 
 def _bits(token_number: int) -> dict[str, bool]:

@@ -20,9 +20,10 @@ from tests.factories import (
     issue_user_token,
 )
 from tokens.events import Actor
-from tokens.models import RevokedToken, Token
+from tokens.models import Token
 from tokens.services.common import TokenLimitReached
 from tokens.services.issue import token_create
+from tokens.tombstones.models import RevokedToken
 
 pytestmark = [
     pytest.mark.postgres,

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tokens.permissions import Grant, Kind, Outcome, decide, selection_is_total
+from tokens.kinds import Kind
+from tokens.permissions import Grant, Outcome, decide, selection_is_total
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Membership, Record, User, Zone
 from tokens import crypto
-from tokens.management.commands.seed_scale import events_seeded_for
+from tokens.management.scale_events import events_seeded_for
 from tokens.models import Event, EventKind, Token, TokenType
 from tokens.selectors import tokens_acting_in
 

@@ -20,8 +20,8 @@ from tests.factories import (
 )
 from tokens import crypto
 from tokens.events import Actor
+from tokens.kinds import Kind
 from tokens.models import Event, Token
-from tokens.permissions import Kind
 from tokens.services.change import token_update_permissions
 from tokens.services.common import NotPermitted, SudoRequired, TokenLimitReached
 from tokens.services.issue import token_create

@@ -22,6 +22,7 @@ from tests.factories import (
 from tokens.usage.models import TokenDenial, TokenUsage
 from tokens.usage.rules import COUNTED_OPERATIONS, Denial
 from tokens.usage.services import usage_record
+from tokens.views.common import managed_account_ids, token_changes_allowed
 
 pytestmark = pytest.mark.django_db
 
@@ -192,3 +193,17 @@ def test_the_token_pages_link_to_the_api_docs(client, account, member_factory):
         html = client.get(url).content.decode()
         assert f'href="{reverse("api:openapi-view")}"' in html, url
     assert client.get(reverse("api:openapi-view")).status_code == 200
+
+
+def test_who_may_change_a_token_is_decided_whatever_showed_it(account, people):
+    """views.common.token_changes_allowed stands on its own: an automation token is its
+    account's superusers' to change, not anyone's a page happened to show it to."""
+    robot = issue_automation_token(account, creator=people["owner"]).token
+    mine = issue_user_token(people["engineer"]).token
+    for user, expected in ((people["owner"], True), (people["stranger"], False)):
+        managed = managed_account_ids(user, [robot])
+        assert token_changes_allowed(robot, user, managed) is expected
+    nobody_manages = managed_account_ids(people["engineer"], [robot])
+    assert not token_changes_allowed(robot, people["engineer"], nobody_manages)
+    assert token_changes_allowed(mine, people["engineer"], frozenset())
+    assert not token_changes_allowed(mine, people["owner"], {account.pk})  # not theirs

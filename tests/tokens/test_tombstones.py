@@ -17,9 +17,10 @@ from tests.factories import issue_automation_token, issue_user_token
 from tokens.constants import STALE_AFTER
 from tokens.events import Actor
 from tokens.leaks.services import Finding, credentials_revoke
-from tokens.models import Event, EventKind, RevokedToken, Token
+from tokens.models import Event, EventKind, Token
 from tokens.services.revoke import token_revoke
 from tokens.services.roll import token_roll
+from tokens.tombstones.models import RevokedToken
 
 pytestmark = pytest.mark.django_db
 

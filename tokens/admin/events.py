@@ -16,8 +16,10 @@ from django.utils.safestring import SafeString
 from tokens.admin.display import column, when
 from tokens.admin.filters import RevokedByFilter
 from tokens.admin.search import NoSecretsInSearch
-from tokens.models import Event, EventKind, RevokedTokenEvent
-from tokens.services.revoke import REVOKED_BY, revocation_reason, revoker_text
+from tokens.models import Event, EventKind
+from tokens.services.revoke import REVOKED_BY
+from tokens.tombstones.models import RevokedTokenEvent
+from tokens.tombstones.selectors import revocation_reason, revoker_text
 
 
 class ReadOnlyEvents(NoSecretsInSearch):

@@ -27,13 +27,7 @@ from accounts.http import AuthenticatedRequest, client_ip
 from accounts.models import Account
 from tokens.admin.display import column, day, token_state, when
 from tokens.admin.filters import TokenAccountFilter, TokenStateFilter
-from tokens.admin.search import (
-    NoSecretsInSearch,
-    digests_of,
-    find_by_value,
-    looks_like_credential,
-    tombstone_find,
-)
+from tokens.admin.search import NoSecretsInSearch, digests_of, find_by_value, looks_like_credential
 from tokens.events import Actor
 from tokens.models import Event, Token
 from tokens.permissions import SCOPE_DESCRIPTIONS
@@ -41,6 +35,7 @@ from tokens.policies.selectors import blocked_by_token, blocked_in
 from tokens.records.rules import record_rules_text, rules_from_json
 from tokens.selectors import token_reach
 from tokens.services.revoke import token_revoke
+from tokens.tombstones.selectors import tombstone_find
 
 RECENT_EVENTS = 20
 
@@ -194,7 +189,7 @@ class TokenAdmin(NoSecretsInSearch):
                     token_type=token.type, owner_id=token.user_id, token_id=token.pk
                 )
                 cached = [membership.account for membership in reach.memberships]
-            token._acts_in = cached  # type: ignore[attr-defined]
+            token._acts_in = cached  # type: ignore[attr-defined]  # cached for the page's columns
         return cached
 
     @admin.display(description="Acts in")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -21,35 +21,32 @@ from django.utils import timezone
 
 from accounts.constants import Plan, Role
 from accounts.models import Account, User
-from accounts.roles import MANAGE_TOKENS
-from tokens import selectors
 from tokens.api.errors import ApiError, insufficient_scope, not_found
-from tokens.auth.bearer import AuthenticationFailed, access_in_accounts
+from tokens.api.security import ApiRequest
+from tokens.auth.bearer import AuthenticationFailed
 from tokens.auth.principal import AccountAccess, Principal
 from tokens.events import Actor
-from tokens.models import Token, TokenType
+from tokens.kinds import BY_KIND, Kind
+from tokens.models import TokenType
 from tokens.permissions import (
     Decision,
-    Kind,
     Outcome,
     accepted_scopes,
     decide,
-    grant_is_unrestricted,
     required_scope,
     selection_is_total,
 )
 from tokens.policies.rules import policy_message
 from tokens.selections.selectors import token_selection_subquery
-from tokens.usage.rules import TOKENS_OPERATION, Denial, DenialReason
+from tokens.usage.rules import Denial, DenialReason
 from tokens.usage.services import usage_record
 
 M = TypeVar("M", bound=Model)
 
 
-def principal_of(request: HttpRequest) -> Principal:
+def principal_of(request: ApiRequest) -> Principal:
     """The authenticated token (set by the BearerToken security class)."""
-    # django-ninja sets `request.auth` at run time: HttpRequest's stub does not declare it.
-    return request.auth  # type: ignore[attr-defined]
+    return request.auth
 
 
 @functools.cache
@@ -58,9 +55,7 @@ def accepted_scopes_header(operation: str) -> str:
     return ", ".join(accepted_scopes(operation))
 
 
-def authorize(
-    request: HttpRequest, operation: str, *, creates: Kind | None = None
-) -> AccountAccess:
+def authorize(request: ApiRequest, operation: str, *, creates: Kind | None = None) -> AccountAccess:
     """The route's account if the token may perform `operation` there.
 
     404 when the token does not act in the account; 403 policy_violation when it
@@ -79,7 +74,7 @@ def authorize(
     access = principal.access
     now = timezone.now()
     accepted = accepted_scopes_header(operation)
-    request.accepted_scopes = accepted  # type: ignore[attr-defined]  # see AcceptedScopes
+    request.accepted_scopes = accepted  # see AcceptedScopes
     decision = decide(
         principal.grant,
         role=access.role if access else None,
@@ -92,8 +87,9 @@ def authorize(
         raise AuthenticationFailed("The token may not be used now.", credentials_sent=True)
     refusal, reason = _refusal(request, decision, principal, creates)
     if refusal is None:
+        assert access is not None  # _refusal refuses a token that does not act here
         setattr(request, _PENDING, _Pending(principal, operation, now))
-        return access  # type: ignore[return-value]  # None is refused by _refusal
+        return access
     if reason is not None:
         _count_denied(request, principal, operation, now, reason)
     refusal.headers[ACCEPTED_SCOPES_HEADER] = accepted
@@ -101,7 +97,7 @@ def authorize(
 
 
 def _refusal(
-    request: HttpRequest, decision: Decision, principal: Principal, creates: Kind | None
+    request: ApiRequest, decision: Decision, principal: Principal, creates: Kind | None
 ) -> tuple[ApiError | None, DenialReason | None]:
     """Why authorize() refuses, and the reason it is counted as denied (None: not counted)."""
     access = principal.access
@@ -170,12 +166,12 @@ class _Pending:
     now: datetime
 
 
-def _path_ids(request: HttpRequest) -> dict[str, Any]:
+def _path_ids(request: ApiRequest) -> dict[str, Any]:
     return request.resolver_match.kwargs if request.resolver_match else {}
 
 
 def _count_denied(
-    request: HttpRequest,
+    request: ApiRequest,
     principal: Principal,
     operation: str,
     now: datetime,
@@ -194,7 +190,7 @@ def _count_denied(
     usage_record(token_id=principal.id, operation=operation, allowed=False, now=now, denial=denial)
 
 
-def deny(request: HttpRequest, reason: DenialReason) -> None:
+def deny(request: ApiRequest, reason: DenialReason) -> None:
     """Count the operation authorize() allowed as denied after all: the token's selection
     or its record rules refused the resource (SPEC 13, "What counts as denied")."""
     pending: _Pending | None = getattr(request, _PENDING, None)
@@ -284,10 +280,12 @@ def one(queryset: QuerySet[M], **lookup: Any) -> M:
     return found
 
 
-def target(request: HttpRequest, operation: str, model: type[M], kind: Kind, resource_id: int) -> M:
-    """The account's resource `resource_id` of `kind`, if the token may perform `operation`
-    on it: authorize(), then the row through the token's selection (one query), or 404."""
+def target(request: ApiRequest, operation: str, kind: Kind, resource_id: int) -> Any:
+    """The account's resource `resource_id` of `kind` (its model in tokens.kinds), if the
+    token may perform `operation` on it: authorize(), then the row through the token's
+    selection (one query), or 404."""
     access = authorize(request, operation)
+    model = BY_KIND[kind].model
     rows = visible(model._default_manager.select_related("account"), principal_of(request), kind)
     found = rows.filter(pk=resource_id, account_id=access.id).first()
     if found is None:
@@ -296,7 +294,7 @@ def target(request: HttpRequest, operation: str, model: type[M], kind: Kind, res
 
 
 def not_found_in_reach(
-    request: HttpRequest, model: type[Model], resource_id: int, *, account_id: int, kind: Kind
+    request: ApiRequest, model: type[Model], resource_id: int, *, account_id: int, kind: Kind
 ) -> ApiError:
     """The 404 of a resource an allowed read or write did not find through the selection.
 
@@ -325,119 +323,3 @@ def actor(principal: Principal) -> Actor:
         display=principal.display,
         ip=principal.client_ip,
     )
-
-
-# --------------------------------------------------------------------------- managing tokens by id
-
-
-@dataclass(frozen=True)
-class ManagedToken:
-    """Another token the calling token may manage by id, and in which capacity."""
-
-    token: Token
-    own: bool  # one of the caller's owner's user tokens: managed as its owner
-    # Others' tokens: the token's accounts where the caller manages it, by name.
-    accounts: list[Account] = field(default_factory=list)
-    # A member's user token that also acts where the caller does not manage it:
-    # removed from the caller's account, never revoked (SPEC 6).
-    elsewhere: bool = False
-
-
-def managed_token(
-    principal: Principal, token_id: int, *, members_tokens: bool = True
-) -> ManagedToken:
-    """Another token the calling token may manage (revoke, roll, read usage), or an ApiError.
-
-    Managing a token is MANAGE_TOKENS in the token's account(s), decided by decide()
-    with the caller's standing there as an account route would find it
-    (tokens.auth.bearer.access_in_accounts: not removed, its policies, the owner's role):
-    - one of the caller's owner's user tokens: the caller must act, unblocked and
-      with the unrestricted grant, in every account where that token acts (a token
-      kept out of an account never reaches it through a sibling);
-    - an automation token, or (`members_tokens`) a member's user token: the
-      caller's owner manages (superuser) an account where it acts, and the caller
-      acts there unblocked with the unrestricted grant.
-    Anything else answers 404 (existence not revealed); where the caller would
-    manage it but is blocked or narrowed, 403 policy_violation or insufficient_scope.
-    The request is counted as `tokens`, denied when refused.
-    """
-    try:
-        managed = _managed_token(principal, token_id, members_tokens=members_tokens)
-    except ApiError:
-        count_request(principal, TOKENS_OPERATION, refused_for=required_scope(MANAGE_TOKENS))
-        raise
-    count_request(principal, TOKENS_OPERATION)
-    return managed
-
-
-def _managed_token(principal: Principal, token_id: int, *, members_tokens: bool) -> ManagedToken:
-    token = Token.objects.select_related("user", "account").filter(pk=token_id).first()
-    if token is None:
-        raise not_found()
-    own = not principal.is_automation and token.user_id == principal.user_id
-    if token.type == TokenType.AUTOMATION:
-        accounts = [token.account] if token.account else []
-        own = False
-    elif own or members_tokens:
-        reach = selectors.token_reach(
-            token_type=token.type, owner_id=token.user_id, token_id=token.pk
-        )
-        accounts = [membership.account for membership in reach.memberships]
-    else:
-        raise not_found()  # someone else's user token: only its owner holds its secrets
-    standings = access_in_accounts(principal, [account.pk for account in accounts])
-    now = timezone.now()
-    refusals = [
-        _management_refusal(principal, standings.get(account.pk), own=own, now=now)
-        for account in accounts
-    ]
-    if own:
-        if any(refusal is not None for refusal in refusals):
-            raise _first_refusal(refusals)
-        if not accounts and not grant_is_unrestricted(principal.grant):
-            raise _narrowed()  # acting nowhere, its grant is all there is to decide
-        return ManagedToken(token, own=True)
-    managed = [
-        account for account, refusal in zip(accounts, refusals, strict=True) if refusal is None
-    ]
-    if not managed:
-        raise _first_refusal(refusals)
-    return ManagedToken(token, own=False, accounts=managed, elsewhere=len(managed) < len(accounts))
-
-
-def _management_refusal(
-    principal: Principal, access: AccountAccess | None, *, own: bool, now: datetime
-) -> ApiError | None:
-    """Why the caller may not manage the token in one of its accounts (None: it may)."""
-    decision = decide(
-        principal.grant,
-        role=access.role if access else None,
-        operation=MANAGE_TOKENS,
-        now=now,
-        client_ip=principal.client_ip,
-        plan=access.plan if access else None,
-        own_token=own,
-    )
-    if decision.outcome is Outcome.INACTIVE:
-        raise AuthenticationFailed("The token may not be used now.", credentials_sent=True)
-    if access is None or decision.outcome in (Outcome.NOT_IN_ACCOUNT, Outcome.ROLE):
-        return not_found()  # not the caller's to manage, whatever else
-    if access.blocked_by is not None:
-        return policy_refusal(access)
-    if not decision.allowed:
-        return _narrowed()
-    return None
-
-
-def _narrowed() -> ApiError:
-    return insufficient_scope(
-        MANAGE_TOKENS,
-        "Managing other tokens needs a token with the scope “global” on all resources and "
-        "no DNS record rules; a narrower token manages only itself.",
-    )
-
-
-def _first_refusal(refusals: list[ApiError | None]) -> ApiError:
-    """The answer when every account refuses: a 403 where the caller would manage, else 404."""
-    shown = [refusal for refusal in refusals if refusal is not None and refusal.status != 404]
-    return shown[0] if shown else not_found()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import Router
 
 from accounts.constants import PLAN_MONTHLY_PRICE_USD
@@ -12,6 +12,7 @@ from tokens.api.access import authorize, count_request, principal_of
 from tokens.api.lean import lean_get
 from tokens.api.responses import ok
 from tokens.api.schemas import ACCOUNT_ERRORS, ERRORS, AccountOut, BillingOut, Data, fields_of
+from tokens.api.security import ApiRequest
 from tokens.models import TokenRemoval
 from tokens.usage.rules import ACCOUNTS_OPERATION
 
@@ -30,7 +31,7 @@ _BILLING_EMAIL_SQL = f"SELECT billing_email FROM {Account._meta.db_table} WHERE 
 
 @lean_get(ACCOUNTS_PREFIX)
 @router.get("", response={200: Data[list[AccountOut]], **ERRORS})
-def accounts_list(request: HttpRequest) -> HttpResponse:
+def accounts_list(request: ApiRequest) -> HttpResponse:
     """The accounts the token acts in."""
     principal = principal_of(request)
     count_request(principal, ACCOUNTS_OPERATION)
@@ -45,7 +46,7 @@ def accounts_list(request: HttpRequest) -> HttpResponse:
 
 @lean_get(f"{ACCOUNTS_PREFIX}/{{id:account_id}}/billing")
 @router.get("/{id:account_id}/billing", response={200: Data[BillingOut], **ACCOUNT_ERRORS})
-def billing(request: HttpRequest, account_id: int) -> HttpResponse:
+def billing(request: ApiRequest, account_id: int) -> HttpResponse:
     """The account's plan, price and billing contact (`billing:read`)."""
     access = authorize(request, "billing:read")
     with connection.cursor() as cursor:

@@ -21,33 +21,46 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja.errors import ValidationError as NinjaValidationError
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from tokens.api.errors import handle_exception
 from tokens.api.responses import DEFAULT_PER_PAGE, PAGE, PER_PAGE
+from tokens.api.security import ApiRequest
 from tokens.auth.bearer import authenticate
 
 View = Callable[..., HttpResponse]
 
-_Paging: type[BaseModel] = create_model("Paging", page=(int, PAGE), per_page=(int, PER_PAGE))
+
+class _Paging(BaseModel):
+    """The query parameters of a paged read, with ninja's constraints (responses.PAGE)."""
+
+    page: int = PAGE
+    per_page: int = PER_PAGE
+
 
 # Django route (below /api/v1/) -> (the ninja operation answering its GET, paged?).
 READS: dict[str, tuple[View, bool]] = {}
 
 
+def query_parameters(route: str) -> frozenset[str]:
+    """The query parameters the lean path reads for `route`: its ninja operation must
+    declare exactly these (tests/tokens/test_api_lean.py), or one would be ignored here."""
+    return frozenset(_Paging.model_fields) if READS[route][1] else frozenset()
+
+
 def paging(request: HttpRequest) -> tuple[int, int]:
     """`page` and `per_page` from the query string, checked as ninja checks them (422)."""
-    if "page" not in request.GET and "per_page" not in request.GET:
+    values = {name: request.GET[name] for name in _Paging.model_fields if name in request.GET}
+    if not values:
         return 1, DEFAULT_PER_PAGE
-    values = {name: request.GET[name] for name in ("page", "per_page") if name in request.GET}
     try:
         checked = _Paging.model_validate(values)
     except PydanticValidationError as invalid:
         raise NinjaValidationError(
             [{**error, "loc": ("query", *error["loc"])} for error in invalid.errors()]
         ) from None
-    return checked.page, checked.per_page  # type: ignore[attr-defined]
+    return checked.page, checked.per_page
 
 
 def django_route(path: str) -> str:
@@ -73,11 +86,11 @@ def lean_view(route: str, other_methods: View) -> View:
     """The URL view of `route`: GET and HEAD by its lean operation, any other method by ninja."""
     operation, paged = READS[route]
 
-    def view(request: HttpRequest, **ids: Any) -> HttpResponse:
+    def view(request: ApiRequest, **ids: Any) -> HttpResponse:
         if request.method not in ("GET", "HEAD"):
             return other_methods(request, **ids)
         try:
-            request.auth = authenticate(request, ids.get("account_id"))  # type: ignore[attr-defined]
+            request.auth = authenticate(request, ids.get("account_id"))
             if paged:
                 ids["page"], ids["per_page"] = paging(request)
             response = operation(request, **ids)

@@ -1,7 +1,8 @@
 """List and get for every kind of account resource, generated from one registry.
 
-A kind is declared once (`ResourceKind`: model, selection kind, path, Out
-schema, extra SQL columns); its routes and its SQL come from that declaration.
+A kind is declared once, in tokens.kinds (model, selection, path, Out schema);
+`ApiResource.of()` adds what only the API needs (SQL annotations, the records
+listed under a zone), and its routes and its SQL come from that declaration.
 Each read is ONE query after authentication: the token's selection, the
 account and, for lists, the page and its total (a scalar subquery) are all in
 it. The SQL is built once per kind from the Out schema's fields and returns
@@ -14,40 +15,33 @@ import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
-from django.db.models import DateTimeField, Model
-from django.http import HttpRequest, HttpResponse
+from django.db.models import DateTimeField, Field, ManyToManyField, Model
+from django.http import HttpResponse
 from ninja import Router, Schema
 
-from accounts.models import Certificate, Domain, Record, Service, Zone
+from accounts.models import Record
+from tokens.api import schemas
 from tokens.api.access import authorize, not_found_in_reach, principal_of
 from tokens.api.accounts import ACCOUNTS_PREFIX
 from tokens.api.lean import lean_get
 from tokens.api.responses import DEFAULT_PER_PAGE, PAGE, PER_PAGE, ok, pagination
-from tokens.api.schemas import (
-    ACCOUNT_ERRORS,
-    CertificateOut,
-    Data,
-    DomainOut,
-    Page,
-    RecordOut,
-    ServiceOut,
-    ZoneOut,
-    fields_of,
-)
+from tokens.api.schemas import ACCOUNT_ERRORS, Data, Page, fields_of
+from tokens.api.security import ApiRequest
 from tokens.auth.columns import time_column
 from tokens.auth.principal import Principal
-from tokens.models import SELECTION_FIELDS, Token
-from tokens.permissions import Kind, selection_is_total
+from tokens.kinds import BY_KIND, KINDS, Kind, ResourceKind
+from tokens.models import Token
+from tokens.permissions import selection_is_total
 from tokens.records.rules import RecordRule
 from tokens.records.sql import rules_condition, rules_params
 
 
-@dataclass(frozen=True, eq=False)  # hashed by identity: SQL is cached per kind
-class ResourceKind:
-    """One kind of resource the API reads, declared once."""
+@dataclass(frozen=True, eq=False)  # hashed by identity: SQL is cached per resource
+class ApiResource:
+    """One kind of resource the API reads: a kind of tokens.kinds, or records under a zone."""
 
     path: str  # below /accounts/{account_id}/
     id_name: str  # the path parameter naming one resource
@@ -62,39 +56,53 @@ class ResourceKind:
     annotations: Mapping[str, str] = field(default_factory=dict)
     ordering: tuple[str, ...] = ("name", "id")
     routes: tuple[str, ...] = ("list", "get")
-    # A kind listed under one resource of its parent (records under a zone).
-    parent: ResourceKind | None = None
+    # A resource listed under one resource of its parent (records under a zone).
+    parent: ApiResource | None = None
     parent_column: str = ""
     # DNS records: only those the token's record rules (SPEC 14) let it touch.
     record_rules_apply: bool = False
+
+    @classmethod
+    def of(cls, entry: ResourceKind, **extra: Any) -> ApiResource:
+        """The API's reads of a kind, as tokens.kinds declares it."""
+        return cls(
+            path=entry.api_path,
+            id_name=entry.api_id,
+            model=entry.model,
+            kind=entry.kind,
+            operation=entry.read,
+            out=getattr(schemas, entry.api_out),
+            tag=str(entry.kind),
+            plural=entry.api_plural,
+            singular=entry.api_singular,
+            routes=entry.api_routes,
+            **extra,
+        )
 
 
 def _table(model: type[Model]) -> str:
     return model._meta.db_table
 
 
-ZONES = ResourceKind(
-    path="zones",
-    id_name="zone_id",
-    model=Zone,
-    kind=Kind.ZONES,
-    operation="zones:read",
-    out=ZoneOut,
-    tag="zones",
-    plural="DNS zones",
-    singular="DNS zone",
-    annotations={
+# Out fields that are not columns of the kind's table, computed in SQL.
+_ANNOTATIONS: dict[Kind, Mapping[str, str]] = {
+    Kind.ZONES: {
         "record_count": f"(SELECT COUNT(*) FROM {_table(Record)} r WHERE r.zone_id = x.id)"  # noqa: S608
     },
-)
-RECORDS = ResourceKind(
-    path="zones/{id:zone_id}/records",
+}
+_BY_KIND = {
+    entry.kind: ApiResource.of(entry, annotations=_ANNOTATIONS.get(entry.kind, {}))
+    for entry in KINDS
+}
+ZONES = _BY_KIND[Kind.ZONES]
+RECORDS = ApiResource(
+    path=f"{ZONES.path}/{{id:{ZONES.id_name}}}/records",
     id_name="record_id",
     model=Record,
     kind=Kind.ZONES,
-    operation="zones:read",
-    out=RecordOut,
-    tag="zones",
+    operation=ZONES.operation,
+    out=schemas.RecordOut,
+    tag=ZONES.tag,
     plural="DNS records of a zone",
     singular="DNS record",
     ordering=("name", "type", "id"),
@@ -103,54 +111,11 @@ RECORDS = ResourceKind(
     parent_column="zone_id",
     record_rules_apply=True,
 )
-REGISTRY: tuple[ResourceKind, ...] = (
-    ZONES,
-    RECORDS,
-    ResourceKind(
-        path="domains",
-        id_name="domain_id",
-        model=Domain,
-        kind=Kind.DOMAINS,
-        operation="domains:read",
-        out=DomainOut,
-        tag="domains",
-        plural="domains",
-        singular="domain",
-    ),
-    ResourceKind(
-        path="registrar/domains",
-        id_name="domain_id",
-        model=Domain,
-        kind=Kind.REGISTRAR,
-        operation="registrar:read",
-        out=DomainOut,
-        tag="registrar",
-        plural="domain registrations",
-        singular="domain's registration: expiry and auto-renewal",
-        routes=("get",),
-    ),
-    ResourceKind(
-        path="certificates",
-        id_name="certificate_id",
-        model=Certificate,
-        kind=Kind.CERTIFICATES,
-        operation="certificates:read",
-        out=CertificateOut,
-        tag="certificates",
-        plural="TLS certificates",
-        singular="TLS certificate",
-    ),
-    ResourceKind(
-        path="services",
-        id_name="service_id",
-        model=Service,
-        kind=Kind.SERVICES,
-        operation="services:read",
-        out=ServiceOut,
-        tag="services",
-        plural="CDN services",
-        singular="CDN service",
-    ),
+# Every kind, and each zone's records after the zones.
+REGISTRY: tuple[ApiResource, ...] = tuple(
+    resource
+    for kind, resource in _BY_KIND.items()
+    for resource in ((resource, RECORDS) if kind is Kind.ZONES else (resource,))
 )
 
 
@@ -159,13 +124,14 @@ REGISTRY: tuple[ResourceKind, ...] = (
 
 def _selected_ids_sql(kind: Kind) -> str:
     """The ids the token `%(token)s` selected of `kind`, as a subquery."""
-    through = Token._meta.get_field(SELECTION_FIELDS[kind]).remote_field.through  # type: ignore[union-attr]
-    source = Token._meta.get_field(SELECTION_FIELDS[kind]).m2m_column_name()  # type: ignore[union-attr]
-    target = Token._meta.get_field(SELECTION_FIELDS[kind]).m2m_reverse_name()  # type: ignore[union-attr]
+    field = cast(ManyToManyField, Token._meta.get_field(BY_KIND[kind].selection_field))
+    through = field.remote_field.through
+    assert through is not None  # resolved to the auto-created model once apps are ready
+    source, target = field.m2m_column_name(), field.m2m_reverse_name()
     return f"SELECT s.{target} FROM {through._meta.db_table} s WHERE s.{source} = %(token)s"  # noqa: S608
 
 
-def _parent_sql(rk: ResourceKind, selected: bool) -> str:
+def _parent_sql(rk: ApiResource, selected: bool) -> str:
     """The parent `p` of `rk`'s rows that the token sees: one row, or none."""
     assert rk.parent is not None
     where = "p.id = %(parent)s AND p.account_id = %(account)s"
@@ -176,31 +142,32 @@ def _parent_sql(rk: ResourceKind, selected: bool) -> str:
 
 def _column(model: type[Model], name: str) -> str:
     """The field as a SELECT column over `x` (datetimes: the text orjson would write)."""
-    field = model._meta.get_field(name)
-    column = f"x.{field.column}"  # type: ignore[union-attr]
+    field = cast(Field, model._meta.get_field(name))  # a concrete field of the Out schema
+    column = f"x.{field.column}"
     return time_column(column) if isinstance(field, DateTimeField) else column
 
 
-def _columns(rk: ResourceKind) -> str:
+def _columns(rk: ApiResource) -> str:
     return ", ".join(
         rk.annotations[name] if name in rk.annotations else _column(rk.model, name)
         for name in fields_of(rk.out)
     )
 
 
-def _order(rk: ResourceKind) -> str:
-    return ", ".join(f"x.{rk.model._meta.get_field(name).column}" for name in rk.ordering)  # type: ignore[union-attr]
+def _order(rk: ApiResource) -> str:
+    fields = [cast(Field, rk.model._meta.get_field(name)) for name in rk.ordering]
+    return ", ".join(f"x.{field.column}" for field in fields)
 
 
 @functools.cache
-def _get_sql(rk: ResourceKind, selected: bool) -> str:
+def _get_sql(rk: ApiResource, selected: bool) -> str:
     where = "x.id = %(id)s AND x.account_id = %(account)s"
     if selected:
         where += f" AND x.id IN ({_selected_ids_sql(rk.kind)})"
     return f"SELECT {_columns(rk)} FROM {_table(rk.model)} x WHERE {where}"  # noqa: S608
 
 
-def _scope(rk: ResourceKind, selected: bool, rules: tuple[RecordRule, ...]) -> tuple[str, str]:
+def _scope(rk: ApiResource, selected: bool, rules: tuple[RecordRule, ...]) -> tuple[str, str]:
     """FROM and WHERE of the resources `x` the token sees: of the account, or of one parent
     (those the record rules allow, if any). Children are read from their own table, so
     the index on (parent, ordering) gives a page in order without sorting them all."""
@@ -215,7 +182,7 @@ def _scope(rk: ResourceKind, selected: bool, rules: tuple[RecordRule, ...]) -> t
 
 
 @functools.lru_cache(maxsize=512)
-def _list_sql(rk: ResourceKind, selected: bool, rules: tuple[RecordRule, ...] = ()) -> str:
+def _list_sql(rk: ApiResource, selected: bool, rules: tuple[RecordRule, ...] = ()) -> str:
     """A page and, on every row, the total: one query.
 
     The total is a scalar subquery, which both databases run once per query; SQLite
@@ -230,7 +197,7 @@ def _list_sql(rk: ResourceKind, selected: bool, rules: tuple[RecordRule, ...] = 
 
 
 @functools.lru_cache(maxsize=512)
-def _count_sql(rk: ResourceKind, selected: bool, rules: tuple[RecordRule, ...] = ()) -> str:
+def _count_sql(rk: ApiResource, selected: bool, rules: tuple[RecordRule, ...] = ()) -> str:
     """Total and whether the parent exists, for an empty page (rare: a third query)."""
     source, where = _scope(rk, selected, rules)
     found = f"EXISTS ({_parent_sql(rk, selected)})" if rk.parent else "1"
@@ -243,12 +210,12 @@ def _fetch(sql: str, params: dict[str, Any], *, many: bool) -> Any:
         return cursor.fetchall() if many else cursor.fetchone()
 
 
-def _partial(rk: ResourceKind, principal: Principal) -> bool:
+def _partial(rk: ApiResource, principal: Principal) -> bool:
     return not selection_is_total(principal.grant, rk.kind)
 
 
 def resource_get(
-    rk: ResourceKind, request: HttpRequest, *, account_id: int, resource_id: int
+    rk: ApiResource, request: ApiRequest, *, account_id: int, resource_id: int
 ) -> dict[str, Any]:
     """One resource's JSON, or 404 when it is not in the account or the token's selection."""
     principal = principal_of(request)
@@ -265,8 +232,8 @@ def resource_get(
 
 
 def resource_page(
-    rk: ResourceKind,
-    request: HttpRequest,
+    rk: ApiResource,
+    request: ApiRequest,
     *,
     account_id: int,
     page: int,
@@ -309,6 +276,7 @@ def resource_page(
 def _with_signature(view: Callable[..., HttpResponse], params: list[inspect.Parameter]) -> None:
     """Give a generated view the signature ninja reads its parameters from."""
     request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    # ninja reads the parameters from `__signature__`, which functions do not declare.
     view.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [request, *params], return_annotation=HttpResponse
     )
@@ -318,11 +286,11 @@ def _id_param(name: str) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=int)
 
 
-def _add_list(router: Router, rk: ResourceKind) -> None:
+def _add_list(router: Router, rk: ApiResource) -> None:
     parent_id_name = rk.parent.id_name if rk.parent else None
 
     def view(
-        request: HttpRequest, account_id: int, page: int, per_page: int, **ids: int
+        request: ApiRequest, account_id: int, page: int, per_page: int, **ids: int
     ) -> HttpResponse:
         access = authorize(request, rk.operation)
         data, paging = resource_page(
@@ -350,6 +318,7 @@ def _add_list(router: Router, rk: ResourceKind) -> None:
     lean_get(f"{ACCOUNTS_PREFIX}{path}", paged=True)(view)
     router.get(
         path,
+        # The Out schema is chosen at run time, where a type is expected.
         response={200: Page[rk.out], **ACCOUNT_ERRORS},  # type: ignore[name-defined]
         tags=[rk.tag],
         summary=f"List the {rk.plural}",
@@ -358,8 +327,8 @@ def _add_list(router: Router, rk: ResourceKind) -> None:
     )(view)
 
 
-def _add_get(router: Router, rk: ResourceKind) -> None:
-    def view(request: HttpRequest, account_id: int, **ids: int) -> HttpResponse:
+def _add_get(router: Router, rk: ApiResource) -> None:
+    def view(request: ApiRequest, account_id: int, **ids: int) -> HttpResponse:
         access = authorize(request, rk.operation)
         return ok(resource_get(rk, request, account_id=access.id, resource_id=ids[rk.id_name]))
 
@@ -369,6 +338,7 @@ def _add_get(router: Router, rk: ResourceKind) -> None:
     lean_get(f"{ACCOUNTS_PREFIX}{path}")(view)
     router.get(
         path,
+        # The Out schema is chosen at run time, where a type is expected.
         response={200: Data[rk.out], **ACCOUNT_ERRORS},  # type: ignore[name-defined]
         tags=[rk.tag],
         summary=f"Get one {rk.singular.split(':')[0]}",
@@ -376,7 +346,7 @@ def _add_get(router: Router, rk: ResourceKind) -> None:
     )(view)
 
 
-def add_routes(router: Router, registry: tuple[ResourceKind, ...] = REGISTRY) -> None:
+def add_routes(router: Router, registry: tuple[ApiResource, ...] = REGISTRY) -> None:
     """Add the list and get routes of every declared kind to the accounts router.
 
     Their GETs are also served on the lean path (tokens.api.lean): SPEC 10's budget.

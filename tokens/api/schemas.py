@@ -18,7 +18,8 @@ from pydantic import AfterValidator, ConfigDict, Field, StrictInt
 
 from accounts.constants import RecordType
 from tokens.constants import MAX_NAME_LENGTH, MAX_ROLL_GRACE_PERIOD
-from tokens.permissions import SCOPES, Kind
+from tokens.kinds import Kind
+from tokens.permissions import SCOPES
 from tokens.policies.rules import PolicyName
 from tokens.usage.rules import DenialReason
 
@@ -374,6 +375,8 @@ class DomainIn(StrictIn):
 class ServicePatchIn(StrictIn):
     """Send at least one field; a field that is sent may not be null."""
 
+    # A field not sent stays unset (its default None is never validated), yet one sent
+    # may not be null: mypy sees a None default on a non-optional type.
     name: Annotated[Text, Field(min_length=1, max_length=100)] = Field(  # type: ignore[assignment]
         default=None, validate_default=False
     )

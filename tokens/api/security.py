@@ -27,6 +27,21 @@ from tokens.api.errors import ApiError
 from tokens.auth.bearer import authenticate
 from tokens.auth.principal import Principal
 
+
+class ApiRequest(HttpRequest):
+    """A request on a bearer route: `auth` is its token (set by BearerToken, or by the lean
+    read path), and an account route's `accepted_scopes` (set by access.authorize)."""
+
+    auth: Principal
+    accepted_scopes: str
+
+
+class PasswordRequest(HttpRequest):
+    """A request on `POST /tokens`: `auth` is the person whose email and password it sent."""
+
+    auth: User
+
+
 MAX_BASIC_HEADER_LENGTH = 1024
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="keyward", charset="UTF-8"'}
 

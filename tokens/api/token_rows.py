@@ -19,12 +19,12 @@ from accounts.models import Account, User
 from tokens.api.responses import pagination
 from tokens.api.schemas import token_json
 from tokens.auth.columns import Column, Select, json_array, model_columns
-from tokens.models import ALL_FIELDS, Token, TokenType
-from tokens.permissions import Kind
+from tokens.kinds import BY_KIND, Kind
+from tokens.models import Token, TokenType
 from tokens.selections.selectors import token_selections
 
 _KINDS = tuple(Kind)
-_FLAGS = tuple(ALL_FIELDS[kind] for kind in _KINDS)
+_FLAGS = tuple(BY_KIND[kind].all_field for kind in _KINDS)
 _flags_of = operator.attrgetter(*_FLAGS)
 # What TokenOut shows of the token (the attribute names token_json reads), then the
 # `all_<kind>` flags; its account and its owner.

@@ -2,7 +2,7 @@
 
 Listing tokens and managing one by id need the `global` scope; the `tokens/self` routes
 need none (SPEC 7, 11). Managing *another* token by id (revoke, roll, usage) is the
-operation `manage_tokens` in that token's account, decided by access.managed_token():
+operation `manage_tokens` in that token's account, decided by managed.managed_token():
 the calling token must act there unblocked, with `global` on all resources and no
 record rules.
 """
@@ -12,16 +12,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Query, Router
 
 from accounts.http import client_ip
 from accounts.models import User
 from tokens import selectors
-from tokens.api.access import actor, count_request, managed_token, one, principal_of
+from tokens.api.access import actor, count_request, one, principal_of
 from tokens.api.errors import insufficient_scope
 from tokens.api.lean import lean_get
+from tokens.api.managed import managed_token
 from tokens.api.responses import PAGE, PER_PAGE, ok
 from tokens.api.schemas import (
     ACCOUNT_ERRORS,
@@ -43,12 +44,13 @@ from tokens.api.schemas import (
     WhoamiOut,
     token_json,
 )
-from tokens.api.security import EmailPassword
+from tokens.api.security import ApiRequest, EmailPassword, PasswordRequest
 from tokens.api.token_rows import token_page
 from tokens.auth.principal import Principal
 from tokens.events import Actor, EventChannel
+from tokens.kinds import Kind
 from tokens.models import Token, TokenType
-from tokens.permissions import Kind, required_scope, scopes_cover
+from tokens.permissions import required_scope, scopes_cover
 from tokens.policies.selectors import token_blocked_in
 from tokens.selections.selectors import token_resources_json, token_selections
 from tokens.services.issue import token_create
@@ -74,7 +76,7 @@ def _require_global(principal: Principal) -> None:
     count_request(principal, TOKENS_OPERATION)
 
 
-def _token_route(request: HttpRequest) -> Principal:
+def _token_route(request: ApiRequest) -> Principal:
     """The calling token of a `tokens/self` route (needs no scope), counted as `tokens`."""
     principal = principal_of(request)
     count_request(principal, TOKENS_OPERATION)
@@ -143,7 +145,7 @@ def _whoami(principal: Principal) -> HttpResponse:
 
 @lean_get("/whoami")
 @router.get("/whoami", response={200: Data[WhoamiOut], **ERRORS})
-def whoami(request: HttpRequest) -> HttpResponse:
+def whoami(request: ApiRequest) -> HttpResponse:
     """The token making the request, its owner (user tokens) or account (automation tokens)."""
     return _whoami(_token_route(request))
 
@@ -156,13 +158,13 @@ def _self_row(principal: Principal) -> Token:
 
 
 @router.get("/tokens/self", response={200: Data[TokenOut], **ERRORS})
-def token_self(request: HttpRequest) -> HttpResponse:
+def token_self(request: ApiRequest) -> HttpResponse:
     """The token making the request."""
     return ok(principal_json(_token_route(request)))
 
 
 @router.delete("/tokens/self", response={204: None, **ERRORS})
-def token_self_revoke(request: HttpRequest) -> HttpResponse:
+def token_self_revoke(request: ApiRequest) -> HttpResponse:
     """Revoke the token making the request. It stops working at once."""
     principal = _token_route(request)
     token_revoke(actor=actor(principal), token=_self_row(principal), revoked_by="self")
@@ -175,7 +177,7 @@ def token_self_revoke(request: HttpRequest) -> HttpResponse:
 @lean_get("/tokens", paged=True)
 @router.get("/tokens", response={200: Page[TokenOut], **MANAGE_ERRORS})
 def tokens_list(
-    request: HttpRequest,
+    request: ApiRequest,
     page: int = PAGE,
     per_page: int = PER_PAGE,
 ) -> HttpResponse:
@@ -207,14 +209,14 @@ def tokens_list(
         **BODY_ERRORS,
     },
 )
-def tokens_create(request: HttpRequest, payload: TokenCreateIn) -> HttpResponse:
+def tokens_create(request: PasswordRequest, payload: TokenCreateIn) -> HttpResponse:
     """Create a user token for the person whose email and password are sent (HTTP Basic).
 
     Refused (403 `two_factor_required`) for a person with a second factor, which the
     API cannot ask for, and (403 `forbidden`) when an account of the person enforces
     single sign-on or two-factor authentication: create the token in the panel instead.
     """
-    user: User = request.auth  # type: ignore[attr-defined]
+    user = request.auth
     options: dict[str, Any] = {}
     if "expires_at" in payload.model_fields_set:
         options["expires_at"] = payload.expires_at
@@ -234,7 +236,7 @@ def tokens_create(request: HttpRequest, payload: TokenCreateIn) -> HttpResponse:
 
 
 @router.delete("/tokens/{id:token_id}", response={204: None, **BY_ID_ERRORS})
-def token_revoke_one(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_revoke_one(request: ApiRequest, token_id: int) -> HttpResponse:
     """Revoke a token (`global`): itself, its owner's, or (superusers) one of their account.
 
     Another token needs a caller with `global` on all resources and no record rules,
@@ -278,7 +280,7 @@ def _rolled(principal: Principal, token: Token, payload: TokenRollIn | None) -> 
 
 
 @router.post("/tokens/self/roll", response=ROLL_RESPONSES)
-def token_self_roll(request: HttpRequest, payload: TokenRollIn | None = None) -> HttpResponse:
+def token_self_roll(request: ApiRequest, payload: TokenRollIn | None = None) -> HttpResponse:
     """Give the calling token a new secret; the old one works for `grace_period` seconds."""
     principal = principal_of(request)
     return _rolled(principal, _self_row(principal), payload)
@@ -286,7 +288,7 @@ def token_self_roll(request: HttpRequest, payload: TokenRollIn | None = None) ->
 
 @router.post("/tokens/{id:token_id}/roll", response=ROLL_RESPONSES)
 def token_roll_one(
-    request: HttpRequest, token_id: int, payload: TokenRollIn | None = None
+    request: ApiRequest, token_id: int, payload: TokenRollIn | None = None
 ) -> HttpResponse:
     """Give a token a new secret: itself, its owner's, or (superusers) an automation token.
 
@@ -313,13 +315,13 @@ def _usage(token_id: int, days: int) -> HttpResponse:
 
 
 @router.get("/tokens/self/usage", response={200: Data[UsageOut], **ERRORS, 422: InvalidOut})
-def token_self_usage(request: HttpRequest, days: int = DAYS) -> HttpResponse:
+def token_self_usage(request: ApiRequest, days: int = DAYS) -> HttpResponse:
     """What the token making the request did, per operation, and its latest denials."""
     return _usage(_token_route(request).id, days)
 
 
 @router.get("/tokens/{id:token_id}/usage", response={200: Data[UsageOut], **BY_ID_ERRORS})
-def token_usage(request: HttpRequest, token_id: int, days: int = DAYS) -> HttpResponse:
+def token_usage(request: ApiRequest, token_id: int, days: int = DAYS) -> HttpResponse:
     """What a token did (`global`): itself, or a token it may revoke (same rule as revoke)."""
     principal = principal_of(request)
     if token_id == principal.id:
@@ -330,7 +332,7 @@ def token_usage(request: HttpRequest, token_id: int, days: int = DAYS) -> HttpRe
 
 
 @router.get("/tokens/self/permissions", response={200: Data[PermissionsOut], **ERRORS})
-def token_self_permissions(request: HttpRequest) -> HttpResponse:
+def token_self_permissions(request: ApiRequest) -> HttpResponse:
     """Per account the token acts in: every operation, allowed or why not, and its selection."""
     principal = _token_route(request)
     explanations = token_explanations(

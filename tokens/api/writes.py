@@ -11,7 +11,7 @@ service the panel would; the service validates, writes and logs the
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from accounts.models import Account, Certificate, Domain, Record, Service, Zone
 from accounts.services import cdn, certificates, dns, domains
@@ -34,21 +34,22 @@ from tokens.api.schemas import (
     ServicePatchIn,
     resource_json,
 )
-from tokens.permissions import Kind
+from tokens.api.security import ApiRequest
+from tokens.kinds import BY_KIND, Kind
 from tokens.records.rules import record_rules_allow, record_rules_text
 from tokens.usage.rules import DenialReason
 
-ZONE = "/{id:account_id}/zones/{id:zone_id}"
-DOMAIN = "/{id:account_id}/domains/{id:domain_id}"
-REGISTRATION = "/{id:account_id}/registrar/domains/{id:domain_id}"
-CERTIFICATE = "/{id:account_id}/certificates/{id:certificate_id}"
-SERVICE = "/{id:account_id}/services/{id:service_id}"
+ZONE = BY_KIND[Kind.ZONES].api_item_path
+DOMAIN = BY_KIND[Kind.DOMAINS].api_item_path
+REGISTRATION = BY_KIND[Kind.REGISTRAR].api_item_path
+CERTIFICATE = BY_KIND[Kind.CERTIFICATES].api_item_path
+SERVICE = BY_KIND[Kind.SERVICES].api_item_path
 
 
 # --------------------------------------------------------------------------- zones
 
 
-def _check_record_rules(request: HttpRequest, *, name: str, type: str) -> None:
+def _check_record_rules(request: ApiRequest, *, name: str, type: str) -> None:
     """403 record_not_allowed when the token's record rules (SPEC 14) leave this record out."""
     rules = principal_of(request).grant.record_rules
     if not record_rules_allow(rules, name=name, type=type):
@@ -62,10 +63,10 @@ def _check_record_rules(request: HttpRequest, *, name: str, type: str) -> None:
     tags=["zones"],
 )
 def record_create(
-    request: HttpRequest, account_id: int, zone_id: int, payload: RecordIn
+    request: ApiRequest, account_id: int, zone_id: int, payload: RecordIn
 ) -> HttpResponse:
     """Add a DNS record to a zone (`zones:write`)."""
-    zone = target(request, "zones:write", Zone, Kind.ZONES, zone_id)
+    zone: Zone = target(request, "zones:write", Kind.ZONES, zone_id)
     _check_record_rules(
         request, name=dns.record_relative_name(payload.name, zone), type=str(payload.type)
     )
@@ -79,10 +80,10 @@ def record_create(
     ZONE + "/records/{id:record_id}", response={204: None, **ACCOUNT_ERRORS}, tags=["zones"]
 )
 def record_delete(
-    request: HttpRequest, account_id: int, zone_id: int, record_id: int
+    request: ApiRequest, account_id: int, zone_id: int, record_id: int
 ) -> HttpResponse:
     """Delete a DNS record (`zones:write`)."""
-    zone = target(request, "zones:write", Zone, Kind.ZONES, zone_id)
+    zone: Zone = target(request, "zones:write", Kind.ZONES, zone_id)
     record = one(Record.objects.all(), pk=record_id, zone_id=zone.pk)
     _check_record_rules(request, name=record.name, type=record.type)
     record.zone = zone
@@ -98,7 +99,7 @@ def record_delete(
     response={201: Data[DomainOut], **ACCOUNT_ERRORS, **BODY_ERRORS},
     tags=["domains"],
 )
-def domain_create(request: HttpRequest, account_id: int, payload: DomainIn) -> HttpResponse:
+def domain_create(request: ApiRequest, account_id: int, payload: DomainIn) -> HttpResponse:
     """Register a domain (`domains:write` on all domains)."""
     access = authorize(request, "domains:write", creates=Kind.DOMAINS)
     domain = domains.domain_create(
@@ -111,9 +112,9 @@ def domain_create(request: HttpRequest, account_id: int, payload: DomainIn) -> H
 
 
 @router.delete(DOMAIN, response={204: None, **ACCOUNT_ERRORS}, tags=["domains"])
-def domain_delete(request: HttpRequest, account_id: int, domain_id: int) -> HttpResponse:
+def domain_delete(request: ApiRequest, account_id: int, domain_id: int) -> HttpResponse:
     """Remove a domain (`domains:write`)."""
-    domain = target(request, "domains:write", Domain, Kind.DOMAINS, domain_id)
+    domain: Domain = target(request, "domains:write", Kind.DOMAINS, domain_id)
     domains.domain_delete(actor=actor(principal_of(request)), domain=domain)
     return no_content()
 
@@ -126,9 +127,9 @@ def domain_delete(request: HttpRequest, account_id: int, domain_id: int) -> Http
     response={201: Data[DomainOut], **ACCOUNT_ERRORS},
     tags=["registrar"],
 )
-def registration_renew(request: HttpRequest, account_id: int, domain_id: int) -> HttpResponse:
+def registration_renew(request: ApiRequest, account_id: int, domain_id: int) -> HttpResponse:
     """Renew a domain for one year (`registrar:write`)."""
-    domain = target(request, "registrar:write", Domain, Kind.REGISTRAR, domain_id)
+    domain: Domain = target(request, "registrar:write", Kind.REGISTRAR, domain_id)
     domain = domains.domain_renew(actor=actor(principal_of(request)), domain=domain)
     return ok(resource_json(DomainOut, domain), status=201)
 
@@ -138,7 +139,7 @@ def registration_renew(request: HttpRequest, account_id: int, domain_id: int) ->
     response={200: Data[DomainOut], **ACCOUNT_ERRORS},
     tags=["registrar"],
 )
-def auto_renewal_on(request: HttpRequest, account_id: int, domain_id: int) -> HttpResponse:
+def auto_renewal_on(request: ApiRequest, account_id: int, domain_id: int) -> HttpResponse:
     """Turn auto-renewal on (`registrar:write`)."""
     return _auto_renewal(request, domain_id, enabled=True)
 
@@ -148,13 +149,13 @@ def auto_renewal_on(request: HttpRequest, account_id: int, domain_id: int) -> Ht
     response={200: Data[DomainOut], **ACCOUNT_ERRORS},
     tags=["registrar"],
 )
-def auto_renewal_off(request: HttpRequest, account_id: int, domain_id: int) -> HttpResponse:
+def auto_renewal_off(request: ApiRequest, account_id: int, domain_id: int) -> HttpResponse:
     """Turn auto-renewal off (`registrar:write`)."""
     return _auto_renewal(request, domain_id, enabled=False)
 
 
-def _auto_renewal(request: HttpRequest, domain_id: int, *, enabled: bool) -> HttpResponse:
-    domain = target(request, "registrar:write", Domain, Kind.REGISTRAR, domain_id)
+def _auto_renewal(request: ApiRequest, domain_id: int, *, enabled: bool) -> HttpResponse:
+    domain: Domain = target(request, "registrar:write", Kind.REGISTRAR, domain_id)
     domain = domains.domain_auto_renew_set(
         actor=actor(principal_of(request)), domain=domain, enabled=enabled
     )
@@ -169,10 +170,10 @@ def _auto_renewal(request: HttpRequest, domain_id: int, *, enabled: bool) -> Htt
     response={201: Data[CertificateOut], **ACCOUNT_ERRORS},
     tags=["certificates"],
 )
-def certificate_renew(request: HttpRequest, account_id: int, certificate_id: int) -> HttpResponse:
+def certificate_renew(request: ApiRequest, account_id: int, certificate_id: int) -> HttpResponse:
     """Reissue a certificate for 90 more days (`certificates:write`, or TLS management)."""
-    certificate = target(
-        request, "certificates:write", Certificate, Kind.CERTIFICATES, certificate_id
+    certificate: Certificate = target(
+        request, "certificates:write", Kind.CERTIFICATES, certificate_id
     )
     certificate = certificates.certificate_renew(
         actor=actor(principal_of(request)), certificate=certificate
@@ -187,10 +188,10 @@ def certificate_renew(request: HttpRequest, account_id: int, certificate_id: int
     SERVICE, response={200: Data[ServiceOut], **ACCOUNT_ERRORS, **BODY_ERRORS}, tags=["services"]
 )
 def service_update(
-    request: HttpRequest, account_id: int, service_id: int, payload: ServicePatchIn
+    request: ApiRequest, account_id: int, service_id: int, payload: ServicePatchIn
 ) -> HttpResponse:
     """Change a service's name, hostname, origin or default TTL (`services:write`)."""
-    service = target(request, "services:write", Service, Kind.SERVICES, service_id)
+    service: Service = target(request, "services:write", Kind.SERVICES, service_id)
     service = cdn.service_update(
         actor=actor(principal_of(request)),
         service=service,
@@ -205,10 +206,10 @@ def service_update(
     tags=["services"],
 )
 def service_purge(
-    request: HttpRequest, account_id: int, service_id: int, payload: PurgeIn
+    request: ApiRequest, account_id: int, service_id: int, payload: PurgeIn
 ) -> HttpResponse:
     """Purge a URL or a surrogate key from a service's cache (`purge_select`)."""
-    service = target(request, "purge_select", Service, Kind.SERVICES, service_id)
+    service: Service = target(request, "purge_select", Kind.SERVICES, service_id)
     purge = cdn.service_purge(
         actor=actor(principal_of(request)),
         service=service,
@@ -221,8 +222,8 @@ def service_purge(
 @router.post(
     SERVICE + "/purge_all", response={202: Data[PurgeOut], **ACCOUNT_ERRORS}, tags=["services"]
 )
-def service_purge_all(request: HttpRequest, account_id: int, service_id: int) -> HttpResponse:
+def service_purge_all(request: ApiRequest, account_id: int, service_id: int) -> HttpResponse:
     """Purge everything a service has cached (`purge_all`)."""
-    service = target(request, "purge_all", Service, Kind.SERVICES, service_id)
+    service: Service = target(request, "purge_all", Kind.SERVICES, service_id)
     purge = cdn.service_purge_all(actor=actor(principal_of(request)), service=service)
     return ok(resource_json(PurgeOut, purge), status=202)

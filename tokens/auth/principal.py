@@ -24,13 +24,14 @@ from tokens.auth.columns import (
     model_columns,
     record_rules_of,
 )
-from tokens.models import ALL_FIELDS, Token, TokenRemoval, TokenType
-from tokens.permissions import Grant, Kind
+from tokens.kinds import BY_KIND, Kind
+from tokens.models import Token, TokenRemoval, TokenType
+from tokens.permissions import Grant
 from tokens.policies.rules import NO_POLICY, Policy
 from tokens.records.rules import rules_json
 
 _KINDS = tuple(Kind)
-_FLAGS = tuple(ALL_FIELDS[kind] for kind in _KINDS)
+_FLAGS = tuple(BY_KIND[kind].all_field for kind in _KINDS)
 
 TOKEN_COLUMNS = model_columns(
     Token,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -44,7 +45,7 @@ class Finding:
         return {key: value[:500] for key, value in (("url", self.url), ("source", self.source))}
 
 
-def _candidate(value: object) -> bool:
+def _candidate(value: object) -> TypeGuard[str]:
     """A Keyward secret with a good checksum, or a string shaped like a legacy key."""
     if not isinstance(value, str):
         return False
@@ -59,7 +60,7 @@ def live_tokens(credentials: Sequence[object]) -> dict[int, Token]:
     by_digest: dict[str, int] = {}
     for position, value in enumerate(credentials):
         if _candidate(value):
-            for digest in crypto.digests(value, settings.KEYWARD_TOKEN_PEPPERS):  # type: ignore[arg-type]
+            for digest in crypto.digests(value, settings.KEYWARD_TOKEN_PEPPERS):
                 by_digest.setdefault(digest, position)
     if not by_digest:
         return {}

@@ -132,10 +132,9 @@ def policy_violation(
     requires two-factor authentication (SPEC 16). `check_network=False` leaves
     networks out: at creation or in a preview there is no request address to judge.
     """
-    if policy.max_lifetime_days is not None:
-        latest = policy.latest_expiry(created_at)
-        if expires_at is None or expires_at > latest:  # type: ignore[operator]
-            return PolicyName.MAX_LIFETIME
+    latest = policy.latest_expiry(created_at)  # None: no maximum lifetime
+    if latest is not None and (expires_at is None or expires_at > latest):
+        return PolicyName.MAX_LIFETIME
     if policy.max_idle_days is not None:
         since = last_used_at or created_at
         if now - since >= timedelta(days=policy.max_idle_days):

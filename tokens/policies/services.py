@@ -19,7 +19,7 @@ def _check_ranges(policy: Policy) -> None:
             raise ValueError(f"{label} must be {low} to {high} days")
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def account_policies_update(*, actor: Actor, account: Account, policy: Policy) -> Account:
     """Set an account's token policies; logs before and after (nothing when unchanged).
 

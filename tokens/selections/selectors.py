@@ -17,8 +17,9 @@ from django.db.models import Count, F, ManyToManyField, Model, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from accounts.models import Certificate, Domain, Service, Zone
-from tokens.models import RESOURCE_MODELS, SELECTION_FIELDS, Token
-from tokens.permissions import KIND_LABELS, Kind, kinds_for_scopes
+from tokens.kinds import BY_KIND, Kind
+from tokens.models import Token
+from tokens.permissions import kinds_for_scopes
 
 # The selected resources a token table names before "and N more".
 RESOURCE_PREVIEW = 3
@@ -31,7 +32,7 @@ RESOURCE_PREVIEW = 3
 
 def _through(kind: Kind) -> tuple[type[Model], str, str]:
     """The through model of `kind`'s selection, its token column and its resource column."""
-    field = cast(ManyToManyField, Token._meta.get_field(SELECTION_FIELDS[kind]))
+    field = cast(ManyToManyField, Token._meta.get_field(BY_KIND[kind].selection_field))
     through = field.remote_field.through
     assert through is not None  # resolved to the auto-created model once apps are ready
     return through, field.m2m_field_name(), field.m2m_reverse_field_name()
@@ -72,7 +73,7 @@ def token_selections(
     listed = ", ".join(f"%(t{n})s" for n in range(len(token_ids)))
     parts = []
     for n, kind in enumerate(kinds):
-        field = cast(ManyToManyField, Token._meta.get_field(SELECTION_FIELDS[kind]))
+        field = cast(ManyToManyField, Token._meta.get_field(BY_KIND[kind].selection_field))
         through = _through(kind)[0]
         source_column, target_column = field.m2m_column_name(), field.m2m_reverse_name()
         params[f"k{n}"] = str(kind)
@@ -119,7 +120,7 @@ class ResourceSummary:
 
     @property
     def label(self) -> str:
-        return KIND_LABELS[self.kind]
+        return BY_KIND[self.kind].label
 
 
 def token_resource_summaries(tokens: list[Token]) -> dict[int, list[ResourceSummary]]:
@@ -190,7 +191,7 @@ def resources_for_picker(
     Returns the items (at most `limit` unselected matches, plus every selected
     resource in reach) and how many matches were left out.
     """
-    model = RESOURCE_MODELS[kind]
+    model = BY_KIND[kind].model
     in_reach: QuerySet[Zone | Domain | Certificate | Service] = model.objects.filter(
         account_id__in=account_ids
     ).select_related("account")
@@ -214,6 +215,6 @@ def resource_ids_in(*, kind: Kind, ids: Iterable[int], account_ids: list[int]) -
     ids = [pk for pk in ids if 0 < pk < 2**63]
     if not ids or not account_ids:
         return []
-    model = RESOURCE_MODELS[kind]
+    model = BY_KIND[kind].model
     found = model.objects.filter(pk__in=ids, account_id__in=account_ids)
     return sorted(found.values_list("pk", flat=True))

@@ -12,7 +12,12 @@
   the event log keeps of a token's permissions.
 
 Each service is keyword-only, typed, runs in one transaction and writes its Event
-in it. The panel and the API call the same services, so every rule is enforced
-once, here, with the input checks of tokens.validation. Callers import from the
+in it. Those that are always the outermost unit of work are
+`transaction.atomic(durable=True)`: called inside another transaction they fail
+rather than commit as a part of it. `token_create` is not: the legacy-key import and
+the demo seed issue many tokens in one transaction.
+
+The panel and the API call the same services, so every rule is enforced once,
+here, with the input checks of tokens.validation. Callers import from the
 module, e.g. `from tokens.services.issue import token_create`.
 """

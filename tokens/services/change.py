@@ -11,8 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from tokens.events import Actor, event_record
-from tokens.models import ALL_FIELDS, EventKind, Token
-from tokens.permissions import SCOPE_OPERATIONS, Kind
+from tokens.kinds import KINDS, Kind
+from tokens.models import EventKind, Token
+from tokens.permissions import SCOPE_OPERATIONS
 from tokens.policies.selectors import edit_refusal
 from tokens.records.rules import record_rules_widen, rules_from_json
 from tokens.selections.services import token_flags_set, token_selections_save
@@ -26,7 +27,7 @@ from tokens.services.common import (
 from tokens.validation import Resources, TokenValidationError, clean_token_input
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def token_update_permissions(
     *,
     actor: Actor,
@@ -49,55 +50,20 @@ def token_update_permissions(
     """
     token = token_locked(token)
     before = token_permissions_snapshot(token)
-    reach = token_reach(
-        token_type=token.type,
-        owner_id=token.user_id,
-        account_id=token.account_id,
-        token_id=token.pk,
-    )
-    updated = Token(pk=token.pk, type=token.type, role=token.role)
-    cleaned = clean_token_input(  # every field's problem at once
-        token_type=token.type,
-        account=token.account,
-        role=token.role,
-        reach=reach,
+    updated, resources_now = _token_changed(
+        token,
         name=name,
         scopes=scopes,
         resources=resources,
         allowed_ips=allowed_ips,
-        record_rules=record_rules or [],
-        expires_at=None,
-        now=timezone.now(),
-        tls_access=token.tls_access if tls_access is None else bool(tls_access),
-        check_expiry=False,  # an edit keeps the expiry
+        tls_access=tls_access,
+        record_rules=record_rules,
     )
-    updated.name, updated.scopes = cleaned.name, cleaned.scopes
-    updated.allowed_ips, clean_resources = cleaned.allowed_ips, cleaned.resources
-    updated.tls_access = token.tls_access if tls_access is None else bool(tls_access)
-    updated.record_rules = token.record_rules if record_rules is None else cleaned.record_rules
-    if updated.tls_access and not token.is_automation:
-        raise TokenValidationError({"tls_access": "TLS management is for automation tokens only."})
-
     if token.is_automation:
         refuse_by_policy(edit_refusal(token, allowed_ips=updated.allowed_ips))
-    if not sudo and _permissions_widen(token, updated, clean_resources):
+    if not sudo and _permissions_widen(token, updated, resources_now):
         raise SudoRequired()
-
-    token.name, token.scopes = updated.name, updated.scopes
-    token.allowed_ips, token.tls_access = updated.allowed_ips, updated.tls_access
-    token.record_rules = updated.record_rules
-    token_flags_set(token, clean_resources)
-    token.save(
-        update_fields=[
-            "name",
-            "scopes",
-            "allowed_ips",
-            "tls_access",
-            "record_rules",
-            *ALL_FIELDS.values(),
-        ]
-    )
-    token_selections_save(token, clean_resources)
+    _token_save(token, updated, resources_now)
     after = token_permissions_snapshot(token)
     if after != before:
         event_record(
@@ -110,6 +76,73 @@ def token_update_permissions(
             details={"before": before, "after": after},
         )
     return token
+
+
+def _token_changed(
+    token: Token,
+    *,
+    name: str,
+    scopes: Sequence[str] | None,
+    resources: Resources | None,
+    allowed_ips: Iterable[str] | str | None,
+    tls_access: bool | None,
+    record_rules: Iterable[Any] | None,
+) -> tuple[Token, dict[Kind, list[int] | None]]:
+    """The token as the change would leave it (unsaved), and its resources: every field's
+    problem at once (TokenValidationError). The expiry stays as it is."""
+    tls = token.tls_access if tls_access is None else bool(tls_access)
+    cleaned = clean_token_input(
+        token_type=token.type,
+        account=token.account,
+        role=token.role,
+        reach=token_reach(
+            token_type=token.type,
+            owner_id=token.user_id,
+            account_id=token.account_id,
+            token_id=token.pk,
+        ),
+        name=name,
+        scopes=scopes,
+        resources=resources,
+        allowed_ips=allowed_ips,
+        record_rules=record_rules or [],
+        expires_at=None,
+        now=timezone.now(),
+        tls_access=tls,
+        check_expiry=False,  # an edit keeps the expiry
+    )
+    if tls and not token.is_automation:
+        raise TokenValidationError({"tls_access": "TLS management is for automation tokens only."})
+    updated = Token(
+        pk=token.pk,
+        type=token.type,
+        role=token.role,
+        name=cleaned.name,
+        scopes=cleaned.scopes,
+        allowed_ips=cleaned.allowed_ips,
+        tls_access=tls,
+        record_rules=token.record_rules if record_rules is None else cleaned.record_rules,
+    )
+    return updated, cleaned.resources
+
+
+def _token_save(token: Token, updated: Token, resources: dict[Kind, list[int] | None]) -> None:
+    """Write the change to the (locked) token's row and its selections."""
+    token.name, token.scopes = updated.name, updated.scopes
+    token.allowed_ips, token.tls_access = updated.allowed_ips, updated.tls_access
+    token.record_rules = updated.record_rules
+    token_flags_set(token, resources)
+    token.save(
+        update_fields=[
+            "name",
+            "scopes",
+            "allowed_ips",
+            "tls_access",
+            "record_rules",
+            *(entry.all_field for entry in KINDS),
+        ]
+    )
+    token_selections_save(token, resources)
 
 
 # --------------------------------------------------------------------------- widening

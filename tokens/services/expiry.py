@@ -27,7 +27,7 @@ NOTICE_DAYS = (7, 1)
 
 def notice_due(token: Token, now: datetime) -> int | None:
     """The notice (days before expiry) this token should get now, or None."""
-    if token.expires_at is None or token.expires_at <= now:
+    if token.expires_at is None or token.is_expired(now):  # never expires, or has expired
         return None
     for days in sorted(NOTICE_DAYS):
         if token.expires_at <= now + timedelta(days=days):
@@ -86,9 +86,11 @@ def _body(person: User, tokens: list[Token], now: datetime) -> str:
 
 def _tokens_due(now: datetime) -> tuple[list[Token], dict[int, int]]:
     """Tokens that should get a notice now, soonest first, and the notice each is due."""
-    candidates = Token.objects.filter(
-        expires_at__gt=now, expires_at__lte=now + timedelta(days=max(NOTICE_DAYS))
-    ).filter(Q(expiry_notice_days__isnull=True) | Q(expiry_notice_days__gt=min(NOTICE_DAYS)))
+    candidates = (
+        Token.objects.active(now)
+        .filter(expires_at__lte=now + timedelta(days=max(NOTICE_DAYS)))
+        .filter(Q(expiry_notice_days__isnull=True) | Q(expiry_notice_days__gt=min(NOTICE_DAYS)))
+    )
     due: dict[int, int] = {}
     tokens: list[Token] = []
     for token in candidates.select_related("user", "account").order_by("expires_at", "pk"):

@@ -1,8 +1,13 @@
-"""Issuing a token (SPEC 3, 6, 9): who may create which token, its defaults, the limit."""
+"""Issuing a token (SPEC 3, 6, 9): who may create which token, its defaults, the limit.
+
+`token_create_check` is every check of `token_create` but the limit, writing nothing:
+the wizard asks it to show all of a form's problems at once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any, Final
@@ -11,17 +16,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.constants import Role
 from accounts.models import Account, User
 from accounts.selectors import memberships_managing
 from tokens import crypto
 from tokens.constants import DEFAULT_EXPIRY, MAX_ACTIVE_TOKENS_PER_USER
 from tokens.events import Actor, event_record
 from tokens.models import ActorKind, EventKind, Token, TokenType
-from tokens.permissions import AUTOMATION_ROLES
+from tokens.permissions import AUTOMATION_ROLES, DEFAULT_AUTOMATION_ROLE
 from tokens.policies.selectors import token_refusal
 from tokens.selections.services import token_flags_set, token_selections_save
-from tokens.selectors import token_reach
+from tokens.selectors import TokenReach, token_reach
 from tokens.services.common import (
     CreatedToken,
     NotPermitted,
@@ -29,7 +33,7 @@ from tokens.services.common import (
     refuse_by_policy,
     token_permissions_snapshot,
 )
-from tokens.validation import Resources, TokenValidationError, clean_token_input
+from tokens.validation import Resources, TokenInput, TokenValidationError, clean_token_input
 
 
 class _Default(Enum):
@@ -60,7 +64,7 @@ def _automation_token_role(*, actor: Actor, account: Account | None, role: str |
     """The role of a new automation token (engineer by default); its account's managers only."""
     if account is None:
         raise TokenValidationError({"account": "Choose the account the token acts in."})
-    role = role or Role.ENGINEER
+    role = role or DEFAULT_AUTOMATION_ROLE
     if role not in AUTOMATION_ROLES:
         raise TokenValidationError(
             {"role": "An automation token's role is engineer, user or billing."}
@@ -80,6 +84,91 @@ def _check_token_limit(person: User, now: datetime) -> None:
         raise TokenLimitReached()
 
 
+@dataclass(frozen=True)
+class NewToken:
+    """A token about to be issued, its input checked (token_create_check); nothing written."""
+
+    token_type: str
+    owner: User | None  # a user token's
+    account: Account | None  # an automation token's
+    role: str  # an automation token's; "" for a user token
+    tls_access: bool
+    input: TokenInput  # name, scopes, resources, IP allow-list, record rules, expiry
+    limit_holder: User | None  # whose limit of active tokens it counts towards
+
+
+def token_create_check(
+    *,
+    actor: Actor,
+    token_type: str,
+    name: str,
+    owner: User | None = None,
+    account: Account | None = None,
+    role: str | None = None,
+    scopes: Sequence[str] | None = None,
+    resources: Resources | None = None,
+    tls_access: bool = False,
+    allowed_ips: Iterable[str] | str | None = None,
+    expires_at: datetime | _Default | None = _DEFAULT,
+    record_rules: Iterable[Any] | None = None,
+    check_expiry: bool = True,
+    now: datetime | None = None,
+) -> NewToken:
+    """Every check token_create makes but the limit of active tokens, writing nothing.
+
+    The same arguments and defaults as token_create: who may create it, its role
+    (engineer by default), its reach, its input, its account's policies. The wizard
+    asks it to show every problem of a form at once. `check_expiry=False` leaves the
+    expiry unjudged, and the policies with it (they judge the expiry): the form has
+    refused it already. Raises TokenValidationError naming each field, or NotPermitted.
+    """
+    now = now or timezone.now()
+    if token_type not in TokenType.values:
+        raise TokenValidationError({"type": "Choose a user token or an automation token."})
+    limit_holder: User | None
+    if token_type == TokenType.USER:
+        owner = _user_token_owner(actor=actor, owner=owner, tls_access=tls_access)
+        account, role, limit_holder = None, "", owner
+    else:
+        role = _automation_token_role(actor=actor, account=account, role=role)
+        owner, limit_holder = None, actor.user
+    cleaned = clean_token_input(
+        token_type=token_type,
+        account=account,
+        role=role,
+        reach=_reach(token_type, owner=owner, account=account),
+        name=name,
+        scopes=["global"] if scopes is None else scopes,
+        resources=resources,
+        allowed_ips=allowed_ips,
+        record_rules=record_rules,
+        expires_at=now + DEFAULT_EXPIRY if expires_at is _DEFAULT else expires_at,
+        now=now,
+        tls_access=bool(tls_access),
+        check_expiry=check_expiry,
+    )
+    if account is not None and check_expiry:  # an automation token
+        policy = token_refusal(account, token_type, now, cleaned.expires_at, cleaned.allowed_ips)
+        refuse_by_policy(policy)
+    tls = bool(tls_access) and token_type == TokenType.AUTOMATION
+    return NewToken(token_type, owner, account, role, tls, cleaned, limit_holder)
+
+
+def _reach(token_type: str, *, owner: User | None, account: Account | None) -> TokenReach:
+    """Where the new token will act; a user token of someone in no account acts nowhere."""
+    reach = token_reach(
+        token_type=token_type,
+        owner_id=owner.pk if owner else None,
+        account_id=account.pk if account else None,
+    )
+    if token_type == TokenType.USER and not reach.account_ids:
+        raise TokenValidationError(
+            {"__all__": "You are not a member of any account, so a token could not act anywhere."}
+        )
+    return reach
+
+
+# Not durable: import_legacy_keys and seed_demo issue many tokens in one transaction.
 @transaction.atomic
 def token_create(
     *,
@@ -107,68 +196,25 @@ def token_create(
     every record). Raises TokenValidationError (nothing is written).
     """
     now = timezone.now()
-    if token_type not in TokenType.values:
-        raise TokenValidationError({"type": "Choose a user token or an automation token."})
-    limit_holder: User | None
-    if token_type == TokenType.USER:
-        owner = _user_token_owner(actor=actor, owner=owner, tls_access=tls_access)
-        account, role, limit_holder = None, "", owner
-    else:
-        role = _automation_token_role(actor=actor, account=account, role=role)
-        owner, limit_holder = None, actor.user
-
-    reach = token_reach(
+    new = token_create_check(
+        actor=actor,
         token_type=token_type,
-        owner_id=owner.pk if owner else None,
-        account_id=account.pk if account else None,
-    )
-    if token_type == TokenType.USER and not reach.account_ids:
-        raise TokenValidationError(
-            {"__all__": "You are not a member of any account, so a token could not act anywhere."}
-        )
-    cleaned = clean_token_input(
-        token_type=token_type,
-        account=account,
-        role=role,
-        reach=reach,
         name=name,
-        scopes=["global"] if scopes is None else scopes,
-        resources=resources,
-        allowed_ips=allowed_ips,
-        record_rules=record_rules,
-        expires_at=now + DEFAULT_EXPIRY if expires_at is _DEFAULT else expires_at,
-        now=now,
-        tls_access=bool(tls_access),
-    )
-    expiry, networks = cleaned.expires_at, cleaned.allowed_ips
-    if token_type == TokenType.AUTOMATION:
-        assert account is not None  # _automation_token_role refused a missing one
-        refuse_by_policy(token_refusal(account, token_type, now, expiry, networks))
-    if limit_holder is not None:
-        _check_token_limit(limit_holder, now)
-
-    secret = legacy_key if legacy_key is not None else crypto.generate(token_type)
-    token = Token(
-        type=token_type,
-        name=cleaned.name,
-        user=owner,
+        owner=owner,
         account=account,
-        created_by=actor.user if actor.kind in (ActorKind.USER, ActorKind.TOKEN) else None,
         role=role,
-        scopes=cleaned.scopes,
-        tls_access=bool(tls_access) and token_type == TokenType.AUTOMATION,
-        allowed_ips=networks,
-        record_rules=cleaned.record_rules,
-        digest=crypto.digest(secret, settings.KEYWARD_TOKEN_PEPPERS[0]),
-        display=crypto.display_hint(secret),
-        is_legacy=legacy_key is not None,
-        created_at=now,
-        expires_at=expiry,
+        scopes=scopes,
+        resources=resources,
+        tls_access=tls_access,
+        allowed_ips=allowed_ips,
+        expires_at=expires_at,
+        record_rules=record_rules,
+        now=now,
     )
-    token_flags_set(token, cleaned.resources)
-    token.save()
-    token_selections_save(token, cleaned.resources)
-
+    if new.limit_holder is not None:
+        _check_token_limit(new.limit_holder, now)
+    secret = legacy_key if legacy_key is not None else crypto.generate(token_type)
+    token = _token_save(new, actor=actor, secret=secret, legacy=legacy_key is not None, now=now)
     event_record(
         kind=EventKind.TOKEN_CREATED,
         actor=actor,
@@ -179,3 +225,29 @@ def token_create(
         details={"permissions": token_permissions_snapshot(token)},
     )
     return CreatedToken(token=token, secret=secret)
+
+
+def _token_save(new: NewToken, *, actor: Actor, secret: str, legacy: bool, now: datetime) -> Token:
+    """Write the new token's row and its selected resources; only the secret's digest is kept."""
+    cleaned = new.input
+    token = Token(
+        type=new.token_type,
+        name=cleaned.name,
+        user=new.owner,
+        account=new.account,
+        created_by=actor.user if actor.kind in (ActorKind.USER, ActorKind.TOKEN) else None,
+        role=new.role,
+        scopes=cleaned.scopes,
+        tls_access=new.tls_access,
+        allowed_ips=cleaned.allowed_ips,
+        record_rules=cleaned.record_rules,
+        digest=crypto.digest(secret, settings.KEYWARD_TOKEN_PEPPERS[0]),
+        display=crypto.display_hint(secret),
+        is_legacy=legacy,
+        created_at=now,
+        expires_at=cleaned.expires_at,
+    )
+    token_flags_set(token, cleaned.resources)
+    token.save()
+    token_selections_save(token, cleaned.resources)
+    return token

@@ -16,7 +16,7 @@ from tokens.services.common import CreatedToken, token_locked
 from tokens.validation import TokenValidationError
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def token_roll(*, actor: Actor, token: Token, grace_period: timedelta) -> CreatedToken:
     """Give a token a new secret; everything else stays (SPEC 11). Returns the new secret.
 

@@ -15,8 +15,9 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Max, Sum
 
 from accounts.models import Account
-from tokens.models import ALL_FIELDS, RESOURCE_MODELS, Token
-from tokens.permissions import Decision, Grant, Kind, explain, suggest_scopes
+from tokens.kinds import BY_KIND, Kind
+from tokens.models import Token
+from tokens.permissions import Decision, Grant, explain, suggest_scopes
 from tokens.records.rules import rules_from_json
 from tokens.selections.selectors import token_selections
 from tokens.selectors import token_reach
@@ -154,7 +155,7 @@ def token_grant(token: Token) -> Grant:
     return Grant(
         token_type=token.type,
         scopes=frozenset(token.scopes),
-        all_kinds=frozenset(kind for kind in Kind if getattr(token, ALL_FIELDS[kind])),
+        all_kinds=frozenset(kind for kind in Kind if getattr(token, BY_KIND[kind].all_field)),
         tls_access=token.tls_access,
         expires_at=token.expires_at,
         allowed_ips=tuple(token.allowed_ips or ()),
@@ -185,7 +186,7 @@ def token_explanations(
     owners: dict[Kind, dict[int, int]] = {}
     for kind in partial:
         ids = selected.get(kind, [])
-        model = RESOURCE_MODELS[kind]
+        model = BY_KIND[kind].model
         owners[kind] = dict(model.objects.filter(pk__in=ids).values_list("pk", "account_id"))
     explanations = []
     for account, account_role in accounts:

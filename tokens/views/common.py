@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -12,6 +13,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.http import AuthenticatedRequest, client_ip
 from accounts.models import User
+from accounts.selectors import accounts_managed_by
 from tokens.events import Actor
 from tokens.models import Token
 
@@ -57,21 +59,32 @@ def unstash(request: HttpRequest, key: str) -> QueryDict | None:
     return data
 
 
-def token_changes_allowed(token: Token, user: User) -> bool:
-    """`user` may edit the token and roll its secret (the token being in their reach).
+def managed_account_ids(user: User, tokens: Iterable[Token]) -> frozenset[int]:
+    """The accounts `user` manages, as far as `tokens` need it: a query only when one of
+    them is an automation token (a person's own tokens need none)."""
+    if not any(token.is_automation for token in tokens):
+        return frozenset()
+    return frozenset(accounts_managed_by(user).values_list("pk", flat=True))
 
-    The owner of a user token; a superuser of its account for an automation token.
+
+def token_changes_allowed(token: Token, user: User, managed: Collection[int]) -> bool:
+    """`user` may edit the token and roll its secret.
+
+    The owner of a user token; a superuser of an automation token's account (its id
+    among `managed`, from managed_account_ids): decided here, whatever showed the token.
     """
-    return token.is_automation or token.user_id == user.pk
+    if token.is_automation:
+        return token.account_id is not None and token.account_id in managed
+    return token.user_id == user.pk
 
 
-def token_changeable(token: Token, user: User, now: datetime) -> bool:
+def token_changeable(token: Token, user: User, managed: Collection[int], now: datetime) -> bool:
     """`user` may edit the token and roll its secret, and doing so can help.
 
     An expired token's expiry is fixed: editing or rolling would not bring it
     back, so its pages offer a replacement instead.
     """
-    return token_changes_allowed(token, user) and not token.is_expired(now)
+    return token_changes_allowed(token, user, managed) and not token.is_expired(now)
 
 
 def replacement_url(token: Token) -> str:

@@ -32,7 +32,12 @@ from tokens.usage.selectors import (
     token_usage_summary,
 )
 from tokens.usage.services import usage_flush
-from tokens.views.common import replacement_url, token_changeable, token_changes_allowed
+from tokens.views.common import (
+    managed_account_ids,
+    replacement_url,
+    token_changeable,
+    token_changes_allowed,
+)
 
 CHART_DAYS = 30
 # The chart's drawing box (SVG user units; the SVG scales to the page width).
@@ -157,7 +162,8 @@ def token_detail(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
         token_id=token.pk, grant=token_grant(token), user_id=token.user_id, role=token.role
     )
     expired = token.is_expired(now)
-    can_edit = token_changeable(token, request.user, now)
+    managed = managed_account_ids(request.user, [token])
+    can_edit = token_changeable(token, request.user, managed, now)
     narrowable = (
         can_edit
         and (
@@ -175,7 +181,7 @@ def token_detail(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
             "now": now,
             "expired": expired,
             "replacement_url": replacement_url(token)
-            if expired and token_changes_allowed(token, request.user)
+            if expired and token_changes_allowed(token, request.user, managed)
             else None,
             "abilities": _abilities(explanations, token),
             "summary": summary,

@@ -18,8 +18,9 @@ from accounts.models import Account
 from accounts.services.identity import sudo_is_active
 from tokens import selectors
 from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
+from tokens.kinds import Kind
 from tokens.models import Token
-from tokens.permissions import Kind, plan_allows_scoped
+from tokens.permissions import plan_allows_scoped
 from tokens.policies.rules import NO_POLICY, Policy
 from tokens.policies.selectors import blocked_in
 from tokens.records.rules import record_rules_text, rules_from_json

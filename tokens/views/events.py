@@ -15,7 +15,7 @@ from accounts.models import Membership
 from accounts.roles import manages_account
 from tokens.models import PERSONAL_EVENT_KINDS, ActorKind, Event, EventKind
 from tokens.paging import keyset_page
-from tokens.selectors import events_visible_to
+from tokens.selectors import events_visible_to, sees_automation_token_events
 
 EVENTS_PER_PAGE = 50
 
@@ -147,7 +147,7 @@ def event_log(request: AccountRequest) -> HttpResponse:
         "filtered": any(filters.values()),
         "sees_everything": manages_account(membership.role),
         "role_label": membership.get_role_display(),
-        "sees_automation": membership.role == "engineer",
+        "sees_automation": sees_automation_token_events(membership.role),
     }
     if getattr(request, "htmx", False) and not request.htmx.history_restore_request:
         return render(request, "tokens/event_log.html#event-results", context)

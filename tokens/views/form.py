@@ -25,8 +25,9 @@ from tokens.forms import (
     resource_mode_name,
     rule_rows_from,
 )
+from tokens.kinds import BY_KIND, Kind
 from tokens.models import TokenType
-from tokens.permissions import KIND_LABELS, SCOPES, Kind
+from tokens.permissions import SCOPES
 from tokens.records.rules import MAX_RECORD_RULES
 from tokens.scope_words import RoleIn, scope_description, scope_refusal
 from tokens.selections.selectors import PickerItem, resource_ids_in, resources_for_picker
@@ -203,11 +204,11 @@ def picker(
     errors: list[str] = []
     # Only a form already validated has errors to show: reading `errors` would validate it.
     # django-stubs does not declare BaseForm._errors (None until validation).
-    if form is not None and form.is_bound and form._errors is not None:  # type: ignore[attr-defined]
+    if form is not None and form.is_bound and form._errors is not None:  # type: ignore[attr-defined]  # see above
         errors = [str(error) for error in form.errors.get(ids_name, [])]
     return {
         "kind": str(kind),
-        "label": KIND_LABELS[kind],
+        "label": BY_KIND[kind].label,
         "mode": "selected" if mode == "selected" else "all",
         "mode_name": resource_mode_name(kind),
         "ids_name": ids_name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
@@ -17,14 +18,16 @@ from accounts.models import Account, Membership, User
 from accounts.roles import manages_account
 from tokens import selectors
 from tokens.constants import MAX_ACTIVE_TOKENS_PER_USER
+from tokens.kinds import Kind
 from tokens.models import Token, TokenType
 from tokens.paging import keyset_page
-from tokens.permissions import SCOPE_DESCRIPTIONS, Kind
+from tokens.permissions import SCOPE_DESCRIPTIONS
 from tokens.policies.selectors import Blocked, blocked_by_token, blocked_in
 from tokens.records.rules import record_rules_text, rules_from_json
 from tokens.selections.selectors import ResourceSummary, token_resource_summaries
 from tokens.views.common import (
     LIST_TEMPLATE,
+    managed_account_ids,
     replacement_url,
     token_changeable,
     token_changes_allowed,
@@ -51,13 +54,22 @@ class TokenRow:
         return len(self.resources) == len(Kind) and all(item.all for item in self.resources)
 
 
-def token_rows(tokens: list[Token], user: User, account: Account | None = None) -> list[TokenRow]:
+def token_rows(
+    tokens: list[Token],
+    user: User,
+    account: Account | None = None,
+    *,
+    managed: Collection[int] | None = None,
+) -> list[TokenRow]:
     """The rows of a token table as `user` sees them.
 
     "Blocked by policy" is judged in `account` only (the account's page), else in
-    every account each token acts in (one query for all rows).
+    every account each token acts in (one query for all rows). `managed`: the
+    accounts `user` manages, when the page knows them (else read when needed).
     """
     now = timezone.now()
+    if managed is None:
+        managed = managed_account_ids(user, tokens)
     summaries = token_resource_summaries(tokens)
     if account is None:
         blocked = blocked_by_token(tokens, now=now)
@@ -70,9 +82,9 @@ def token_rows(tokens: list[Token], user: User, account: Account | None = None) 
             scopes=[(scope, SCOPE_DESCRIPTIONS.get(scope, scope)) for scope in token.scopes],
             records=record_rules_text(rules_from_json(token.record_rules)),
             expired=token.is_expired(now),
-            can_edit=token_changeable(token, user, now),
+            can_edit=token_changeable(token, user, managed, now),
             replacement_url=replacement_url(token)
-            if token.is_expired(now) and token_changes_allowed(token, user)
+            if token.is_expired(now) and token_changes_allowed(token, user, managed)
             else None,
             previous_secret_works=token.previous_secret_works(now),
             blocked=blocked[token.pk],
@@ -148,7 +160,8 @@ def account_token_list(request: AccountRequest) -> HttpResponse:
         tokens = tokens.filter(type=TokenType.USER, user_id=int(filters["owner"]))
     pager = keyset_page([tokens], request.GET, params=filters, load=tokens)
     context = {
-        "rows": token_rows(pager.rows, request.user, account),
+        # The account's superuser: its automation tokens are theirs to change.
+        "rows": token_rows(pager.rows, request.user, account, managed={account.pk}),
         "pager": pager,
         "page": "account",
         "account": account,

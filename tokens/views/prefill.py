@@ -20,8 +20,9 @@ from django.http import QueryDict
 from accounts.models import Account
 from tokens.constants import EXPIRY_CHOICES_DAYS, MAX_NAME_LENGTH
 from tokens.forms import resource_mode_name
+from tokens.kinds import Kind
 from tokens.models import TokenType
-from tokens.permissions import SCOPES, Kind
+from tokens.permissions import SCOPES
 
 
 @dataclass(frozen=True)

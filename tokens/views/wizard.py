@@ -9,7 +9,6 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -22,12 +21,12 @@ from accounts.services.identity import sudo_is_active
 from tokens import selectors
 from tokens.forms import TokenCreateForm
 from tokens.models import TokenType
-from tokens.permissions import AUTOMATION_ROLES, plan_allows_scoped
+from tokens.permissions import AUTOMATION_ROLES, DEFAULT_AUTOMATION_ROLE, plan_allows_scoped
 from tokens.policies.selectors import token_blocked_in
 from tokens.scope_words import RoleIn, role_in_words, roles_in_accounts
 from tokens.services.common import CreatedToken, NotPermitted
-from tokens.services.issue import token_create
-from tokens.validation import TokenValidationError, clean_token_input
+from tokens.services.issue import token_create, token_create_check
+from tokens.validation import TokenValidationError
 from tokens.views.common import FORM_TEMPLATE, actor_of, back_url, stash, to_sudo, unstash
 from tokens.views.form import (
     error_summary,
@@ -81,7 +80,7 @@ def _wizard_context(
     token_type, account = _chosen(form, superuser_accounts)
     role = value_of(form, "role")
     if role not in AUTOMATION_ROLES:
-        role = Role.ENGINEER
+        role = DEFAULT_AUTOMATION_ROLE
 
     if token_type == TokenType.AUTOMATION and account is not None:
         reach = selectors.token_reach(token_type=token_type, account_id=account.pk)
@@ -168,29 +167,39 @@ def token_new(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, FORM_TEMPLATE, context, status=status)
 
 
+def _service_arguments(
+    request: AuthenticatedRequest,
+    form: TokenCreateForm,
+    superuser_accounts: list[Account],
+    *,
+    expiry_known: bool = True,
+) -> dict[str, Any]:
+    """token_create's arguments from the form's (cleaned) values; `expiry_known=False`:
+    the form refused the expiry (it is then None, to be left unjudged)."""
+    data = form.cleaned_data
+    automation = data.get("token_type") == TokenType.AUTOMATION
+    account = next((a for a in superuser_accounts if a.pk == data.get("account")), None)
+    return {
+        "actor": actor_of(request),
+        "token_type": data["token_type"],
+        "name": data.get("name", ""),
+        "owner": None if automation else request.user,
+        "account": account if automation else None,
+        "role": data.get("role") or None if automation else None,
+        "scopes": data.get("scopes", []),
+        "resources": form.resources(),
+        "tls_access": bool(data.get("tls_access")) if automation else False,
+        "allowed_ips": data.get("allowed_ips", ""),
+        "record_rules": form.record_rules(),
+        "expires_at": form.expires_at() if expiry_known else None,
+    }
+
+
 def _create(
     request: AuthenticatedRequest, form: TokenCreateForm, superuser_accounts: list[Account]
 ) -> CreatedToken | None:
-    data = form.cleaned_data
-    automation = data["token_type"] == TokenType.AUTOMATION
-    account = None
-    if automation:
-        account = next((a for a in superuser_accounts if a.pk == data["account"]), None)
     try:
-        return token_create(
-            actor=actor_of(request),
-            token_type=data["token_type"],
-            name=data["name"],
-            owner=None if automation else request.user,
-            account=account,
-            role=data["role"] or None if automation else None,
-            scopes=data["scopes"],
-            resources=form.resources(),
-            tls_access=bool(data["tls_access"]) if automation else False,
-            allowed_ips=data["allowed_ips"],
-            record_rules=form.record_rules(),
-            expires_at=form.expires_at(),
-        )
+        return token_create(**_service_arguments(request, form, superuser_accounts))
     except TokenValidationError as error:
         form.add_service_errors(error)
     except NotPermitted as refusal:
@@ -201,37 +210,21 @@ def _create(
 def _judge_the_rest(
     request: AuthenticatedRequest, form: TokenCreateForm, superuser_accounts: list[Account]
 ) -> None:
-    """The form refused a field (a missing date): judge the others as token_create would,
-    so every problem shows at once. Nothing is created."""
+    """The form refused a field (a missing date): judge the others as token_create would
+    (token_create_check), so every problem shows at once. Nothing is created."""
     data = form.cleaned_data
     automation = data.get("token_type") == TokenType.AUTOMATION
-    account = next((a for a in superuser_accounts if a.pk == data.get("account")), None)
-    if "token_type" in form.errors or (automation and (account is None or "role" in form.errors)):
+    account_known = any(a.pk == data.get("account") for a in superuser_accounts)
+    if "token_type" in form.errors or (automation and (not account_known or "role" in form.errors)):
         return  # what the token is remains unknown: nothing more to judge
-    reach = selectors.token_reach(
-        token_type=TokenType.AUTOMATION if automation else TokenType.USER,
-        owner_id=None if automation else request.user.pk,
-        account_id=account.pk if automation and account else None,
-    )
     expiry_known = not ({"expiration", "expires_on"} & set(form.errors))
+    arguments = _service_arguments(request, form, superuser_accounts, expiry_known=expiry_known)
     try:
-        clean_token_input(
-            token_type=data["token_type"],
-            account=account if automation else None,
-            role=(data.get("role") or Role.ENGINEER) if automation else "",
-            reach=reach,
-            name=data.get("name", ""),
-            scopes=data.get("scopes", []),
-            resources=form.resources(),
-            allowed_ips=data.get("allowed_ips", ""),
-            record_rules=form.record_rules(),
-            expires_at=form.expires_at() if expiry_known else None,
-            now=timezone.now(),
-            tls_access=automation and bool(data.get("tls_access")),
-            check_expiry=expiry_known,
-        )
+        token_create_check(**arguments, check_expiry=expiry_known)
     except TokenValidationError as error:
         form.add_service_errors(error, keep_form_errors=True)
+    except NotPermitted as refusal:
+        form.add_error(None, str(refusal))
 
 
 def to_reveal(

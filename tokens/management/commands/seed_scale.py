@@ -8,6 +8,7 @@ The account (slug `scale`, plan enterprise) gets a superuser `scale-owner@exampl
 over two years and every kind, some sharing a timestamp. Rows are written with
 bulk_create in large batches, not through the services (which would take hours);
 token digests come from tokens.crypto and the secrets are thrown away unprinted.
+The events are tokens/management/scale_events.py.
 
 Run it again and it tops up what is missing; `--reset` deletes the account and its
 people, tokens and events first. Works on SQLite and PostgreSQL.
@@ -17,8 +18,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -31,13 +31,22 @@ from django.utils import timezone
 from accounts.constants import Plan, RecordType, Role
 from accounts.models import Account, Membership, Record, User, Zone
 from tokens import crypto
-from tokens.models import ActorKind, Event, EventChannel, EventKind, Token, TokenType
+from tokens.kinds import BY_KIND, Kind
+from tokens.management.scale_events import (
+    BATCH,
+    HISTORY,
+    EventSeeder,
+    TokenInfo,
+    World,
+    events_seeded_for,
+    restore_log_indexes,
+)
+from tokens.models import Event, Token, TokenType
 from tokens.selectors import tokens_acting_in
 
+_ZONES = BY_KIND[Kind.ZONES]  # the kind whose selections the seed fills
+
 PASSWORD = "keyward-demo"
-HISTORY = timedelta(days=730)  # events and tokens are spread over the last two years
-BATCH = 5000
-REBUILD_INDEXES_FROM = 50_000  # events: a bigger load drops the log's indexes and rebuilds them
 TOKENS_PER_MEMBER = 40  # members scale with tokens: nobody nears the 100-token limit
 ROLE_CYCLE = (Role.SUPERUSER, Role.ENGINEER, Role.ENGINEER, Role.USER, Role.BILLING)
 USER_SCOPES = (
@@ -53,41 +62,6 @@ AUTOMATION_SCOPES = {
     Role.BILLING: (["registrar:read", "registrar:write"],),
 }
 PURPOSES = ("ci deploy", "terraform", "backup", "monitoring", "laptop", "dns sync", "cdn purge")
-# Kinds of events and how often they occur (out of 1000).
-EVENT_MIX = (
-    ("api_write", 800),
-    ("token_lifecycle", 90),
-    ("sign_in", 70),
-    ("sudo", 20),
-    ("role_changed", 10),
-    ("support_or_system", 10),
-)
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    """What an event needs to know of a token (its snapshot)."""
-
-    id: int
-    type: str
-    name: str
-    display: str
-    owner_id: int | None
-
-    @property
-    def label(self) -> str:
-        return f"Token “{self.name}” ({self.display})"
-
-
-@dataclass
-class World:
-    """The account and the people, zones and tokens that events refer to."""
-
-    account: Account
-    people: list[tuple[int, str, str]]  # (user id, email, role)
-    superusers: list[tuple[int, str]]
-    zone_ids: list[int]
-    tokens: list[TokenInfo]
 
 
 class Command(BaseCommand):
@@ -106,14 +80,15 @@ class Command(BaseCommand):
         self.rng = random.Random(options["seed"])
         self.now = timezone.now()
         started = time.monotonic()
-        _restore_log_indexes()  # a load interrupted by a crash may have left some out
+        restore_log_indexes()  # a load interrupted by a crash may have left some out
         if options["reset"]:
             self._step("reset", lambda: scale_reset(slug))
         members = max(8, -(-options["tokens"] // TOKENS_PER_MEMBER))
         account = self._step("account and people", lambda: self._people(slug, members))
         self._step("zones", lambda: self._zones(account, options["zones"]))
         world = self._step("tokens", lambda: self._tokens(account, options["tokens"]))
-        self._step("events", lambda: self._events(world, options["events"]))
+        seeder = EventSeeder(self.rng, self.now, self.stdout.write)
+        self._step("events", lambda: seeder.events(world, options["events"]))
         self._step("analyze", _analyze)
         self.stdout.write(
             f"{slug}: {len(world.people)} people, {len(world.zone_ids)} zones, "
@@ -249,7 +224,7 @@ class Command(BaseCommand):
             "display": crypto.display_hint(secret),
             "created_at": created_at,
             "expires_at": expires_at,
-            "all_zones": rng.random() >= 0.2,
+            _ZONES.all_field: rng.random() >= 0.2,
         }
         if rng.random() < 0.6:
             fields["last_used_at"] = created_at + (self.now - created_at) * rng.random()
@@ -275,9 +250,9 @@ class Command(BaseCommand):
     def _select_zones(self, world: World, tokens: list[Token]) -> None:
         if not world.zone_ids:
             return
-        digests = [token.digest for token in tokens if not token.all_zones]
+        digests = [token.digest for token in tokens if not getattr(token, _ZONES.all_field)]
         ids = Token.objects.filter(digest__in=digests).values_list("id", flat=True)
-        through = Token.zones.through
+        through = getattr(Token, _ZONES.selection_field).through
         rows = []
         for token_id in ids:
             picked = self.rng.sample(
@@ -285,156 +260,6 @@ class Command(BaseCommand):
             )
             rows += [through(token_id=token_id, zone_id=zone_id) for zone_id in picked]
         through.objects.bulk_create(rows, batch_size=BATCH)
-
-    # ----------------------------------------------------------------- events
-
-    def _events(self, world: World, count: int) -> None:
-        missing = count - events_seeded_for(world.account)
-        if missing <= 0:
-            return
-        if missing < REBUILD_INDEXES_FROM:
-            self._insert_events(world, missing)
-            return
-        # Maintaining a dozen indexes row by row costs more than building them once.
-        with connection.schema_editor() as editor:
-            for index in _log_indexes():
-                editor.remove_index(Event, index)
-        try:
-            self._insert_events(world, missing)
-        finally:  # even when interrupted: the log is never left without its indexes
-            started = time.monotonic()
-            _restore_log_indexes()
-            self.stdout.write(f"    event log indexes rebuilt: {time.monotonic() - started:.1f} s")
-
-    def _insert_events(self, world: World, missing: int) -> None:
-        started = time.monotonic()
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:  # a crash would lose the last batches, no more
-                cursor.execute("SET synchronous_commit TO off")
-        kinds = [kind for kind, weight in EVENT_MIX for _ in range(weight)]
-        start = self.now - HISTORY
-        step = HISTORY / missing
-        created_at = start
-        batch: list[Event] = []
-        for n in range(missing):
-            if self.rng.random() >= 0.05:  # one event in twenty shares its predecessor's time
-                created_at = start + step * n + timedelta(microseconds=self.rng.randint(0, 999))
-            batch.append(self._event(world, self.rng.choice(kinds), created_at))
-            if len(batch) == BATCH:
-                Event.objects.bulk_create(batch)
-                batch = []
-                if (n + 1) % 100_000 == 0:
-                    self.stdout.write(f"    {n + 1:,} events, {time.monotonic() - started:.1f} s")
-        Event.objects.bulk_create(batch)
-
-    def _event(self, world: World, sort: str, created_at: datetime) -> Event:
-        rng = self.rng
-        ip = f"203.0.113.{rng.randint(1, 254)}"
-        if sort == "api_write" and world.tokens:
-            token = rng.choice(world.tokens)
-            zone = f"zone-{rng.randrange(max(1, len(world.zone_ids))):05}.{world.account.slug}"
-            return Event(
-                kind=EventKind.API_WRITE,
-                created_at=created_at,
-                account=world.account,
-                actor_kind=ActorKind.TOKEN,
-                actor_user_id=token.owner_id,
-                actor_token_id=token.id,
-                actor_token_type=token.type,
-                actor_label=token.label,
-                channel=EventChannel.API_TOKEN,
-                **_about(token),  # no target token: the acting one (tokens.events.event_record)
-                ip=ip,
-                summary=f"{token.label} created record www A {ip} in {zone}.example",
-                details={"zone": zone, "type": "A", "content": ip},
-            )
-        if sort == "token_lifecycle" and world.tokens:
-            return self._token_event(world, rng.choice(world.tokens), created_at, ip)
-        if sort == "role_changed":
-            actor_id, actor_email = rng.choice(world.superusers)
-            _pk, email, role = rng.choice(world.people)
-            return Event(
-                kind=EventKind.ROLE_CHANGED,
-                created_at=created_at,
-                account=world.account,
-                actor_kind=ActorKind.USER,
-                actor_user_id=actor_id,
-                actor_label=actor_email,
-                channel=EventChannel.PANEL,
-                ip=ip,
-                summary=f"{actor_email} changed the role of {email} from user to {role}",
-                details={"member": email, "before": {"role": "user"}, "after": {"role": role}},
-            )
-        if sort == "support_or_system" and world.tokens:
-            token = rng.choice(world.tokens)
-            support = rng.random() < 0.5
-            label = "support: support@example.com" if support else "stale-token cleanup"
-            return Event(
-                kind=EventKind.TOKEN_REVOKED,
-                created_at=created_at,
-                account=world.account if token.type == TokenType.AUTOMATION else None,
-                actor_kind=ActorKind.SUPPORT if support else ActorKind.SYSTEM,
-                actor_label=label,
-                channel=EventChannel.ADMIN if support else EventChannel.COMMAND,
-                **_about(token),
-                summary=f"“{token.name}” ({token.display}) revoked by "
-                f"{'support staff' if support else 'the stale-token cleanup'} ({label})",
-                details={"revoked_by": "support" if support else "cleanup"},
-            )
-        person_id, email, _role = rng.choice(world.people)
-        sudo = sort == "sudo"
-        return Event(
-            kind=EventKind.SUDO if sudo else EventKind.SIGN_IN,
-            created_at=created_at,
-            actor_kind=ActorKind.USER,
-            actor_user_id=person_id,
-            actor_label=email,
-            channel=EventChannel.PANEL,
-            ip=ip,
-            summary=f"{email} confirmed their password (sudo mode)"
-            if sudo
-            else f"{email} signed in",
-        )
-
-    def _token_event(self, world: World, token: TokenInfo, created_at: datetime, ip: str) -> Event:
-        if token.type == TokenType.AUTOMATION:
-            actor_id, actor_email = self.rng.choice(world.superusers)
-        else:
-            actor_id, actor_email = next(
-                (pk, email) for pk, email, _role in world.people if pk == token.owner_id
-            )
-        kind = self.rng.choice((EventKind.TOKEN_CREATED, EventKind.TOKEN_UPDATED))
-        details: dict[str, Any] = {"permissions": {"name": token.name, "scopes": ["zones:read"]}}
-        if kind == EventKind.TOKEN_UPDATED:
-            details = {
-                "before": {"name": token.name, "scopes": ["zones:read"]},
-                "after": {"name": token.name, "scopes": ["zones:read", "zones:write"]},
-            }
-        verb = "created" if kind == EventKind.TOKEN_CREATED else "changed the permissions of"
-        return Event(
-            kind=kind,
-            created_at=created_at,
-            account=world.account if token.type == TokenType.AUTOMATION else None,
-            actor_kind=ActorKind.USER,
-            actor_user_id=actor_id,
-            actor_label=actor_email,
-            channel=EventChannel.PANEL,
-            **_about(token),
-            ip=ip,
-            summary=f"{actor_email} {verb} “{token.name}” ({token.display})",
-            details=details,
-        )
-
-
-def _about(token: TokenInfo) -> dict[str, Any]:
-    """An event's snapshot of the token it is about."""
-    return {
-        "token_id": token.id,
-        "token_name": token.name,
-        "token_display": token.display,
-        "token_type": token.type,
-        "token_owner_id": token.owner_id,
-    }
 
 
 # --------------------------------------------------------------------------- shared reads
@@ -445,30 +270,6 @@ def people_of(slug: str) -> Q:
     return Q(email=f"{slug}-owner@example.com") | Q(
         email__startswith=f"{slug}-member-", email__endswith="@example.com"
     )
-
-
-def events_seeded_for(account: Account) -> int:
-    """Events in the account's name plus the personal events of its members (sign-ins and
-    sudo included, which only the person sees)."""
-    members = Membership.objects.filter(account=account).values("user_id")
-    mine = Q(token_owner_id__in=members) | Q(actor_user_id__in=members)
-    return Event.objects.filter(Q(account=account) | Q(account__isnull=True) & mine).count()
-
-
-def _log_indexes() -> list[Any]:
-    """The event log's own indexes (Event.Meta.indexes) that exist in the database."""
-    with connection.cursor() as cursor:
-        names = connection.introspection.get_constraints(cursor, Event._meta.db_table)
-    return [index for index in Event._meta.indexes if index.name in names]
-
-
-def _restore_log_indexes() -> None:
-    """Create any index of the event log that is missing (say, after an interrupted load)."""
-    missing = [index for index in Event._meta.indexes if index not in _log_indexes()]
-    if missing:
-        with connection.schema_editor() as editor:
-            for index in missing:
-                editor.add_index(Event, index)
 
 
 def scale_reset(slug: str) -> None:
