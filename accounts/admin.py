@@ -1,13 +1,19 @@
 """Support-staff screens for people, accounts and the resources accounts own."""
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
+from accounts.factors.selectors import factor_rows_of
+from accounts.factors.services import factors_remove_all
+from accounts.http import client_ip
 from accounts.models import (
     Account,
     Certificate,
@@ -20,6 +26,13 @@ from accounts.models import (
     Zone,
 )
 from accounts.services.identity import user_delete, user_deletion_blockers
+from tokens.events import Actor
+
+# allauth's own pages would show a factor's stored data (secrets) and email rows
+# Keyward does not use: support sees factors on the person's page instead.
+for _model in (Authenticator, EmailAddress):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
 
 class MembershipInline(admin.TabularInline):
@@ -31,16 +44,77 @@ class MembershipInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "name", "is_active", "is_staff", "is_synthetic", "date_joined"]
-    list_filter = ["is_active", "is_staff", "is_synthetic"]
+    list_display = [
+        "email",
+        "name",
+        "is_active",
+        "is_staff",
+        "is_synthetic",
+        "has_second_factor",
+        "date_joined",
+    ]
+    list_filter = ["is_active", "is_staff", "is_synthetic", "has_second_factor"]
     search_fields = ["email", "name"]
-    readonly_fields = ["date_joined", "last_login", "is_synthetic"]
+    readonly_fields = [
+        "date_joined",
+        "last_login",
+        "is_synthetic",
+        "has_second_factor",
+        "second_factors",
+    ]
     inlines = [MembershipInline]
+    actions = ["remove_second_factors"]
     fieldsets = [
         (None, {"fields": ["email", "name", "password"]}),
         ("Status", {"fields": ["is_active", "is_staff", "is_superuser", "is_synthetic"]}),
+        ("Two-factor authentication", {"fields": ["has_second_factor", "second_factors"]}),
         ("Dates", {"fields": ["date_joined", "last_login"]}),
     ]
+
+    @admin.display(description="Second factors")
+    def second_factors(self, user: User) -> SafeString | str:
+        """The person's factors: kind, name, dates; never a secret (SPEC 16)."""
+        rows = factor_rows_of(user) if user.pk else []
+        if not rows:
+            return "None"
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    row.label,
+                    row.name if row.name != row.label else row.detail,
+                    row.added.strftime("%Y-%m-%d %H:%M UTC"),
+                    row.last_used.strftime("%Y-%m-%d %H:%M UTC") if row.last_used else "never",
+                )
+                for row in rows
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Kind</th><th>Name</th><th>Added</th><th>Last used</th>"
+            "</tr></thead><tbody>{}</tbody></table>",
+            body,
+        )
+
+    @admin.action(description="Remove all second factors (a locked-out person)")
+    def remove_second_factors(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """Turn two-factor authentication off for people who lost every factor; logged as
+        support. They sign in with their password and can set up new factors."""
+        actor = Actor.support(request.user, ip=client_ip(request))  # type: ignore[arg-type]
+        for person in queryset:
+            removed = factors_remove_all(actor=actor, user=person)
+            if removed:
+                self.message_user(
+                    request,
+                    f"Removed {removed} second factor{'s' if removed != 1 else ''} of"
+                    f" {person.email}: they sign in with their password alone now.",
+                    messages.SUCCESS,
+                )
+            else:
+                self.message_user(
+                    request, f"{person.email} has no second factor.", messages.WARNING
+                )
+
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "name", "password1", "password2"]}),
     ]

@@ -57,3 +57,25 @@ SIGN_IN_MAX_FAILURES_PER_IP = 20
 
 # Sudo mode: the password re-check lasts this long.
 SUDO_DURATION = timedelta(minutes=10)
+
+# Sudo mode's 10 minutes include the time to come back from it: a form kept across the
+# sudo page (accounts.sudo) waits this long, and is carried out within a minute of the
+# confirmation.
+SUDO_KEPT_FORM_MAX_AGE = timedelta(minutes=15)
+SUDO_KEPT_FORM_READY_SECONDS = 60
+
+
+class AuthMethod(models.TextChoices):
+    """How a person proved who they are (sign-in and sudo events, SPEC 16).
+
+    The labels complete "with a …": "signed in with a password and a passkey".
+    """
+
+    PASSWORD = "password", "password"
+    TOTP = "totp", "authenticator app"
+    RECOVERY_CODE = "recovery_code", "recovery code"
+    PASSKEY = "passkey", "passkey"
+
+
+# The number of recovery codes a person gets at a time (allauth's MFA_RECOVERY_CODE_COUNT).
+RECOVERY_CODE_COUNT = 10

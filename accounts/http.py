@@ -10,9 +10,11 @@ from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
 if TYPE_CHECKING:
+    from django.http import HttpResponse
     from django_htmx.middleware import HtmxDetails
 
     from accounts.models import Account, Membership, User
+    from accounts.services.identity import Throttled
 
 
 class HtmxRequest(HttpRequest):
@@ -81,3 +83,11 @@ def safe_next_url(request: HttpRequest, param: str = "next") -> str | None:
     ):
         return url
     return None
+
+
+def throttled_answer(response: HttpResponse, throttled: Throttled | None) -> HttpResponse:
+    """A throttled form answers 429 with Retry-After, as the API does (SPEC 7)."""
+    if throttled is not None:
+        response.status_code = 429
+        response["Retry-After"] = str(throttled.retry_after)
+    return response

@@ -44,6 +44,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A person who signs in with an email address, or a synthetic owner of legacy keys.
 
     `is_staff` marks support staff (Django admin); roles in accounts live on Membership.
+    `has_second_factor` mirrors their allauth authenticators (SPEC 16).
     Synthetic users (`is_synthetic`) own imported legacy keys and can never sign in.
     """
 
@@ -55,6 +56,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         "synthetic (login-less)",
         default=False,
         help_text="A login-less owner of imported legacy keys.",
+    )
+    # Kept by accounts.factors.services on every factor added or removed (an authenticator
+    # app or a passkey; recovery codes alone are not one), so that the API's one
+    # authentication query reads "does the owner have 2FA" with the user row (SPEC 16).
+    has_second_factor = models.BooleanField(
+        "has a second factor",
+        default=False,
+        editable=False,
+        help_text="An authenticator app or a passkey is set up (kept by the factor services).",
     )
     date_joined = models.DateTimeField(default=timezone.now)
 

@@ -1,9 +1,13 @@
-"""Sign-in, sign-out, the account overview, members (superusers) and the profile."""
+"""Sign-in, sign-out, sudo mode, the account overview, members (superusers) and the profile.
+
+A person with a second factor signs in with their password, then with it (allauth's
+login stage: accounts.factors.sign_in_views), or with a passkey alone.
+"""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import logout
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,8 +22,18 @@ from accounts.constants import (
     plan_scopes_automation_tokens,
 )
 from accounts.decorators import account_view, signed_in_required
+from accounts.factors import engine
+from accounts.factors.forms import FactorForm
+from accounts.factors.selectors import activity_text
+from accounts.factors.sign_in_views import factor_choices, with_challenge
 from accounts.forms import DeleteAccountForm, MemberRoleForm, SignInForm, SudoForm
-from accounts.http import AccountRequest, AuthenticatedRequest, client_ip, safe_next_url
+from accounts.http import (
+    AccountRequest,
+    AuthenticatedRequest,
+    client_ip,
+    safe_next_url,
+    throttled_answer,
+)
 from accounts.models import Membership
 from accounts.roles import manages_account, role_can_read
 from accounts.services.identity import (
@@ -27,6 +41,7 @@ from accounts.services.identity import (
     Throttled,
     UserDeletionBlocked,
     credentials_check,
+    password_alone_suffices,
     sudo_enter,
     sudo_is_active,
     user_delete,
@@ -36,8 +51,9 @@ from accounts.services.members import (
     membership_change_role,
     membership_remove,
 )
-from tokens.events import Actor, event_record
-from tokens.models import EventKind, Token
+from accounts.sudo import sudo_kept_form_arm
+from tokens.events import Actor
+from tokens.models import Token
 
 
 @require_http_methods(["GET", "POST"])
@@ -59,23 +75,11 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(rejected))
             throttled = rejected if isinstance(rejected, Throttled) else None
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            event_record(
-                kind=EventKind.SIGN_IN,
-                actor=Actor.person(user, ip=client_ip(request)),
-                summary=f"{user.email} signed in",
-            )
-            return redirect(next_url or "accounts:home")
+            # allauth's login stages: the second factor's page for a person who has one,
+            # else signed in (the account adapter records the event) and sent on.
+            return engine.login_begin(request, user=user, email=user.email, redirect_url=next_url)
     response = render(request, "accounts/sign_in.html", {"form": form, "next": next_url})
-    return _throttled_answer(response, throttled)
-
-
-def _throttled_answer(response: HttpResponse, throttled: Throttled | None) -> HttpResponse:
-    """A throttled form answers 429 with Retry-After, as the API does (SPEC 7)."""
-    if throttled is not None:
-        response.status_code = 429
-        response["Retry-After"] = str(throttled.retry_after)
-    return response
+    return throttled_answer(response, throttled)
 
 
 @require_POST
@@ -242,7 +246,7 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
             "blocked": blocked,
             "token_count": selectors.personal_tokens_of(user).count(),
             "memberships": selectors.memberships_of(user),
-            "sign_ins": selectors.sign_ins_of(user),
+            "sign_ins": [(event, activity_text(event)) for event in selectors.sign_ins_of(user)],
         },
         status=409 if blocked else 200,
     )
@@ -251,22 +255,39 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @signed_in_required
 def sudo(request: AuthenticatedRequest) -> HttpResponse:
-    """Sudo mode: re-enter the password before sensitive token changes (10 minutes)."""
+    """Sudo mode: confirm it is you before sensitive changes (10 minutes).
+
+    A person with a second factor confirms with it (passkey or code), anyone else
+    with their password. Then the action that sent them here is carried out
+    (accounts.sudo: the kept form is armed for `next`) and they land on its result.
+    """
     next_url = safe_next_url(request) or reverse("accounts:home")
     cancel_url = safe_next_url(request, "cancel") or reverse("accounts:home")
     if request.method == "GET" and sudo_is_active(request):
         return redirect(next_url)
-    form = SudoForm(request.POST or None)
+    with_factor = not password_alone_suffices(request.user)
+    choices = factor_choices(request.user) if with_factor else {}
+    form: FactorForm | SudoForm = (
+        FactorForm(request.POST or None, has_app=choices["has_app"])
+        if with_factor
+        else SudoForm(request.POST or None)
+    )
     throttled: Throttled | None = None
     if request.method == "POST" and form.is_valid():
         try:
-            sudo_enter(request=request, password=form.cleaned_data["password"])
+            sudo_enter(request=request, **form.cleaned_data)
         except CredentialsRejected as rejected:
-            form.add_error("password", str(rejected))
+            form.add_error(None if with_factor else "password", str(rejected))
             throttled = rejected if isinstance(rejected, Throttled) else None
         else:
+            sudo_kept_form_arm(request, next_url)
             return redirect(next_url)
-    response = render(
-        request, "accounts/sudo.html", {"form": form, "next": next_url, "cancel": cancel_url}
-    )
-    return _throttled_answer(response, throttled)
+    context = {
+        "form": form,
+        "next": next_url,
+        "cancel": cancel_url,
+        "with_factor": with_factor,
+        **(with_challenge(choices, request.user) if with_factor else {}),
+    }
+    response = render(request, "accounts/sudo.html", context)
+    return throttled_answer(response, throttled)

@@ -66,11 +66,17 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "ninja",  # the API docs page uses its bundled Swagger UI files, not a CDN
+    # People (SPEC 16): allauth's sign-in stages and second factors, before accounts so
+    # that accounts.admin replaces allauth's admin pages (they would show factor data).
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "accounts",
     "tokens",
 ]
 
 MIDDLEWARE = [
+    "config.middleware.ApiStack",  # /api and /healthz: API_MIDDLEWARE below, nothing else
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -82,6 +88,16 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.RefuseNulCharacters",
+    "tokens.api.access.AcceptedScopes",
+    # allauth requires it: it gives its flows the current request (a context variable).
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+# The API's and /healthz's stack (config.middleware): bearer tokens and JSON need no
+# session, user, messages, CSRF, htmx or static files; the security headers stay.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ApiHeaders",
     "tokens.api.access.AcceptedScopes",
 ]
 
@@ -119,6 +135,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check that looks at the socket before it
+    # sends `SELECT 1` (config/postgresql: no round trip on a healthy connection).
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        # Server-side parameters, and a query run 5 times on a connection is prepared:
+        # parsed and planned once, not on every request (planning the token lookup's
+        # joins cost the server more than running it). Turn off for a pooler that
+        # cannot keep prepared statements (PgBouncer in transaction mode before 1.21).
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": 5}
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -136,6 +164,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# People (SPEC 16) on django-allauth: Keyward's own pages (/sign-in/, /sudo/, /security/)
+# drive allauth's login stages and second factors through accounts.factors; allauth's
+# own account pages (sign-up, password reset, email management) are not routed.
+ACCOUNT_ADAPTER = "accounts.factors.adapters.AccountAdapter"
+MFA_ADAPTER = "accounts.factors.adapters.FactorAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "none"
+# Keyward's accounts.ratelimit counts failed passwords and second factors (SPEC 10);
+# allauth's own limits are off, so that a person is never counted twice.
+ACCOUNT_RATE_LIMITS = False
+MFA_RATE_LIMITS = False
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_ALLOW_UNVERIFIED_EMAIL = True  # support creates people; there is no email verification
+MFA_TOTP_ISSUER = "Keyward"
+MFA_TOTP_TOLERANCE = 1  # the code of the previous or next 30 seconds too (clock drift)
+MFA_RECOVERY_CODES_SHOW_ONCE = True
 
 # The cache holds rate limits and counters. With Redis, short socket timeouts keep
 # an outage from holding requests: accounts.cache fails open on an error and then

@@ -23,6 +23,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     re_path(r"^api(?:/|$)(?s:.*)", api_not_found),  # every other path under /api/: JSON 404
     path("", include("accounts.urls")),
+    path("", include("accounts.factors.urls")),  # the names allauth's login stages use
     path("", include(event_log_patterns)),
     path("", include("tokens.urls")),
 ]

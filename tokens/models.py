@@ -235,14 +235,25 @@ class EventKind(models.TextChoices):
     API_WRITE = "api.write", "API write"
     SUDO = "auth.sudo", "Sudo mode entered"
     SIGN_IN = "auth.sign_in", "Signed in"
+    FACTOR_ADDED = "auth.factor_added", "Second factor added"
+    FACTOR_REMOVED = "auth.factor_removed", "Second factor removed"
+    RECOVERY_CODES_REGENERATED = "auth.recovery_codes_regenerated", "Recovery codes generated"
+    RECOVERY_CODE_USED = "auth.recovery_code_used", "Recovery code used"
     ROLE_CHANGED = "member.role_changed", "Role changed"
     MEMBER_REMOVED = "member.removed", "Member removed"
     POLICIES_CHANGED = "account.policies_changed", "Token policies changed"
 
 
-# Sign-in and sudo belong to a person, not an account (SPEC 9): only that person
-# (their profile) and support staff (the admin) see them, never an account's log.
-PERSONAL_EVENT_KINDS: tuple[str, ...] = (EventKind.SIGN_IN, EventKind.SUDO)
+# Sign-in, sudo and second factors belong to a person, not an account (SPEC 9, 16): only
+# that person (their profile) and support staff (the admin) see them, never an account's log.
+PERSONAL_EVENT_KINDS: tuple[str, ...] = (
+    EventKind.SIGN_IN,
+    EventKind.SUDO,
+    EventKind.FACTOR_ADDED,
+    EventKind.FACTOR_REMOVED,
+    EventKind.RECOVERY_CODES_REGENERATED,
+    EventKind.RECOVERY_CODE_USED,
+)
 
 
 class ActorKind(models.TextChoices):

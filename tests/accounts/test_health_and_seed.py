@@ -55,6 +55,7 @@ def test_seed_demo_creates_spec_data_and_is_idempotent():
         "engineer@example.com": "engineer",
         "viewer@example.com": "user",
         "billing@example.com": "billing",
+        "mfa@example.com": "engineer",  # with an authenticator app (SPEC 8, 16)
     }
     assert acme.zones.count() >= 3 and Record.objects.filter(zone__account=acme).exists()
     assert acme.domains.count() >= 3

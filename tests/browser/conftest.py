@@ -91,7 +91,7 @@ def sign_in(live_server):
         page.goto(f"{live_server.url}/sign-in/")
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         page.wait_for_load_state("networkidle")
 
     return do

@@ -94,7 +94,7 @@ def _stale_form(page: Page, base: str, ids: dict[str, int]) -> None:
     page.context.clear_cookies()
     page.get_by_label("Email").fill("owner@example.com")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def _admin_sign_in(page: Page, base: str, ids: dict[str, int]) -> None:
@@ -131,6 +131,11 @@ STEPS = [
     Step("wizard", "owner", _confirm_sudo, "Create token"),
     Step("reveal", "owner", _generate, "Token “axe check” created"),
     Step("roll", "owner", _visit("/tokens/{laptop}/roll/"), "Roll the secret of “Laptop CLI”"),
+    Step("security", "owner", _visit("/security/"), "Security"),
+    Step(
+        "security-app", "owner", _visit("/security/authenticator-app/"), "Set up an authenticator"
+    ),
+    Step("security-passkey", "owner", _visit("/security/passkeys/add/"), "Add a passkey"),
     Step("404", "owner", _visit("/tokens/999999/"), re.compile("not found", re.I)),
     Step("403", "owner", _visit("/__fail/403/"), re.compile("not allowed", re.I)),
     Step("400", "anonymous", _visit("/__fail/400/"), re.compile("bad request", re.I)),
@@ -174,7 +179,7 @@ def _context(browser: Browser, base: str, who: str) -> BrowserContext:
         page.goto(f"{base}/sign-in/")
         page.get_by_label("Email").fill(f"{who}@example.com")
         page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         page.wait_for_load_state("networkidle")
     return context
 

@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.constants import Plan, Role
+from accounts.factors import engine
+from accounts.factors.services import totp_add
 from accounts.models import Account, Certificate, Domain, Membership, Record, Service, User, Zone
 from tokens.events import Actor, EventChannel
 from tokens.models import Token
@@ -25,7 +27,11 @@ PEOPLE = {
     "viewer@example.com": "Vera Viewer",
     "billing@example.com": "Bill Billing",
     "solo@example.com": "Sol Solo",
+    "mfa@example.com": "Mia Factor",
 }
+# Signs in with the password, then a code from an authenticator app (SPEC 8, 16): the
+# secret is printed so that anyone can add it to an app. A demo only.
+TWO_FACTOR_PERSON = "mfa@example.com"
 # Support staff: signs in to the Django admin (/admin/), belongs to no account.
 SUPPORT = ("support@example.com", "Sam Support")
 
@@ -39,6 +45,7 @@ ACCOUNTS = {
             "engineer@example.com": Role.ENGINEER,
             "viewer@example.com": Role.USER,
             "billing@example.com": Role.BILLING,
+            TWO_FACTOR_PERSON: Role.ENGINEER,
         },
         "zones": {
             "acme.example": [
@@ -88,6 +95,16 @@ def _seed_people() -> dict[str, User]:
         support.set_password(DEMO_PASSWORD)
         support.save(update_fields=["password"])
     return users
+
+
+def _seed_authenticator_app(user: User) -> str:
+    """The authenticator app of TWO_FACTOR_PERSON (set up once); its secret, for the demo."""
+    app = engine.Authenticator.objects.filter(user=user, type=engine.FactorType.TOTP).first()
+    if app is not None:
+        return engine.totp_secret_of(app)
+    secret = engine.totp_generate_secret()
+    totp_add(actor=Actor.system("seed_demo"), user=user, secret=secret)
+    return secret
 
 
 def _seed_account(slug: str, spec: dict, users: dict[str, User], now: datetime) -> None:
@@ -219,6 +236,7 @@ class Command(BaseCommand):
         for slug, spec in ACCOUNTS.items():
             _seed_account(slug, spec, users, now)
         self.seed_tokens(users)
+        totp_secret = _seed_authenticator_app(users[TWO_FACTOR_PERSON])
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"Sign in at http://127.0.0.1:8000/ with password {DEMO_PASSWORD!r}:")
         for email in PEOPLE:
@@ -227,6 +245,11 @@ class Command(BaseCommand):
                 for m in Membership.objects.filter(user__email=email).select_related("account")
             )
             self.stdout.write(f"  {email:<24} {roles}")
+            if email == TWO_FACTOR_PERSON:
+                self.stdout.write(
+                    f"  {'':<24} then a code from an authenticator app with the setup key"
+                    f" {totp_secret} (time-based, 6 digits)"
+                )
         self.stdout.write(f"  {SUPPORT[0]:<24} Support staff: the Django admin at /admin/")
 
     def seed_tokens(self, users: dict[str, User]) -> None:
