@@ -64,23 +64,27 @@ OPERATION_KIND: dict[str, Kind] = {
 # Roles an automation token may be given (SPEC 3); engineer is the default.
 AUTOMATION_ROLES: tuple[str, ...] = (Role.ENGINEER, Role.USER, Role.BILLING)
 
-# SPEC 4, "Scopes": the exact strings, in the order the panel lists them.
-SCOPES: tuple[str, ...] = (
-    "global",
-    "global:read",
-    "purge_select",
-    "purge_all",
-    "zones:read",
-    "zones:write",
-    "domains:read",
-    "domains:write",
-    "registrar:read",
-    "registrar:write",
-    "certificates:read",
-    "certificates:write",
-    "services:read",
-    "services:write",
-)
+
+class Scope(StrEnum):
+    """SPEC 4, "Scopes": the exact strings, in the order the panel lists them."""
+
+    GLOBAL = "global"
+    GLOBAL_READ = "global:read"
+    PURGE_SELECT = "purge_select"
+    PURGE_ALL = "purge_all"
+    ZONES_READ = "zones:read"
+    ZONES_WRITE = "zones:write"
+    DOMAINS_READ = "domains:read"
+    DOMAINS_WRITE = "domains:write"
+    REGISTRAR_READ = "registrar:read"
+    REGISTRAR_WRITE = "registrar:write"
+    CERTIFICATES_READ = "certificates:read"
+    CERTIFICATES_WRITE = "certificates:write"
+    SERVICES_READ = "services:read"
+    SERVICES_WRITE = "services:write"
+
+
+SCOPES: tuple[str, ...] = tuple(scope.value for scope in Scope)
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
     "global": "Full access: everything the role allows",

@@ -24,10 +24,10 @@ from ninja import Router, Schema
 from accounts.models import Certificate, Domain, Record, Service, Zone
 from tokens.api.access import authorize, not_found_in_reach, principal_of
 from tokens.api.accounts import ACCOUNTS_PREFIX
+from tokens.api.answers import ACCOUNT_ERRORS
 from tokens.api.lean import lean_get
 from tokens.api.responses import DEFAULT_PER_PAGE, PAGE, PER_PAGE, ok, pagination
 from tokens.api.schemas import (
-    ACCOUNT_ERRORS,
     CertificateOut,
     Data,
     DomainOut,
