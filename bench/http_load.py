@@ -73,7 +73,7 @@ def setup() -> None:
     from accounts.constants import Plan, Role
     from accounts.models import Account, Membership, Record, User, Zone
     from tokens.events import Actor
-    from tokens.services import token_create
+    from tokens.services.issue import token_create
 
     call_command("migrate", verbosity=0)
     user = User.objects.create_user("bench@example.com", secrets.token_urlsafe(), name="Bench")

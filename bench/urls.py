@@ -11,7 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.urls import urlpatterns as keyward_urlpatterns
-from tokens import auth, crypto
+from tokens import crypto
+from tokens.auth.principal import bearer_sql
 
 
 class DrfWhoami(APIView):
@@ -32,7 +33,7 @@ def lookup_only(request):
     credential = request.META["HTTP_AUTHORIZATION"].removeprefix("Bearer ")
     digest = crypto.digest(credential, settings.KEYWARD_TOKEN_PEPPERS[0])
     with connection.cursor() as cursor:
-        cursor.execute(auth._token_sql(1, in_account=False), {"d0": digest})
+        cursor.execute(bearer_sql(1, in_account=False), {"d0": digest})
         cursor.fetchone()
     return JsonResponse({"status": "ok"})
 

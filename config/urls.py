@@ -6,6 +6,7 @@ from config.health import healthz
 from tokens.api import lean_urls
 from tokens.api import urls as api_urls
 from tokens.api.errors import api_not_found
+from tokens.urls import event_log_patterns
 
 admin.site.site_header = "Keyward support"
 admin.site.site_title = "Keyward support"
@@ -23,6 +24,6 @@ urlpatterns = [
     re_path(r"^api(?:/|$)(?s:.*)", api_not_found),  # every other path under /api/: JSON 404
     path("", include("accounts.urls")),
     path("", include("accounts.factors.urls")),  # the names allauth's login stages use
-    path("", include("tokens.event_urls")),
+    path("", include(event_log_patterns)),
     path("", include("tokens.urls")),
 ]

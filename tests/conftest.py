@@ -14,7 +14,7 @@ from tests.factories import PASSWORD, AccountFactory, MembershipFactory, UserFac
 from tests.support.issuer import OidcIssuer
 from tests.support.oidc_provider import OidcProvider
 from tests.support.receiver import WebhookReceiver
-from tokens.usage import usage_push
+from tokens.usage.services import usage_push
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -117,7 +117,7 @@ class PurgeFactory(factory.django.DjangoModelFactory):
 def issue_user_token(owner: User, name: str = "Test token", **kwargs):
     """A user token issued through the real service; returns CreatedToken (token, secret)."""
     from tokens.events import Actor
-    from tokens.services import token_create
+    from tokens.services.issue import token_create
 
     return token_create(
         actor=Actor.person(owner), token_type="user", owner=owner, name=name, **kwargs
@@ -129,7 +129,7 @@ def issue_automation_token(
 ):
     """An automation token of `account` (created by `creator`, a superuser, or the system)."""
     from tokens.events import Actor
-    from tokens.services import token_create
+    from tokens.services.issue import token_create
 
     actor = Actor.person(creator) if creator else Actor.system("tests")
     return token_create(actor=actor, token_type="automation", account=account, name=name, **kwargs)

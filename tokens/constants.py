@@ -33,3 +33,6 @@ BEARER_FAILURE_LIMIT = 30
 BEARER_FAILURE_WINDOW_SECONDS = 5 * 60
 
 LEGACY_USER_NAME = "Global API Token"
+
+# Leak reports (SPEC 12): at most this many strings per report.
+MAX_REPORTED_CREDENTIALS = 1000

@@ -22,9 +22,8 @@ from accounts.models import Account
 from tokens.constants import DEFAULT_EXPIRY, EXPIRY_CHOICES_DAYS, MAX_NAME_LENGTH
 from tokens.models import TokenType
 from tokens.permissions import AUTOMATION_ROLES, KIND_LABELS, SCOPES, Kind
-from tokens.policies import IDLE_RANGE, LIFETIME_RANGE
-from tokens.policy_rules import Policy
-from tokens.record_rules import MAX_RECORD_RULES
+from tokens.policies.rules import IDLE_RANGE, LIFETIME_RANGE, Policy
+from tokens.records.rules import MAX_RECORD_RULES
 from tokens.validation import ALL, TokenValidationError, clean_allowed_ips
 
 RESOURCE_MODES = (("all", "All"), ("selected", "Selected"))

@@ -12,6 +12,10 @@ from accounts.constants import Role
 from accounts.models import Account, Certificate, Domain, Service, User, Zone
 from tokens.permissions import AUTOMATION_ROLES, Kind
 
+# Features keep their models in their package; importing them here registers them with
+# the app (and its migrations). Import them from their package, not from here.
+from tokens.usage.models import TokenDenial, TokenUsage  # noqa: F401
+
 # The boolean column that says "all resources of this kind", per kind.
 ALL_FIELDS: dict[Kind, str] = {
     Kind.ZONES: "all_zones",
@@ -256,7 +260,7 @@ class RevokedToken(models.Model):
     HMAC of the secret, under the same pepper, so a pasted value still finds it)
     and, while a roll's grace period ran, the previous secret's digest too. No
     secret and no permissions: it cannot authenticate anything. Kept as long as
-    the event log (forever, today). Written by tokens.tombstones only.
+    the event log (forever, today). Written by tokens.services.revoke only.
     """
 
     digest = models.CharField(max_length=64, unique=True)
@@ -439,64 +443,8 @@ class RevokedTokenEvent(Event):
         verbose_name_plural = "revoked tokens"
 
 
-class TokenUsage(models.Model):
-    """What one token did on one UTC day, per operation: requests allowed and denied (SPEC 13).
-
-    Counted in the cache on the request path and added here by tokens.usage.usage_flush
-    (at most once a minute per token, or by `manage.py flush_usage`).
-    """
-
-    token = models.ForeignKey(Token, on_delete=models.CASCADE, related_name="usage")
-    day = models.DateField()
-    operation = models.CharField(max_length=40)
-    allowed = models.PositiveIntegerField(default=0)
-    denied = models.PositiveIntegerField(default=0)
-    last_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["token", "day", "operation"], name="token_usage_unique_day_operation"
-            ),
-        ]
-        indexes = [models.Index(fields=["day"], name="token_usage_day")]
-
-    def __str__(self) -> str:
-        return f"{self.token_id} {self.day} {self.operation}: {self.allowed}/{self.denied}"
-
-
-class TokenDenial(models.Model):
-    """One refused request of a token (the last 50 per token are kept, SPEC 13).
-
-    `seq` is the denial's number in the cache buffer: (token, at, seq) is unique, so
-    writing the same buffered denial twice keeps one row.
-    """
-
-    token = models.ForeignKey(Token, on_delete=models.CASCADE, related_name="denials")
-    at = models.DateTimeField()
-    seq = models.PositiveBigIntegerField()
-    operation = models.CharField(max_length=40)
-    required_scope = models.CharField(max_length=40)
-    # What refused it: scope, role, plan, policy, not_in_account, not_selected,
-    # record_not_allowed (tokens.usage.DenialReason); blank before reasons were kept.
-    reason = models.CharField(max_length=40, blank=True, default="")
-    account_id = models.BigIntegerField(null=True, blank=True)
-    resource_id = models.BigIntegerField(null=True, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-at", "-seq"]
-        constraints = [
-            models.UniqueConstraint(fields=["token", "at", "seq"], name="token_denial_unique"),
-        ]
-        indexes = [models.Index(fields=["token", "-at"], name="token_denial_recent")]
-
-    def __str__(self) -> str:
-        return f"{self.token_id} {self.at:%Y-%m-%d %H:%M} {self.operation}"
-
-
 class PendingReveal(models.Model):
-    """A new secret's one reveal, not yet shown (tokens.reveal).
+    """A new secret's one reveal, not yet shown (tokens.views.reveal).
 
     The secret is not here: it rides in the encrypted reveal cookie, which names
     this row. Showing the secret deletes the row (one conditional DELETE), so a

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import ipaddress
-import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +24,7 @@ from enum import StrEnum
 
 from accounts.constants import PLANS_WITH_SCOPED_AUTOMATION_TOKENS, Role
 from accounts.roles import MANAGE_TOKENS, OPERATIONS, ROLE_OPERATIONS
+from tokens.records.rules import RecordRule
 
 
 class Kind(StrEnum):
@@ -245,51 +245,6 @@ def ip_allowed(ip: str, networks: Collection[str]) -> bool:
                 return True
         except ValueError:
             continue
-    return False
-
-
-@dataclass(frozen=True, slots=True)
-class RecordRule:
-    """SPEC 14: DNS records a token may touch, by name pattern and (optionally) type.
-
-    `name` is relative to the zone and lower case: an exact name, `@` for the
-    apex, or a pattern where `*` stands for one or more characters, dots
-    included. `types` empty means any type.
-    """
-
-    name: str
-    types: frozenset[str] = frozenset()
-
-    def as_json(self) -> dict[str, object]:
-        return {"name": self.name, "types": sorted(self.types)}
-
-
-APEX = "@"
-
-
-@functools.lru_cache(maxsize=1024)
-def _name_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(".+".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
-
-
-def record_rules_allow(rules: Iterable[RecordRule], *, name: str, type: str) -> bool:
-    """May a token with `rules` touch the record `name` (zone-relative; "" or "@": apex) of `type`?
-
-    No rules: every record. Otherwise a rule must match both the name (exactly,
-    or with each `*` standing for one or more characters) and the type.
-    """
-    rules = tuple(rules)
-    if not rules:
-        return True
-    name = "" if name == APEX else name
-    for rule in rules:
-        if rule.types and type not in rule.types:
-            continue
-        if rule.name == APEX:
-            if name == "":
-                return True
-        elif _name_regex(rule.name).fullmatch(name):
-            return True
     return False
 
 

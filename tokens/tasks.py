@@ -16,7 +16,7 @@ of every machine run it one at a time; a run that finds the lock taken is skippe
 Requests never send mail: `email_after_commit` queues an email once the transaction
 commits, and a worker sends it, retrying with backoff.
 
-The job bodies import their modules when they run: tokens.services and tokens.leaks
+The job bodies import their modules when they run: the services and tokens.leaks
 import this module for `email_after_commit`, and the jobs call into them.
 """
 
@@ -63,7 +63,7 @@ def _alone(what: str, lock: TaskLock, job: Callable[[], T]) -> T | None:
 @db_periodic_task(crontab(minute="*"), name="usage.flush")
 def usage_flush_task() -> int | None:
     """Write the usage buffered in the cache to the database (SPEC 13)."""
-    from tokens.usage import usage_flush_all
+    from tokens.usage.services import usage_flush_all
 
     flushed = _alone("usage flush", USAGE_FLUSH_LOCK, lambda: usage_flush_all(now=timezone.now()))
     if flushed:
@@ -74,7 +74,7 @@ def usage_flush_task() -> int | None:
 @db_periodic_task(crontab(minute="5"), name="expiry.notices")
 def expiry_notices_task() -> int | None:
     """Email the 7-day and 1-day expiry notices due now (SPEC 9)."""
-    from tokens.expiry import expiry_notices_send
+    from tokens.services.expiry import expiry_notices_send
 
     result = _alone(
         "expiry notices", EXPIRY_NOTICES_LOCK, lambda: expiry_notices_send(now=timezone.now())
@@ -91,7 +91,7 @@ def expiry_notices_task() -> int | None:
 @db_periodic_task(crontab(minute="17", hour="3"), retries=3, retry_delay=600, name="stale.cleanup")
 def stale_cleanup_task() -> int | None:
     """Revoke stale and idle tokens and delete old usage (SPEC 9, 13, 15)."""
-    from tokens.stale import stale_tokens_clean
+    from tokens.services.cleanup import stale_tokens_clean
 
     done = _alone(
         "stale-token cleanup", STALE_CLEANUP_LOCK, lambda: stale_tokens_clean(now=timezone.now())

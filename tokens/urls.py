@@ -1,8 +1,8 @@
-"""URLs of the token pages."""
+"""URLs of the token pages (`tokens:`) and of the event log (`events:`, config/urls.py)."""
 
 from django.urls import path
 
-from tokens.views import detail, edit, form, lists, policies, roll, wizard
+from tokens.views import detail, edit, events, form, lists, policies, roll, wizard
 
 app_name = "tokens"
 
@@ -22,3 +22,9 @@ urlpatterns = [
     path("a/<slug:slug>/tokens/", lists.account_token_list, name="account-list"),
     path("a/<slug:slug>/policies/", policies.account_policies, name="account-policies"),
 ]
+
+# The event log (governance), included under its own namespace: `events:event-log`.
+event_log_patterns = (
+    [path("a/<slug:slug>/events/", events.event_log, name="event-log")],
+    "events",
+)

@@ -14,7 +14,6 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from ipaddress import IPv4Network, IPv6Network
 from typing import Any, Final, TypeVar
 
 from django.core.exceptions import ValidationError
@@ -23,20 +22,17 @@ from django.utils import timezone
 from accounts.dates import plus_years
 from accounts.models import Account
 from tokens.constants import MAX_ALLOWED_IPS, MAX_EXPIRY_YEARS, MAX_NAME_LENGTH
-from tokens.models import RESOURCE_MODELS, Token, TokenType
+from tokens.models import RESOURCE_MODELS, TokenType
 from tokens.permissions import (
     KIND_LABELS,
-    SCOPE_OPERATIONS,
     SCOPES,
     Kind,
     kinds_for_scopes,
     plan_allows_scoped,
 )
-from tokens.record_rules import (
+from tokens.records.rules import (
     RecordRulesError,
     clean_record_rules,
-    record_rules_widen,
-    rules_from_json,
     rules_json,
 )
 from tokens.scope_words import RoleIn, roles_in_accounts, scope_refusal
@@ -393,50 +389,3 @@ def clean_token_input(
         record_rules=rules or [],
         expires_at=expiry,
     )
-
-
-# --------------------------------------------------------------------------- widening
-
-
-def _networks_within(new: Sequence[str], old: Sequence[str]) -> bool:
-    """Every network in `new` lies inside one in `old` (an empty list allows any IP)."""
-    if not old:
-        return True
-    if not new:
-        return False
-    old_networks = [ipaddress.ip_network(entry) for entry in old]
-    for entry in new:
-        network = ipaddress.ip_network(entry)
-        if not any(_subnet_of(network, outer) for outer in old_networks):
-            return False
-    return True
-
-
-def _subnet_of(inner: IPv4Network | IPv6Network, outer: IPv4Network | IPv6Network) -> bool:
-    """`inner` lies inside `outer` (never across IP versions)."""
-    if isinstance(inner, IPv4Network) and isinstance(outer, IPv4Network):
-        return inner.subnet_of(outer)
-    if isinstance(inner, IPv6Network) and isinstance(outer, IPv6Network):
-        return inner.subnet_of(outer)
-    return False
-
-
-def permissions_widen(before: Token, after: Token, after_resources: Mapping) -> bool:
-    """True when `after` may do something `before` could not (sudo needed)."""
-    if record_rules_widen(
-        rules_from_json(before.record_rules), rules_from_json(after.record_rules)
-    ):
-        return True
-    old_ops = set().union(*(SCOPE_OPERATIONS[s] for s in before.scopes))
-    new_ops = set().union(*(SCOPE_OPERATIONS[s] for s in after.scopes))
-    if new_ops - old_ops:
-        return True
-    if after.tls_access and not before.tls_access:
-        return True
-    for kind in Kind:
-        new_ids = after_resources[kind]
-        if before.has_all(kind):
-            continue
-        if new_ids is None or set(new_ids) - set(before.selected_ids(kind)):
-            return True
-    return not _networks_within(after.allowed_ips, before.allowed_ips)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from tests.factories import AccountFactory, MembershipFactory, issue_user_token
-from tokens.auth import authenticate
+from tokens.auth.bearer import authenticate
 from tokens.models import Event, EventKind, Token
 
 pytestmark = pytest.mark.django_db

@@ -269,7 +269,7 @@ def test_find_by_value_finds_a_token_from_its_previous_secret(client, staff, tok
     from datetime import timedelta
 
     from tokens.events import Actor
-    from tokens.services import token_roll
+    from tokens.services.roll import token_roll
 
     token = tokens["automation"].token
     token_roll(actor=Actor.system("tests"), token=token, grace_period=timedelta(hours=1))
@@ -355,7 +355,7 @@ def test_token_page_shows_where_it_acts_and_its_recent_events(
     client, staff, account, member_factory
 ):
     from tokens.events import Actor
-    from tokens.services import token_remove_from_account
+    from tokens.services.revoke import token_remove_from_account
 
     other = AccountFactory(name="Other Co")
     owner = member_factory(account, "engineer")
@@ -485,7 +485,7 @@ def test_find_by_value_says_when_and_by_whom_a_token_was_revoked(client, staff, 
 
 def test_find_by_value_knows_a_revoked_previous_secret(client, staff, tokens):
     from tokens.events import Actor
-    from tokens.services import token_roll
+    from tokens.services.roll import token_roll
 
     token_roll(
         actor=Actor.system("tests"), token=tokens["user"].token, grace_period=timedelta(hours=1)
@@ -515,7 +515,7 @@ REVOKED = "admin:tokens_revokedtokenevent_changelist"
 
 
 def test_revoked_view_lists_who_when_and_why_from_the_event_log(client, staff, tokens):
-    from tokens.leaks import Finding, credentials_revoke
+    from tokens.leaks.services import Finding, credentials_revoke
 
     _revoke_as_support(client, staff, tokens["user"])
     finding = Finding(url="https://gist.github.com/someone/abc", source="gist")

@@ -23,8 +23,8 @@ from tokens.api.schemas import CertificateOut, DomainOut, RecordOut, ServiceOut,
 from tokens.api.tokens import row_json
 from tokens.events import Actor
 from tokens.models import Token
-from tokens.selectors import token_selections
-from tokens.services import token_roll
+from tokens.selections.selectors import token_selections
+from tokens.services.roll import token_roll
 
 pytestmark = pytest.mark.django_db
 

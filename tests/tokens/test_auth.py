@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tests.factories import AccountFactory, issue_automation_token, issue_user_token
 from tokens import crypto
-from tokens.auth import AuthenticationFailed, authenticate
+from tokens.auth.bearer import AuthenticationFailed, authenticate
 from tokens.models import Token
 from tokens.permissions import Kind
 

@@ -21,7 +21,8 @@ from tests.factories import (
 )
 from tokens.events import Actor
 from tokens.models import RevokedToken, Token
-from tokens.services import TokenLimitReached, token_create
+from tokens.services.common import TokenLimitReached
+from tokens.services.issue import token_create
 
 pytestmark = [
     pytest.mark.postgres,

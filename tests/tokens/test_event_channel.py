@@ -172,7 +172,7 @@ def test_imported_legacy_keys_say_command(tmp_path):
 
 
 def test_a_leak_report_says_leak_report(client, account, owner):
-    """Both report endpoints (public, GitHub's) revoke through tokens.leaks.credentials_revoke."""
+    """Both report endpoints (public, GitHub's) revoke through leaks.services.credentials_revoke."""
     issued = issue_user_token(owner, name="pasted in a gist")
     response = client.post(
         "/api/v1/credentials/revoke",

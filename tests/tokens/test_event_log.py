@@ -12,7 +12,8 @@ from accounts.services.members import membership_change_role
 from tests.factories import AccountFactory, issue_automation_token, issue_user_token
 from tokens.events import Actor, event_record
 from tokens.models import Event, EventKind
-from tokens.services import token_revoke, token_update_permissions
+from tokens.services.change import token_update_permissions
+from tokens.services.revoke import token_revoke
 
 pytestmark = pytest.mark.django_db
 

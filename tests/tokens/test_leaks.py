@@ -16,7 +16,8 @@ from tests.factories import UserFactory, issue_automation_token, issue_user_toke
 from tokens import crypto
 from tokens.events import Actor
 from tokens.models import Event, Token
-from tokens.services import token_create, token_roll
+from tokens.services.issue import token_create
+from tokens.services.roll import token_roll
 
 pytestmark = pytest.mark.django_db
 

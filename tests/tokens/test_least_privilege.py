@@ -13,7 +13,8 @@ from tests.factories import (
     issue_user_token,
 )
 from tokens.permissions import suggest_scopes
-from tokens.usage import Denial, usage_record
+from tokens.usage.rules import Denial
+from tokens.usage.services import usage_record
 
 # SPEC 4, "Roles cap everything", written out (tests state the spec).
 ALL_OPERATIONS = {

@@ -13,7 +13,7 @@ from django.test import RequestFactory
 from accounts.models import Account, Membership, User
 from accounts.services.identity import CredentialsRejected, credentials_check
 from tests.factories import AccountFactory, issue_user_token
-from tokens.auth import AuthenticationFailed, authenticate
+from tokens.auth.bearer import AuthenticationFailed, authenticate
 from tokens.models import Event, EventKind, Token
 
 pytestmark = pytest.mark.django_db

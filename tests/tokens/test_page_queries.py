@@ -16,7 +16,7 @@ from tests.factories import MembershipFactory, UserFactory, issue_automation_tok
 from tokens.events import Actor
 from tokens.models import Token
 from tokens.selectors import tokens_acting_in
-from tokens.services import token_create
+from tokens.services.issue import token_create
 
 pytestmark = pytest.mark.django_db
 

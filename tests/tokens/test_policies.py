@@ -18,9 +18,11 @@ from tests.factories import (
 )
 from tokens.events import Actor
 from tokens.models import Event, EventKind, Token
-from tokens.policies import account_policies_update, policy_preview, token_blocked_in
-from tokens.policy_rules import NO_POLICY, Policy
-from tokens.services import TokenValidationError, token_update_permissions
+from tokens.policies.rules import NO_POLICY, Policy
+from tokens.policies.selectors import policy_preview, token_blocked_in
+from tokens.policies.services import account_policies_update
+from tokens.services.change import token_update_permissions
+from tokens.validation import TokenValidationError
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tokens.policy_rules import NO_POLICY, Policy, policy_violation
+from tokens.policies.rules import NO_POLICY, Policy, policy_violation
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 CREATED = NOW - timedelta(days=10)

@@ -275,8 +275,8 @@ def test_the_edit_page_shows_where_the_token_is_blocked(client, account, boss):
 
 def test_the_event_log_shows_a_policy_change(client, account, boss):
     from tokens.events import Actor
-    from tokens.policies import account_policies_update
-    from tokens.policy_rules import Policy
+    from tokens.policies.rules import Policy
+    from tokens.policies.services import account_policies_update
 
     account_policies_update(
         actor=Actor.person(boss), account=account, policy=Policy(max_lifetime_days=90)

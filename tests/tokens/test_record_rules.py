@@ -10,9 +10,15 @@ from accounts.constants import Plan
 from tests.factories import AccountFactory, issue_automation_token, issue_user_token
 from tokens.events import Actor
 from tokens.models import Event
-from tokens.permissions import RecordRule, record_rules_allow
-from tokens.record_rules import record_rules_text, record_rules_widen
-from tokens.services import SudoRequired, TokenValidationError, token_update_permissions
+from tokens.records.rules import (
+    RecordRule,
+    record_rules_allow,
+    record_rules_text,
+    record_rules_widen,
+)
+from tokens.services.change import token_update_permissions
+from tokens.services.common import SudoRequired
+from tokens.validation import TokenValidationError
 
 
 def rule(name: str, *types: str) -> RecordRule:

@@ -11,14 +11,11 @@ from django.utils import timezone
 from tests.factories import issue_automation_token, issue_user_token
 from tokens.events import Actor
 from tokens.models import Event, Token
-from tokens.services import (
-    TokenGone,
-    TokenValidationError,
-    token_remove_from_account,
-    token_revoke,
-    token_roll,
-    token_update_permissions,
-)
+from tokens.services.change import token_update_permissions
+from tokens.services.common import TokenGone
+from tokens.services.revoke import token_remove_from_account, token_revoke
+from tokens.services.roll import token_roll
+from tokens.validation import TokenValidationError
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +80,7 @@ def test_the_old_secret_stops_when_time_passes_the_grace(client, owner, monkeypa
     created = issue_user_token(owner)
     token_roll(actor=Actor.person(owner), token=created.token, grace_period=timedelta(hours=1))
     later = timezone.now() + timedelta(hours=1, seconds=1)
-    monkeypatch.setattr("tokens.auth.timezone.now", lambda: later)
+    monkeypatch.setattr("tokens.auth.bearer.timezone.now", lambda: later)
     assert whoami(client, created.secret).status_code == 401
 
 

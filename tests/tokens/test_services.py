@@ -22,15 +22,11 @@ from tokens import crypto
 from tokens.events import Actor
 from tokens.models import Event, Token
 from tokens.permissions import Kind
-from tokens.services import (
-    NotPermitted,
-    SudoRequired,
-    TokenLimitReached,
-    TokenValidationError,
-    token_create,
-    token_revoke,
-    token_update_permissions,
-)
+from tokens.services.change import token_update_permissions
+from tokens.services.common import NotPermitted, SudoRequired, TokenLimitReached
+from tokens.services.issue import token_create
+from tokens.services.revoke import token_revoke
+from tokens.validation import TokenValidationError
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from huey.storage import RedisStorage
 from tests.factories import issue_user_token
 from tests.tokens.conftest import queue_on
 from tokens.constants import STALE_AFTER
-from tokens.models import Token, TokenUsage
+from tokens.models import Token
 from tokens.tasks import (
     EXPIRY_NOTICES_LOCK,
     email_after_commit,
@@ -27,7 +27,8 @@ from tokens.tasks import (
     stale_cleanup_task,
     usage_flush_task,
 )
-from tokens.usage import usage_record
+from tokens.usage.models import TokenUsage
+from tokens.usage.services import usage_record
 
 DAY = timedelta(days=1)
 

@@ -1,4 +1,4 @@
-"""Bearer throttling (tokens.throttle), through the three calls tokens.auth makes.
+"""Bearer throttling (tokens.auth.throttle), through the three calls tokens.auth.bearer makes.
 
 One address's garbage must not lock out the tokens already working from that
 address (behind a load balancer without KEYWARD_TRUSTED_PROXIES, every client
@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from tokens import crypto, throttle
+from tokens import crypto
+from tokens.auth import throttle
 from tokens.constants import BEARER_FAILURE_LIMIT, BEARER_FAILURE_WINDOW_SECONDS
 
 ATTACKER = "203.0.113.66"

@@ -19,8 +19,9 @@ from tests.factories import (
     issue_automation_token,
     issue_user_token,
 )
-from tokens.models import TokenDenial, TokenUsage
-from tokens.usage import COUNTED_OPERATIONS, Denial, usage_record
+from tokens.usage.models import TokenDenial, TokenUsage
+from tokens.usage.rules import COUNTED_OPERATIONS, Denial
+from tokens.usage.services import usage_record
 
 pytestmark = pytest.mark.django_db
 

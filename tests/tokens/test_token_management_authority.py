@@ -30,7 +30,8 @@ from tests.tokens.test_api import call
 from tests.tokens.test_api_policies import set_policy
 from tokens.events import Actor
 from tokens.models import Token, TokenRemoval
-from tokens.services import token_remove_from_account, token_roll
+from tokens.services.revoke import token_remove_from_account
+from tokens.services.roll import token_roll
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,10 @@ from accounts.models import User
 from tests.factories import issue_automation_token, issue_user_token
 from tokens.constants import STALE_AFTER
 from tokens.events import Actor
-from tokens.leaks import Finding, credentials_revoke
+from tokens.leaks.services import Finding, credentials_revoke
 from tokens.models import Event, EventKind, RevokedToken, Token
-from tokens.services import token_revoke, token_roll
+from tokens.services.revoke import token_revoke
+from tokens.services.roll import token_roll
 
 pytestmark = pytest.mark.django_db
 

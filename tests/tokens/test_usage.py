@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import DomainFactory, RecordFactory, ZoneFactory, issue_user_token
-from tokens.models import TokenDenial, TokenUsage
-from tokens.usage import (
+from tokens.usage.models import TokenDenial, TokenUsage
+from tokens.usage.rules import Denial
+from tokens.usage.services import (
     MAX_DENIALS,
-    Denial,
     usage_delete_old,
     usage_flush,
     usage_flush_all,

@@ -24,7 +24,8 @@ from accounts.models import Account, User
 from accounts.roles import MANAGE_TOKENS
 from tokens import selectors
 from tokens.api.errors import ApiError, insufficient_scope, not_found
-from tokens.auth import AccountAccess, AuthenticationFailed, Principal, access_in_accounts
+from tokens.auth.bearer import AuthenticationFailed, access_in_accounts
+from tokens.auth.principal import AccountAccess, Principal
 from tokens.events import Actor
 from tokens.models import Token, TokenType
 from tokens.permissions import (
@@ -37,8 +38,10 @@ from tokens.permissions import (
     required_scope,
     selection_is_total,
 )
-from tokens.policy_rules import policy_message
-from tokens.usage import TOKENS_OPERATION, Denial, DenialReason, usage_record
+from tokens.policies.rules import policy_message
+from tokens.selections.selectors import token_selection_subquery
+from tokens.usage.rules import TOKENS_OPERATION, Denial, DenialReason
+from tokens.usage.services import usage_record
 
 M = TypeVar("M", bound=Model)
 
@@ -67,7 +70,7 @@ def authorize(
     outside its selection). Every answer of the route then carries
     `X-Accepted-Scopes` (ACCEPTED_SCOPES_HEADER).
 
-    A refusal is counted as denied here (tokens.usage: cache only). What is
+    A refusal is counted as denied here (tokens.usage.services: cache only). What is
     allowed is counted when the answer is known (`usage_settle`): the read or
     write may still find its resource outside the token's selection or record
     rules (`deny`), or find nothing at all (a 404: counted neither way).
@@ -270,9 +273,7 @@ def visible(queryset: QuerySet[M], principal: Principal, kind: Kind) -> QuerySet
     """`queryset` limited to the token's selection of `kind` (in SQL), unless it has them all."""
     if selection_is_total(principal.grant, kind):
         return queryset
-    return queryset.filter(
-        id__in=selectors.token_selection_subquery(token_id=principal.id, kind=kind)
-    )
+    return queryset.filter(id__in=token_selection_subquery(token_id=principal.id, kind=kind))
 
 
 def one(queryset: QuerySet[M], **lookup: Any) -> M:
@@ -349,7 +350,7 @@ def managed_token(
 
     Managing a token is MANAGE_TOKENS in the token's account(s), decided by decide()
     with the caller's standing there as an account route would find it
-    (tokens.auth.access_in_accounts: not removed, its policies, the owner's role):
+    (tokens.auth.bearer.access_in_accounts: not removed, its policies, the owner's role):
     - one of the caller's owner's user tokens: the caller must act, unblocked and
       with the unrestricted grant, in every account where that token acts (a token
       kept out of an account never reaches it through a sibling);

@@ -18,7 +18,7 @@ from pydantic import Field
 from tokens.api.access import ACCEPTED_SCOPES_HEADER
 from tokens.api.errors import ErrorCode
 from tokens.permissions import Scope
-from tokens.policy_rules import PolicyName
+from tokens.policies.rules import PolicyName
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from tokens.api.parser import RepeatedKeyError
-from tokens.auth import AuthenticationFailed
+from tokens.auth.bearer import AuthenticationFailed
 from tokens.permissions import required_scope
-from tokens.services import NotPermitted, TokenLimitReached
+from tokens.services.common import NotPermitted, TokenLimitReached
 
 logger = logging.getLogger(__name__)
 
@@ -287,7 +287,7 @@ HANDLERS: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
     NotPermitted: _not_permitted,
     HttpError: _http_error,
     SuspiciousOperation: _suspicious,
-    Http404: _http404,  # tokens.services.TokenGone too: revoked during a roll or an edit
+    Http404: _http404,  # tokens.services.common.TokenGone too: revoked during a roll or an edit
     ObjectDoesNotExist: _http404,  # a row deleted between two reads of one request
     OperationalError: _unavailable,
     InterfaceError: _unavailable,

@@ -22,13 +22,9 @@ from tokens.api.errors import ErrorCode, error_response, repeated_key
 from tokens.api.parser import RepeatedKeyError, json_loads
 from tokens.api.responses import ok
 from tokens.api.schemas import Data, StrictIn, Text
-from tokens.leaks import (
-    MAX_REPORTED_CREDENTIALS,
-    Finding,
-    credentials_revoke,
-    github_alerts,
-    github_signature_valid,
-)
+from tokens.constants import MAX_REPORTED_CREDENTIALS
+from tokens.leaks.github import github_alerts, github_signature_valid
+from tokens.leaks.services import Finding, credentials_revoke
 
 router = Router(tags=["leak response"], auth=None)
 

@@ -9,7 +9,7 @@ queries. So each read declares its GET here once (`lean_get`), and
 URLconf; every other method of the same path still goes to ninja, which also
 keeps documenting the read in OpenAPI.
 
-Nothing differs for a client: the same authentication (tokens.auth, one query),
+Nothing differs for a client: the same authentication (tokens.auth.bearer, one query),
 the same query-parameter rules and messages (the same pydantic constraints),
 the same error answers (tokens.api.errors.HANDLERS) and the same JSON.
 """
@@ -26,7 +26,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from tokens.api.errors import handle_exception
 from tokens.api.responses import DEFAULT_PER_PAGE, PAGE, PER_PAGE
-from tokens.auth import authenticate
+from tokens.auth.bearer import authenticate
 
 View = Callable[..., HttpResponse]
 

@@ -37,9 +37,12 @@ from tokens.api.schemas import (
     ZoneOut,
     fields_of,
 )
-from tokens.auth import Principal, time_column
+from tokens.auth.columns import time_column
+from tokens.auth.principal import Principal
 from tokens.models import SELECTION_FIELDS, Token
-from tokens.permissions import APEX, Kind, RecordRule, selection_is_total
+from tokens.permissions import Kind, selection_is_total
+from tokens.records.rules import RecordRule
+from tokens.records.sql import rules_condition, rules_params
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: SQL is cached per kind
@@ -162,34 +165,6 @@ def _selected_ids_sql(kind: Kind) -> str:
     return f"SELECT s.{target} FROM {through._meta.db_table} s WHERE s.{source} = %(token)s"  # noqa: S608
 
 
-def _like(pattern: str) -> str:
-    """A record name pattern as LIKE: literal `\\`, `%`, `_` escaped; `*` is one or more."""
-    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "_%")
-
-
-def _rules_sql(rules: tuple[RecordRule, ...]) -> str:
-    """The records (`x`) the rules allow, as one condition over `%(rule_N)s` parameters."""
-    conditions = []
-    for n, rule in enumerate(rules):
-        condition = "x.name = ''" if rule.name == APEX else f"x.name LIKE %(rule_{n})s ESCAPE '\\'"
-        if rule.types:
-            types = ", ".join(f"%(rule_{n}_{t})s" for t in range(len(rule.types)))
-            condition += f" AND x.type IN ({types})"
-        conditions.append(f"({condition})")
-    return f"({' OR '.join(conditions)})"
-
-
-def _rules_params(rules: tuple[RecordRule, ...]) -> dict[str, str]:
-    params = {}
-    for n, rule in enumerate(rules):
-        if rule.name != APEX:
-            params[f"rule_{n}"] = _like(rule.name)
-        for t, record_type in enumerate(sorted(rule.types)):
-            params[f"rule_{n}_{t}"] = record_type
-    return params
-
-
 def _parent_sql(rk: ResourceKind, selected: bool) -> str:
     """The parent `p` of `rk`'s rows that the token sees: one row, or none."""
     assert rk.parent is not None
@@ -232,7 +207,7 @@ def _scope(rk: ResourceKind, selected: bool, rules: tuple[RecordRule, ...]) -> t
     source = f"{_table(rk.model)} x"
     if rk.parent is not None:
         where = f"x.{rk.parent_column} = %(parent)s AND EXISTS ({_parent_sql(rk, selected)})"
-        return source, where + (f" AND {_rules_sql(rules)}" if rules else "")
+        return source, where + (f" AND {rules_condition(rules)}" if rules else "")
     where = "x.account_id = %(account)s"
     if selected:
         where += f" AND x.id IN ({_selected_ids_sql(rk.kind)})"
@@ -308,7 +283,7 @@ def resource_page(
         "parent": parent_id,
         "limit": per_page,
         "offset": (page - 1) * per_page,
-        **_rules_params(rules),
+        **rules_params(rules),
     }
     rows = _fetch(_list_sql(rk, partial, rules), params, many=True)
     keys = fields_of(rk.out)

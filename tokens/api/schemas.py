@@ -27,7 +27,7 @@ from accounts.constants import Plan, RecordType, Role
 from tokens.constants import MAX_NAME_LENGTH, MAX_ROLL_GRACE_PERIOD
 from tokens.models import TokenType
 from tokens.permissions import SCOPES, Kind, Scope
-from tokens.usage import DenialReason
+from tokens.usage.rules import DenialReason
 
 
 def _storable(value: str) -> str:

@@ -1,6 +1,6 @@
 """The API's two ways in: a bearer token (every route) and HTTP Basic (creating a token).
 
-Bearer authentication is tokens.auth (one query, which for account routes also
+Bearer authentication is tokens.auth.bearer (one query, which for account routes also
 reads the account named by the path and the token's role there). Basic
 authentication checks the email and password with the sign-in throttles, and
 refuses people whose accounts demand single sign-on or two-factor
@@ -19,7 +19,8 @@ from accounts.models import User
 from accounts.selectors import accounts_requiring_sso_or_2fa
 from accounts.services.identity import CredentialsRejected, Throttled, credentials_check
 from tokens.api.errors import ApiError
-from tokens.auth import Principal, authenticate
+from tokens.auth.bearer import authenticate
+from tokens.auth.principal import Principal
 
 MAX_BASIC_HEADER_LENGTH = 1024
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="keyward", charset="UTF-8"'}

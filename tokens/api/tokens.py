@@ -47,19 +47,18 @@ from tokens.api.schemas import (
 )
 from tokens.api.security import EmailPassword
 from tokens.api.token_rows import token_page
-from tokens.auth import Principal
+from tokens.auth.principal import Principal
 from tokens.events import Actor, EventChannel
-from tokens.insights import DEFAULT_DAYS, MAX_DAYS, token_explanations, token_usage_summary
 from tokens.models import Token, TokenType
 from tokens.permissions import Kind, required_scope, scopes_cover
-from tokens.policies import token_blocked_in
-from tokens.services import (
-    token_create,
-    token_remove_from_account,
-    token_revoke,
-    token_roll,
-)
-from tokens.usage import TOKENS_OPERATION, usage_flush
+from tokens.policies.selectors import token_blocked_in
+from tokens.selections.selectors import token_resources_json, token_selections
+from tokens.services.issue import token_create
+from tokens.services.revoke import token_remove_from_account, token_revoke
+from tokens.services.roll import token_roll
+from tokens.usage.rules import TOKENS_OPERATION
+from tokens.usage.selectors import DEFAULT_DAYS, MAX_DAYS, token_explanations, token_usage_summary
+from tokens.usage.services import usage_flush
 
 router = Router(tags=["tokens"])
 
@@ -92,7 +91,7 @@ def _user_json(user: User | None) -> dict[str, Any] | None:
 
 
 def row_json(token: Token, selections: dict[Kind, list[int]] | None = None) -> dict[str, Any]:
-    """A Token row's JSON (`selections` from selectors.token_selections spares queries)."""
+    """A Token row's JSON (`selections` from token_selections spares queries)."""
     account = token.account
     return token_json(
         token,
@@ -105,7 +104,7 @@ def row_json(token: Token, selections: dict[Kind, list[int]] | None = None) -> d
             "plan": account.plan,
         },
         user=_user_json(token.user),
-        resources=selectors.token_resources_json(token, selections),
+        resources=token_resources_json(token, selections),
     )
 
 
@@ -116,7 +115,7 @@ def principal_json(principal: Principal) -> dict[str, Any]:
         resources: dict[str, Any] = dict(ALL_RESOURCES)
     else:
         partial = [kind for kind in Kind if kind not in grant.all_kinds]
-        selected = selectors.token_selections(token_ids=[principal.id], kinds=partial)
+        selected = token_selections(token_ids=[principal.id], kinds=partial)
         mine = selected.get(principal.id, {})
         resources = {
             str(kind): "all" if kind in grant.all_kinds else mine.get(kind, []) for kind in Kind

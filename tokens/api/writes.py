@@ -33,9 +33,9 @@ from tokens.api.schemas import (
     ServicePatchIn,
     resource_json,
 )
-from tokens.permissions import Kind, record_rules_allow
-from tokens.record_rules import record_rules_text
-from tokens.usage import DenialReason
+from tokens.permissions import Kind
+from tokens.records.rules import record_rules_allow, record_rules_text
+from tokens.usage.rules import DenialReason
 
 ZONE = "/{id:account_id}/zones/{id:zone_id}"
 DOMAIN = "/{id:account_id}/domains/{id:domain_id}"

@@ -1,6 +1,6 @@
 """A token's page (SPEC 13): what it can do, what it did, its recent denials, and narrowing it.
 
-"What it can do" is permissions.decide() for every operation (tokens.insights),
+"What it can do" is permissions.decide() for every operation (tokens.usage.selectors),
 put in words here; "What it did" is the written usage (flushed first) drawn as
 server-rendered SVG bars with the same numbers in a table. A fixed number of
 queries whatever the volume of usage.
@@ -21,16 +21,17 @@ from accounts.decorators import signed_in_required
 from accounts.http import AuthenticatedRequest
 from accounts.roles import BILLING_READ, MANAGE_TOKENS
 from tokens import selectors
-from tokens.insights import (
+from tokens.models import Token
+from tokens.permissions import SCOPE_DESCRIPTIONS, Decision, Outcome, plan_allows_scoped
+from tokens.usage.rules import ACCOUNTS_OPERATION, TOKENS_OPERATION
+from tokens.usage.selectors import (
     AccountExplanation,
     UsageSummary,
     token_explanations,
     token_grant,
     token_usage_summary,
 )
-from tokens.models import Token
-from tokens.permissions import SCOPE_DESCRIPTIONS, Decision, Outcome, plan_allows_scoped
-from tokens.usage import ACCOUNTS_OPERATION, TOKENS_OPERATION, usage_flush
+from tokens.usage.services import usage_flush
 from tokens.views.common import replacement_url, token_changeable, token_changes_allowed
 
 CHART_DAYS = 30

@@ -18,23 +18,17 @@ from accounts.models import Account
 from accounts.services.identity import sudo_is_active
 from tokens import selectors
 from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
-from tokens.insights import token_usage_summary
 from tokens.models import Token
-from tokens.permissions import (
-    Kind,
-    plan_allows_scoped,
-)
-from tokens.policies import blocked_in
-from tokens.policy_rules import NO_POLICY, Policy
-from tokens.record_rules import record_rules_text, rules_from_json
+from tokens.permissions import Kind, plan_allows_scoped
+from tokens.policies.rules import NO_POLICY, Policy
+from tokens.policies.selectors import blocked_in
+from tokens.records.rules import record_rules_text, rules_from_json
 from tokens.scope_words import RoleIn, roles_in_accounts
-from tokens.services import (
-    SudoRequired,
-    token_remove_from_account,
-    token_revoke,
-    token_update_permissions,
-)
-from tokens.usage import usage_flush
+from tokens.services.change import token_update_permissions
+from tokens.services.common import SudoRequired
+from tokens.services.revoke import token_remove_from_account, token_revoke
+from tokens.usage.selectors import token_usage_summary
+from tokens.usage.services import usage_flush
 from tokens.validation import TokenValidationError
 from tokens.views.common import (
     FORM_TEMPLATE,

@@ -27,8 +27,9 @@ from tokens.forms import (
 )
 from tokens.models import TokenType
 from tokens.permissions import KIND_LABELS, SCOPES, Kind
-from tokens.record_rules import MAX_RECORD_RULES
+from tokens.records.rules import MAX_RECORD_RULES
 from tokens.scope_words import RoleIn, scope_description, scope_refusal
+from tokens.selections.selectors import PickerItem, resource_ids_in, resources_for_picker
 from tokens.views.common import FORM_TEMPLATE
 
 
@@ -191,14 +192,14 @@ def picker(
         selected = values_of(form, ids_name)
         mode = value_of(form, resource_mode_name(kind)) or "all"
     selected_ids = _int_set(selected)
-    items: list[selectors.PickerItem] = []
+    items: list[PickerItem] = []
     left_out = 0
     if account_ids:
-        items, left_out = selectors.resources_for_picker(
+        items, left_out = resources_for_picker(
             kind=kind, account_ids=account_ids, query=query, selected_ids=selected_ids
         )
     unread = [pk for pk in reach.account_ids if pk not in account_ids]
-    kept = selectors.resource_ids_in(kind=kind, ids=selected_ids, account_ids=unread)
+    kept = resource_ids_in(kind=kind, ids=selected_ids, account_ids=unread)
     errors: list[str] = []
     # Only a form already validated has errors to show: reading `errors` would validate it.
     # django-stubs does not declare BaseForm._errors (None until validation).

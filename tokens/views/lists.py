@@ -20,8 +20,9 @@ from tokens.constants import MAX_ACTIVE_TOKENS_PER_USER
 from tokens.models import Token, TokenType
 from tokens.paging import keyset_page
 from tokens.permissions import SCOPE_DESCRIPTIONS, Kind
-from tokens.policies import Blocked, blocked_by_token, blocked_in
-from tokens.record_rules import record_rules_text, rules_from_json
+from tokens.policies.selectors import Blocked, blocked_by_token, blocked_in
+from tokens.records.rules import record_rules_text, rules_from_json
+from tokens.selections.selectors import ResourceSummary, token_resource_summaries
 from tokens.views.common import (
     LIST_TEMPLATE,
     replacement_url,
@@ -35,7 +36,7 @@ class TokenRow:
     """One row of a token table, with what it shows in words."""
 
     token: Token
-    resources: list[selectors.ResourceSummary]
+    resources: list[ResourceSummary]
     scopes: list[tuple[str, str]]
     records: str  # SPEC 14's record rules in words; "" when none
     expired: bool
@@ -57,7 +58,7 @@ def token_rows(tokens: list[Token], user: User, account: Account | None = None) 
     every account each token acts in (one query for all rows).
     """
     now = timezone.now()
-    summaries = selectors.token_resource_summaries(tokens)
+    summaries = token_resource_summaries(tokens)
     if account is None:
         blocked = blocked_by_token(tokens, now=now)
     else:

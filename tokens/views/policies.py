@@ -13,8 +13,9 @@ from accounts.http import AccountRequest
 from accounts.roles import manages_account
 from accounts.services.identity import sudo_is_active
 from tokens.forms import AccountPoliciesForm
-from tokens.policies import account_policies_update, policy_json, policy_preview
-from tokens.policy_rules import POLICY_LABELS, Policy
+from tokens.policies.rules import POLICY_LABELS, Policy, policy_json
+from tokens.policies.selectors import policy_preview
+from tokens.policies.services import account_policies_update
 from tokens.views.common import actor_of, stash, to_sudo, unstash
 
 TEMPLATE = "tokens/policies.html"

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import Account
 from tokens.forms import DEFAULT_EXPIRATION, EXPIRATION_CHOICES, TokenCreateForm
 from tokens.models import TokenType
-from tokens.policy_rules import POLICY_LABELS, Policy, PolicyName
+from tokens.policies.rules import POLICY_LABELS, Policy, PolicyName
 from tokens.views.form import value_of
 
 

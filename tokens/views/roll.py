@@ -15,7 +15,7 @@ from accounts.decorators import signed_in_required
 from accounts.http import AuthenticatedRequest, safe_next_url
 from accounts.services.identity import sudo_is_active
 from tokens import selectors
-from tokens.services import token_roll
+from tokens.services.roll import token_roll
 from tokens.views.common import actor_of, back_url, to_sudo
 from tokens.views.wizard import to_reveal
 

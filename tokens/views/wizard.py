@@ -22,14 +22,11 @@ from accounts.services.identity import sudo_is_active
 from tokens import selectors
 from tokens.forms import TokenCreateForm
 from tokens.models import TokenType
-from tokens.permissions import (
-    AUTOMATION_ROLES,
-    plan_allows_scoped,
-)
-from tokens.policies import token_blocked_in
-from tokens.reveal import reveal_attach, reveal_take
+from tokens.permissions import AUTOMATION_ROLES, plan_allows_scoped
+from tokens.policies.selectors import token_blocked_in
 from tokens.scope_words import RoleIn, role_in_words, roles_in_accounts
-from tokens.services import CreatedToken, NotPermitted, token_create
+from tokens.services.common import CreatedToken, NotPermitted
+from tokens.services.issue import token_create
 from tokens.validation import TokenValidationError, clean_token_input
 from tokens.views.common import FORM_TEMPLATE, actor_of, back_url, stash, to_sudo, unstash
 from tokens.views.form import (
@@ -43,6 +40,7 @@ from tokens.views.form import (
 )
 from tokens.views.policy_hints import policy_context
 from tokens.views.prefill import prefill, templates_for
+from tokens.views.reveal import reveal_attach, reveal_take
 
 
 def _chosen(form: TokenCreateForm, superuser_accounts: list[Account]) -> tuple[str, Account | None]:

@@ -3,7 +3,7 @@ automation tokens past their account's maximum idle time (SPEC 15), and delete u
 records older than 90 days (SPEC 13).
 
 The worker runs this daily (tokens/tasks.py); this command is the manual run, and
-`--dry-run` lists what would go. The rules live in tokens/stale.py.
+`--dry-run` lists what would go. The rules live in tokens/services/cleanup.py.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from tokens.models import Token
-from tokens.policies import idle_automation_tokens
-from tokens.stale import stale_tokens, stale_tokens_clean
+from tokens.policies.selectors import idle_automation_tokens
+from tokens.services.cleanup import stale_tokens, stale_tokens_clean
 
 
 def _line(token: Token) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from tokens.usage import usage_flush_all
+from tokens.usage.services import usage_flush_all
 
 
 class Command(BaseCommand):

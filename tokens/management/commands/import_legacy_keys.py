@@ -29,9 +29,9 @@ from tokens import crypto
 from tokens.constants import LEGACY_USER_NAME, MAX_ACTIVE_TOKENS_PER_USER
 from tokens.events import Actor
 from tokens.models import Token, TokenType
-from tokens.policies import token_breaks
-from tokens.policy_rules import POLICY_LABELS, Policy
-from tokens.services import token_create
+from tokens.policies.rules import POLICY_LABELS, Policy
+from tokens.policies.selectors import token_breaks
+from tokens.services.issue import token_create
 
 HEADER = ["account", "key", "created_at"]
 MAX_ERRORS_SHOWN = 50

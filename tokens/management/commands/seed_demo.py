@@ -17,7 +17,7 @@ from accounts.factors.services import totp_add
 from accounts.models import Account, Certificate, Domain, Membership, Record, Service, User, Zone
 from tokens.events import Actor, EventChannel
 from tokens.models import Token
-from tokens.services import token_create
+from tokens.services.issue import token_create
 
 DEMO_PASSWORD = "keyward-demo"
 

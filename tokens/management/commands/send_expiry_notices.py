@@ -1,7 +1,7 @@
 """Email people about tokens that expire soon: 7 days and 1 day before (SPEC 9).
 
 The worker runs this every hour (tokens/tasks.py); this command is the manual run.
-What is sent, to whom and when lives in tokens/expiry.py.
+What is sent, to whom and when lives in tokens/services/expiry.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from tokens.expiry import expiry_notices_due, expiry_notices_send
+from tokens.services.expiry import expiry_notices_due, expiry_notices_send
 
 
 class Command(BaseCommand):

@@ -1,19 +1,67 @@
-"""DNS record rules (SPEC 14): validating them, comparing them, saying them in words.
+"""DNS record rules (SPEC 14): which records a token may touch, and the rules themselves.
 
-The matching itself is `permissions.record_rules_allow`, the one decision; this
-module turns what a person or an integration sent into `RecordRule`s (or says
-which rule is wrong), tells whether new rules reach further than old ones
-(sudo), and describes rules for the token lists and pages.
+`record_rules_allow` is the one decision (the API's record writes ask it); its
+SQL twin for record lists is tokens.records.sql, and the two are property-tested
+against each other. The rest turns what a person or an
+integration sent into `RecordRule`s (or says which rule is wrong), tells whether
+new rules reach further than old ones (sudo), and describes rules in words.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from accounts.constants import RecordType
-from tokens.permissions import APEX, RecordRule, record_rules_allow
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRule:
+    """SPEC 14: DNS records a token may touch, by name pattern and (optionally) type.
+
+    `name` is relative to the zone and lower case: an exact name, `@` for the
+    apex, or a pattern where `*` stands for one or more characters, dots
+    included. `types` empty means any type.
+    """
+
+    name: str
+    types: frozenset[str] = frozenset()
+
+    def as_json(self) -> dict[str, object]:
+        return {"name": self.name, "types": sorted(self.types)}
+
+
+APEX = "@"
+
+
+@functools.lru_cache(maxsize=1024)
+def _name_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(".+".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+
+
+def record_rules_allow(rules: Iterable[RecordRule], *, name: str, type: str) -> bool:
+    """May a token with `rules` touch the record `name` (zone-relative; "" or "@": apex) of `type`?
+
+    No rules: every record. Otherwise a rule must match both the name (exactly,
+    or with each `*` standing for one or more characters) and the type.
+    """
+    rules = tuple(rules)
+    if not rules:
+        return True
+    name = "" if name == APEX else name
+    for rule in rules:
+        if rule.types and type not in rule.types:
+            continue
+        if rule.name == APEX:
+            if name == "":
+                return True
+        elif _name_regex(rule.name).fullmatch(name):
+            return True
+    return False
+
 
 MAX_RECORD_RULES = 20
 MAX_PATTERN_LENGTH = 253

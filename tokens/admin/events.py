@@ -7,52 +7,17 @@ leak report, where the secret was found). Both are read-only.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
-
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from tokens.admin_search import NoSecretsInSearch
+from tokens.admin.display import column, when
+from tokens.admin.filters import RevokedByFilter
+from tokens.admin.search import NoSecretsInSearch
 from tokens.models import Event, EventKind, RevokedTokenEvent
-from tokens.services import REVOKED_BY
-from tokens.tombstones import revocation_reason, revoker_text
-
-
-def column(description: str, **options: Any) -> Callable[[Callable], Callable]:
-    """`admin.display` for a list column whose cells also say the column's name.
-
-    On a phone the lists are cards without a header row (static/css/admin-keyward.css):
-    each cell shows "Expires: Feb 21, 2027". The label is hidden everywhere else.
-    """
-
-    def wrap(method: Callable[[Any, Any], Any]) -> Callable:
-        @functools.wraps(method)
-        def cell(self: Any, obj: Any) -> SafeString:
-            return format_html(
-                '<span class="kw-label">{}: </span>{}', description, method(self, obj)
-            )
-
-        return admin.display(description=description, **options)(cell)
-
-    return wrap
-
-
-def day(moment: datetime) -> str:
-    """A date as support reads it: "Nov 23, 2026"."""
-    return date_format(timezone.localtime(moment), "M j, Y")
-
-
-def when(moment: datetime) -> str:
-    """A moment as support reads it everywhere in the admin: "Nov 23, 2026, 22:30 UTC"."""
-    return date_format(timezone.localtime(moment), "M j, Y, H:i T")
+from tokens.services.revoke import REVOKED_BY, revocation_reason, revoker_text
 
 
 class ReadOnlyEvents(NoSecretsInSearch):
@@ -114,21 +79,6 @@ class EventAdmin(ReadOnlyEvents):
     @column("Summary")
     def summary_text(self, event: Event) -> str:
         return event.summary
-
-
-class RevokedByFilter(admin.SimpleListFilter):
-    """Who revoked: the owner, a superuser, support, the token itself, the cleanup, a leak."""
-
-    title = "revoker"
-    parameter_name = "revoked_by"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple]:
-        return [(key, words.capitalize()) for key, words in REVOKED_BY.items()]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Event]) -> QuerySet[Event]:
-        if self.value() in REVOKED_BY:
-            return queryset.filter(details__revoked_by=self.value())
-        return queryset
 
 
 @admin.register(RevokedTokenEvent)

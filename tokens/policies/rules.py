@@ -1,7 +1,8 @@
 """Account token policies (SPEC 15) as a pure rule: which policy of an account a token breaks.
 
-The request path (tokens.auth), the services (creation and edit) and the panel ask
-`policy_violation()`; tokens.policies holds the reads and the write around it.
+The request path (tokens.auth.bearer), the services (creation and edit) and the panel ask
+`policy_violation()`; tokens.policies.selectors applies it to Token rows and
+tokens.policies.services saves an account's policies.
 """
 
 from __future__ import annotations
@@ -64,6 +65,19 @@ class Policy:
 
 
 NO_POLICY = Policy()
+
+LIFETIME_RANGE = (1, 3650)  # days, SPEC 15 (and the database constraint on Account)
+IDLE_RANGE = (7, 730)
+
+
+def policy_json(policy: Policy) -> dict[str, Any]:
+    """A policy for the event log's before and after."""
+    return {
+        "max_lifetime_days": policy.max_lifetime_days,
+        "max_idle_days": policy.max_idle_days,
+        "automation_requires_ip_allow_list": policy.automation_requires_ip_allow_list,
+        "allowed_networks": list(policy.allowed_networks),
+    }
 
 
 def policy_message(policy: Policy, name: str) -> str:

@@ -8,6 +8,8 @@ and looks it up here, among live tokens and then among tombstones.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import SEARCH_VAR
@@ -16,8 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from tokens import crypto
-from tokens.models import Token
-from tokens.tombstones import tombstone_find
+from tokens.models import RevokedToken, Token
 
 
 def looks_like_credential(term: str) -> bool:
@@ -36,6 +37,15 @@ def find_by_value(value: str) -> Token | None:
     """The token whose secret is `value`: its current secret, or a rolled-away previous one."""
     digests = digests_of(value)
     return Token.objects.filter(Q(digest__in=digests) | Q(previous_digest__in=digests)).first()
+
+
+def tombstone_find(digests: Collection[str]) -> RevokedToken | None:
+    """The tombstone of a revoked token one of whose secrets hashes to one of `digests`."""
+    return (
+        RevokedToken.objects.filter(Q(digest__in=digests) | Q(previous_digest__in=digests))
+        .select_related("account", "owner")
+        .first()
+    )
 
 
 def is_pasted_secret(term: str) -> bool:

@@ -3,20 +3,19 @@
 Nothing here shows a secret or its digest. Tokens are read-only: the only writes
 are **Revoke** (a token's page, with a confirmation) and the "Revoke selected
 tokens" action, both through `token_revoke` and logged as support. A revoked
-token's row is gone; its tombstone (tokens.tombstones) lets **Find by token
-value** say when and by whom, and the "Revoked tokens" view (tokens.admin_events)
+token's row is gone; its tombstone (RevokedToken) lets **Find by token
+value** say when and by whom, and the "Revoked tokens" view (tokens.admin.events)
 lists revocations from the event log. Events are read-only.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -25,70 +24,25 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.http import AuthenticatedRequest, client_ip
-from accounts.models import Account, Membership
-from tokens.admin_events import column, day, when  # registers the event log and the Revoked view
-from tokens.admin_search import (
+from accounts.models import Account
+from tokens.admin.display import column, day, token_state, when
+from tokens.admin.filters import TokenAccountFilter, TokenStateFilter
+from tokens.admin.search import (
     NoSecretsInSearch,
     digests_of,
     find_by_value,
     looks_like_credential,
+    tombstone_find,
 )
 from tokens.events import Actor
-from tokens.models import Event, Token, TokenQuerySet, TokenType
+from tokens.models import Event, Token
 from tokens.permissions import SCOPE_DESCRIPTIONS
-from tokens.policies import Blocked, blocked_by_token, blocked_in
-from tokens.record_rules import record_rules_text, rules_from_json
+from tokens.policies.selectors import blocked_by_token, blocked_in
+from tokens.records.rules import record_rules_text, rules_from_json
 from tokens.selectors import token_reach
-from tokens.services import token_revoke
-from tokens.tombstones import tombstone_find
+from tokens.services.revoke import token_revoke
 
 RECENT_EVENTS = 20
-
-
-class TokenStateFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple]:
-        return [("active", "Active"), ("expired", "Expired")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Token]) -> QuerySet[Token]:
-        if self.value() == "active":
-            return cast(TokenQuerySet, queryset).active()  # the admin's queryset is Token's
-        if self.value() == "expired":
-            return cast(TokenQuerySet, queryset).expired()
-        return queryset
-
-
-class TokenAccountFilter(admin.SimpleListFilter):
-    """Tokens that can act in an account: its automation tokens and its members' user tokens."""
-
-    title = "account"
-    parameter_name = "account"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple]:
-        return [(str(pk), name) for pk, name in Account.objects.values_list("pk", "name")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Token]) -> QuerySet[Token]:
-        value = self.value() or ""
-        if not value.isdigit():
-            return queryset
-        account_id = int(value)
-        member = Membership.objects.filter(account_id=account_id, user_id=OuterRef("user_id"))
-        return queryset.filter(Q(account_id=account_id) | Q(type=TokenType.USER) & Exists(member))
-
-
-def _state(token: Token, blocked: list[Blocked], now: datetime) -> SafeString:
-    """Active, Expired, or Blocked by policy (which policy, in which account)."""
-    badge = '<span class="kw-state kw-state-{}">{}</span>'
-    if token.is_expired(now):
-        return format_html(badge, "expired", "Expired")
-    if blocked:
-        where = "; ".join(f"{item.label} ({item.account.name})" for item in blocked)
-        return format_html(
-            badge + ' <span class="kw-muted">{}</span>', "blocked", "Blocked by policy", where
-        )
-    return format_html(badge, "active", "Active")
 
 
 # The token page: what it is, what it can do, its life. Never the digest (nor, of
@@ -209,7 +163,7 @@ class TokenAdmin(NoSecretsInSearch):
         blocked = getattr(token, "_blocked", None)
         if blocked is None:  # the token's page: judged where it acts now
             blocked = blocked_in(token, self._reach_accounts(token), now=now)
-        return _state(token, blocked, now)
+        return token_state(token, blocked, now)
 
     @column("Expires", ordering="expires_at")
     def expires(self, token: Token) -> str:

@@ -1,6 +1,6 @@
 """Throttling of failed bearer attempts (SPEC 10: rate limits on failed bearer attempts).
 
-tokens/auth.py calls three functions and nothing else of this module:
+tokens.auth.bearer calls three functions and nothing else of this module:
 `retry_after(ip, digests)` before the token lookup, `record_failure(ip)` after
 a failed attempt and `record_success(ip, digest)` when a token's last use is
 written (at most once a minute per token).

@@ -8,7 +8,7 @@ ring of MAX_DENIALS slots at once. No SQL query is added to any request.
 
 `usage_flush(token_id=...)` moves what is buffered into TokenUsage and
 TokenDenial. It runs when a request writes the token's `last_used_at` (at most
-once a minute per token, tokens.auth), before the usage API answers, and for
+once a minute per token, tokens.auth.bearer), before the usage API answers, and for
 every token from `manage.py flush_usage`. It never double-counts: one flusher
 per token at a time (a cache lock), and each counter is claimed by taking the
 amount read off it (`decr`) before that amount is added to the database.
@@ -22,56 +22,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 
 from accounts import cache
-from accounts.roles import MANAGE_TOKENS, OPERATIONS
-from tokens.models import Token, TokenDenial, TokenUsage
+from tokens.models import Token
+from tokens.usage.models import TokenDenial, TokenUsage
+from tokens.usage.rules import COUNTED_OPERATIONS, Denial
 
-# Token routes (whoami, tokens, tokens/self, ...) count as one operation; so does
-# listing the accounts a token acts in.
-TOKENS_OPERATION = "tokens"
-ACCOUNTS_OPERATION = "accounts"
-COUNTED_OPERATIONS: tuple[str, ...] = (
-    *(op for op in OPERATIONS if op != MANAGE_TOKENS),
-    TOKENS_OPERATION,
-    ACCOUNTS_OPERATION,
-)
 MAX_DENIALS = 50
 RETENTION = timedelta(days=90)
 BUFFER_DAYS = 8
 BUFFER_SECONDS = BUFFER_DAYS * 24 * 3600
 LOCK_SECONDS = 30
-
-
-class DenialReason(StrEnum):
-    """What refused a request (SPEC 13, "What counts as denied")."""
-
-    SCOPE = "scope"
-    ROLE = "role"
-    PLAN = "plan"
-    POLICY = "policy"  # a policy of the account blocks the token (SPEC 15)
-    NOT_IN_ACCOUNT = "not_in_account"  # an account that exists, where the token does not act
-    NOT_SELECTED = "not_selected"  # a resource that exists, outside the token's selection
-    RECORD_NOT_ALLOWED = "record_not_allowed"  # outside the token's record rules (SPEC 14)
-
-
-@dataclass(frozen=True, slots=True)
-class Denial:
-    """A refused request, as kept in the last-denials list."""
-
-    operation: str
-    required_scope: str
-    account_id: int | None
-    resource_id: int | None
-    ip: str | None
-    reason: str = DenialReason.SCOPE
 
 
 _EPOCH = date(1970, 1, 1)

@@ -15,11 +15,13 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Max, Sum
 
 from accounts.models import Account
-from tokens.models import ALL_FIELDS, RESOURCE_MODELS, Token, TokenDenial, TokenUsage
+from tokens.models import ALL_FIELDS, RESOURCE_MODELS, Token
 from tokens.permissions import Decision, Grant, Kind, explain, suggest_scopes
-from tokens.record_rules import rules_from_json
-from tokens.selectors import token_reach, token_selections
-from tokens.usage import COUNTED_OPERATIONS
+from tokens.records.rules import rules_from_json
+from tokens.selections.selectors import token_selections
+from tokens.selectors import token_reach
+from tokens.usage.models import TokenDenial, TokenUsage
+from tokens.usage.rules import COUNTED_OPERATIONS
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 90

@@ -1,9 +1,9 @@
-"""Account token policies (SPEC 15): which tokens they block, the preview, and saving them.
+"""Which tokens an account's policies block (SPEC 15): at creation and edit, in the token
+lists, in the preview, and the automation tokens past their maximum idle time.
 
-The rule itself is tokens.permissions.policy_violation(); this module applies it
-to Token rows (creation, edit, lists, the preview) and holds the one service
-that changes an account's policies. The API applies it to the authenticated
-principal in tokens.api.access.authorize(), from the same query as the account.
+The rule is tokens.policies.rules.policy_violation(); this module applies it to
+Token rows. The API applies it to the authenticated principal (tokens.auth.bearer),
+from the same query as the account.
 """
 
 from __future__ import annotations
@@ -11,20 +11,20 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from django.db import transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account, Membership
-from tokens.events import Actor, event_record
-from tokens.models import EventKind, Token, TokenType
-from tokens.policy_rules import POLICY_LABELS, Policy, PolicyName, policy_message, policy_violation
+from tokens.models import Token, TokenType
+from tokens.policies.rules import (
+    POLICY_LABELS,
+    Policy,
+    PolicyName,
+    policy_message,
+    policy_violation,
+)
 from tokens.selectors import tokens_acting_in
-
-LIFETIME_RANGE = (1, 3650)  # days, SPEC 15 (and the database constraint on Account)
-IDLE_RANGE = (7, 730)
 
 # The field of a token's form or service call that a creation-time refusal points at.
 _POLICY_FIELDS: dict[str, str] = {
@@ -168,62 +168,6 @@ def policy_preview(account: Account, policy: Policy) -> list[tuple[Token, str]]:
         if broken is not None:
             found.append((token, broken))
     return found
-
-
-def policy_json(policy: Policy) -> dict[str, Any]:
-    """A policy for the event log's before and after."""
-    return {
-        "max_lifetime_days": policy.max_lifetime_days,
-        "max_idle_days": policy.max_idle_days,
-        "automation_requires_ip_allow_list": policy.automation_requires_ip_allow_list,
-        "allowed_networks": list(policy.allowed_networks),
-    }
-
-
-def _check_ranges(policy: Policy) -> None:
-    for value, (low, high), label in (
-        (policy.max_lifetime_days, LIFETIME_RANGE, "max_lifetime_days"),
-        (policy.max_idle_days, IDLE_RANGE, "max_idle_days"),
-    ):
-        if value is not None and not low <= value <= high:
-            raise ValueError(f"{label} must be {low} to {high} days")
-
-
-@transaction.atomic
-def account_policies_update(*, actor: Actor, account: Account, policy: Policy) -> Account:
-    """Set an account's token policies; logs before and after (nothing when unchanged).
-
-    Tokens the new policies break are blocked in the account from their next
-    request on, never revoked. The caller checked that the actor manages the
-    account and is in sudo mode; `policy.allowed_networks` must be normalised
-    networks (tokens.services.clean_allowed_ips).
-    """
-    _check_ranges(policy)
-    account = Account.objects.select_for_update().get(pk=account.pk)
-    before = policy_json(Policy.of(account))
-    after = policy_json(policy)
-    if before == after:
-        return account
-    account.max_lifetime_days = policy.max_lifetime_days
-    account.max_idle_days = policy.max_idle_days
-    account.automation_requires_ip_allow_list = policy.automation_requires_ip_allow_list
-    account.allowed_networks = list(policy.allowed_networks)
-    account.save(
-        update_fields=[
-            "max_lifetime_days",
-            "max_idle_days",
-            "automation_requires_ip_allow_list",
-            "allowed_networks",
-        ]
-    )
-    event_record(
-        kind=EventKind.POLICIES_CHANGED,
-        actor=actor,
-        account=account,
-        summary=f"{actor.label or 'Someone'} changed the token policies of {account.name}",
-        details={"before": before, "after": after},
-    )
-    return account
 
 
 def idle_automation_tokens(now: datetime) -> list[Token]:

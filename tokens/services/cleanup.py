@@ -18,9 +18,9 @@ from django.db.models.functions import Coalesce
 from tokens.constants import STALE_AFTER
 from tokens.events import Actor
 from tokens.models import Token
-from tokens.policies import idle_automation_tokens
-from tokens.services import token_revoke
-from tokens.usage import usage_delete_old
+from tokens.policies.selectors import idle_automation_tokens
+from tokens.services.revoke import token_revoke
+from tokens.usage.services import usage_delete_old
 
 
 def stale_tokens(now: datetime) -> QuerySet[Token]:

@@ -1,0 +1,202 @@
+"""Revoking a token: its row is deleted and a tombstone kept; or a member's user token
+removed from one account (SPEC 6, 9).
+
+Revoking deletes the Token row (SPEC 9), so without a trace support could only
+answer "no token found" for a leaked value that was revoked an hour ago. Every
+revocation goes through `token_revoke`, which deletes the row (`_token_row_delete`)
+and writes, in its transaction, a RevokedToken keyed by the token's digest (and its
+previous secret's, while a roll's grace period ran): no secret, no permissions.
+Support's **Find by token value** reads it back (tokens.admin.search).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Account
+from tokens.events import Actor, event_record
+from tokens.models import Event, EventKind, RevokedToken, Token, TokenRemoval, TokenType
+from tokens.services.common import token_permissions_snapshot
+
+REVOKED_BY = {
+    "owner": "its owner",
+    "superuser": "a superuser",
+    "support": "support staff",
+    "self": "the token itself",
+    "cleanup": "the stale-token cleanup",
+    "max_idle": "the stale-token cleanup (policy: Maximum idle time)",
+    "leak_report": "a leak report",
+}
+
+
+@transaction.atomic
+def token_revoke(
+    *,
+    actor: Actor,
+    token: Token,
+    revoked_by: str,
+    account: Account | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> bool:
+    """Revoke a token: its row is deleted, so it stops working at once (every secret of it),
+    and a tombstone (RevokedToken: no secret, no permissions) says when and by whom.
+
+    `revoked_by` is one of REVOKED_BY's keys. `account` names the account in
+    whose name a superuser acted (for the event log); `details` adds to the
+    event's details (never a secret). False when it was already gone.
+    """
+    if revoked_by not in REVOKED_BY:
+        raise ValueError(f"unknown revoker {revoked_by!r}")
+    snapshot = Token(
+        pk=token.pk,
+        name=token.name,
+        display=token.display,
+        type=token.type,
+        user_id=token.user_id,
+    )
+    event_account = token.account or account
+    details = {
+        "revoked_by": revoked_by,
+        "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+        "permissions": token_permissions_snapshot(token),
+        **(details or {}),
+    }
+    secrets = _token_row_delete(token, now=timezone.now())
+    if secrets is None:
+        return False  # someone else revoked it first; log nothing twice
+    event = event_record(
+        kind=EventKind.TOKEN_REVOKED,
+        actor=actor,
+        account=event_account,
+        token=snapshot,
+        summary=f"“{token.name}” ({token.display}) revoked by {REVOKED_BY[revoked_by]}"
+        + (f" ({actor.label})" if actor.label and revoked_by != "self" else ""),
+        details=details,
+    )
+    _tombstone_record(secrets, event=event, by=REVOKED_BY[revoked_by])
+    return True
+
+
+@transaction.atomic
+def token_remove_from_account(*, actor: Actor, token: Token, account: Account) -> None:
+    """Cut a member's user token off from one account (SPEC 6, "Remove from <account>").
+
+    The token stops working there at once and keeps working in its owner's other
+    accounts; its owner sees who removed it. Logged in that account.
+    """
+    if token.type != TokenType.USER:
+        raise ValueError("Only user tokens are removed from an account; revoke others.")
+    if not Token.objects.select_for_update().filter(pk=token.pk).exists():
+        return  # revoked meanwhile: gone everywhere, which is more than removed
+    _, created = TokenRemoval.objects.get_or_create(
+        token=token,
+        account=account,
+        defaults={"removed_by": actor.user, "removed_by_label": actor.label[:200]},
+    )
+    if not created:
+        return  # removed already; log nothing twice
+    event_record(
+        kind=EventKind.TOKEN_REMOVED,
+        actor=actor,
+        account=account,
+        token=token,
+        summary=f"“{token.name}” ({token.display}) removed from {account.name}"
+        + (f" by {actor.label}" if actor.label else ""),
+        details={"permissions": token_permissions_snapshot(token)},
+    )
+
+
+# --------------------------------------------------------------------------- tombstones
+
+# Why a token was revoked, in words, for the revokers that have a reason beyond "who".
+_REASONS: dict[str, str] = {
+    "leak_report": "Reported as leaked",
+    "cleanup": "Unused for two years (stale-token cleanup)",
+    "max_idle": "Unused past the account's maximum idle time (policy)",
+}
+
+
+@dataclass(frozen=True)
+class DeletedSecrets:
+    """The digests of a token's live secrets at the moment its row was deleted."""
+
+    digest: str
+    previous_digest: str | None  # only while a roll's grace period still ran
+
+    @property
+    def all(self) -> list[str]:
+        return [self.digest, *([self.previous_digest] if self.previous_digest else [])]
+
+
+def _token_row_delete(token: Token, *, now: datetime) -> DeletedSecrets | None:
+    """Delete a token's row (every secret of it stops at once); None when it was gone already.
+
+    The digests are read from the locked row, not from `token`: a roll between
+    loading `token` and now changed them. Call inside the revoking transaction.
+    """
+    row = (
+        Token.objects.select_for_update()
+        .filter(pk=token.pk)
+        .values_list("digest", "previous_digest", "previous_secret_expires_at")
+        .first()
+    )
+    if row is None:
+        return None
+    Token.objects.filter(pk=token.pk).delete()
+    digest, previous, until = row
+    grace_running = previous is not None and until is not None and until > now
+    return DeletedSecrets(digest, previous if grace_running else None)
+
+
+def revocation_reason(revoked_by: str, details: Mapping[str, Any]) -> str:
+    """Why a token was revoked, in words ("" when who did it says it all).
+
+    Leak reports add where the secret was found (SPEC 12's `url` and `source`);
+    support's revocations from a token's admin page, the note they wrote.
+    """
+    reason = _REASONS.get(revoked_by, "")
+    if revoked_by == "leak_report":
+        url, source = str(details.get("url") or ""), str(details.get("source") or "")
+        reason += f": found at {url}" if url else ""
+        reason += f" ({source})" if source else ""
+    note = str(details.get("note") or "")  # what support wrote when revoking from the admin
+    return f"{reason}. {note}" if reason and note else reason or note
+
+
+def revoker_text(by: str, revoked_by: str, label: str) -> str:
+    """Who revoked, in words: "support staff (support: ana@example.com)", "its owner (…)"."""
+    return f"{by} ({label})" if label and revoked_by != "self" else by
+
+
+def _tombstone_record(secrets: DeletedSecrets, *, event: Event, by: str) -> RevokedToken:
+    """Write the tombstone of a token just revoked, from its `token.revoked` event.
+
+    `by` says who in words ("support staff"); the event gives the rest. A digest
+    seen before (a legacy key imported again after its revocation) keeps only
+    its latest tombstone.
+    """
+    assert event.token_id is not None  # a token.revoked event names its token
+    digests = secrets.all
+    RevokedToken.objects.filter(Q(digest__in=digests) | Q(previous_digest__in=digests)).delete()
+    revoked_by = str(event.details.get("revoked_by", ""))
+    return RevokedToken.objects.create(
+        digest=secrets.digest,
+        previous_digest=secrets.previous_digest,
+        token_id=event.token_id,
+        name=event.token_name,
+        display=event.token_display,
+        type=event.token_type,
+        account_id=event.account_id,
+        owner_id=event.token_owner_id,
+        revoked_at=event.created_at,
+        revoked_by=revoked_by,
+        revoked_by_label=revoker_text(by, revoked_by, event.actor_label)[:300],
+        reason=revocation_reason(revoked_by, event.details)[:600],
+    )
