@@ -52,11 +52,11 @@ class KeywardApi(NinjaAPI):
     def get_openapi_operation_id(self, operation: Any) -> str:
         """The view's name (`zones_list`, `record_create`): what a generated client calls
         the operation; ninja warns if two share one."""
-        if not operation.summary:
-            doc = (operation.view_func.__doc__ or "").strip()
-            if doc:
-                operation.summary = doc.splitlines()[0].rstrip(".")
-        return str(operation.view_func.__name__)
+        name = str(operation.view_func.__name__)
+        doc = (operation.view_func.__doc__ or "").strip()
+        if doc and operation.summary == name.title().replace("_", " "):  # ninja's default
+            operation.summary = doc.splitlines()[0].rstrip(".")
+        return name
 
 
 api = KeywardApi(

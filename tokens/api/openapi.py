@@ -7,12 +7,15 @@ the headers of each answer, and two rewrites over the whole document:
 - `const` becomes a one-value `enum` (pydantic writes a one-value `Literal` as
   `const`; openapi-python-client's generated parsers raise on a `const` inside
   `anyOf` instead of trying the next type);
+- every enum of strings names its members as Keyward does (`x-enum-varnames`:
+  `zones:read` is `ZONES_READ`, as in tokens.permissions.Scope);
 - every string that refuses NUL and lone surrogates (schemas.Text) says so in
   its description.
 """
 
 from __future__ import annotations
 
+import re
 from http.client import responses as reasons
 from typing import Any
 
@@ -81,11 +84,21 @@ class KeywardOpenAPI(OpenAPISchema):
         super().add_schema_definitions(definitions)
 
 
+def _member_name(value: str) -> str:
+    return re.sub(r"\W+", "_", value).strip("_").upper()
+
+
 def _rewrite(node: Any) -> None:
-    """`const` as a one-value `enum`; NUL-free strings described as such (module docstring)."""
+    """`const` as a one-value `enum`, enums' member names, NUL-free strings described as such
+    (module docstring)."""
     if isinstance(node, dict):
         if "const" in node:
             node["enum"] = [node.pop("const")]
+        values = node.get("enum", ())
+        if values and all(isinstance(value, str) for value in values):
+            names = [_member_name(value) for value in values]
+            assert len(set(names)) == len(names), f"enum members named alike: {values}"
+            node["x-enum-varnames"] = names
         if node.get("pattern") == STORABLE_PATTERN:
             described = node.get("description", "").rstrip()
             node["description"] = f"{described} {STORABLE_NOTE}".strip()
