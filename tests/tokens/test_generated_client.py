@@ -15,7 +15,7 @@ import importlib
 import subprocess
 import sys
 from datetime import datetime
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any
 
 import attrs
