@@ -211,13 +211,14 @@ def tokens_create(request: HttpRequest, payload: TokenCreateIn) -> HttpResponse:
     options: dict[str, Any] = {}
     if "expires_at" in payload.model_fields_set:
         options["expires_at"] = payload.expires_at
+    if payload.resources is not None:
+        options["resources"] = {str(kind): chosen for kind, chosen in payload.resources.items()}
     created = token_create(
         actor=Actor.person(user, ip=client_ip(request), channel=EventChannel.API_PASSWORD),
         token_type=TokenType.USER,
         name=payload.name,
         owner=user,
         scopes=payload.scopes,
-        resources=payload.resources,
         record_rules=[rule.model_dump() for rule in payload.record_rules],
         **options,
     )
