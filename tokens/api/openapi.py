@@ -2,7 +2,7 @@
 
 ninja writes it from the routes and their schemas; this adds what ninja cannot
 say per route: the answers every route can give (tokens.api.answers.EVERY_ROUTE),
-the headers of each answer, and two rewrites over the whole document:
+the headers of each answer, and three rewrites over the whole document:
 
 - `const` becomes a one-value `enum` (pydantic writes a one-value `Literal` as
   `const`; openapi-python-client's generated parsers raise on a `const` inside
