@@ -52,12 +52,15 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Every API route beside the reference project's views, in one process (SQLite).
 bench: $(VENV)/.installed
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
-# gunicorn + PostgreSQL + Redis under wrk (needs PostgreSQL and Redis on 127.0.0.1).
+# Keyward beside bench/reference/ under gunicorn + PostgreSQL + Redis + wrk (needs PostgreSQL
+# and Redis on 127.0.0.1; installs wrk). BENCH_ARGS: e.g. --quick, --only whoami, --workers 4.
+BENCH_ARGS ?=
 bench-http: $(VENV)/.installed
-	$(PY) bench/http_load.py
+	$(PY) bench/http_load.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules db.sqlite3 staticfiles test-results .pytest_cache .ruff_cache

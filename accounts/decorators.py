@@ -9,7 +9,7 @@ from typing import cast
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
-from django.shortcuts import resolve_url
+from django.shortcuts import render, resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.http import AccountRequest, AuthenticatedRequest, HtmxRequest
@@ -57,6 +57,15 @@ def account_view(view: View) -> View:
         account_request.account = membership.account
         if request.session.get("account_slug") != slug:
             request.session["account_slug"] = slug
+        if membership.account.require_2fa and not request.user.has_second_factor:
+            # SPEC 16: in an account that requires it, a member without a second factor
+            # sees only the way to add one.
+            return render(
+                account_request,
+                "accounts/two_factor_required.html",
+                {"account": membership.account},
+                status=403,
+            )
         return view(account_request, *args, **kwargs)
 
     return wrapper

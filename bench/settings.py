@@ -1,7 +1,8 @@
-"""Settings for `make bench` only: Keyward's, plus DRF and knox for comparison.
+"""Settings for `make bench` only: Keyward's, plus the reference project's app, DRF and knox.
 
 One temporary SQLite database, persistent connections (as production keeps
-them) and DEBUG off, so no query logging skews the numbers.
+them) and DEBUG off, so no query logging skews the numbers. The reference's
+views run in the same process behind their own handler (bench/run.py).
 """
 
 import os
@@ -13,8 +14,13 @@ from config.settings import *  # noqa: F403
 from config.settings import INSTALLED_APPS
 
 DEBUG = False
-INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework", "rest_framework.authtoken", "knox"]
-ROOT_URLCONF = "bench.urls"
+INSTALLED_APPS = [
+    *INSTALLED_APPS,
+    "rest_framework",
+    "rest_framework.authtoken",
+    "knox",
+    "bench.reference",
+]
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.ApiStack",  # /api and /healthz: API_MIDDLEWARE below, nothing else
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -90,6 +91,14 @@ MIDDLEWARE = [
     "tokens.api.access.AcceptedScopes",
     # allauth requires it: it gives its flows the current request (a context variable).
     "allauth.account.middleware.AccountMiddleware",
+]
+
+# The API's and /healthz's stack (config.middleware): bearer tokens and JSON need no
+# session, user, messages, CSRF, htmx or static files; the security headers stay.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ApiHeaders",
+    "tokens.api.access.AcceptedScopes",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -126,6 +135,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check that looks at the socket before it
+    # sends `SELECT 1` (config/postgresql: no round trip on a healthy connection).
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        # Server-side parameters, and a query run 5 times on a connection is prepared:
+        # parsed and planned once, not on every request (planning the token lookup's
+        # joins cost the server more than running it). Turn off for a pooler that
+        # cannot keep prepared statements (PgBouncer in transaction mode before 1.21).
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": 5}
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

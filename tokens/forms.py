@@ -292,6 +292,29 @@ class AccountPoliciesForm(forms.Form):
         ),
     )
 
+    require_2fa = forms.BooleanField(
+        label="Members need two-factor authentication",
+        required=False,
+        help_text=(
+            "A member without a second factor sees only a page asking them to add one, and "
+            "their personal tokens are refused here until they do. Automation tokens are "
+            "unaffected. You need a second factor yourself to turn it on."
+        ),
+    )
+
+    def __init__(self, *args: Any, person: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.person = person  # who saves: turning two-factor on needs one of their own
+
+    def clean_require_2fa(self) -> bool:
+        wanted = bool(self.cleaned_data.get("require_2fa"))
+        if wanted and self.person is not None and not self.person.has_second_factor:
+            raise forms.ValidationError(
+                "Add a second factor to your own sign-in first (your Security page): "
+                "otherwise this would lock you out of the account."
+            )
+        return wanted
+
     def clean_allowed_networks(self) -> list[str]:
         try:
             return clean_allowed_ips(self.cleaned_data.get("allowed_networks") or "")
@@ -306,6 +329,7 @@ class AccountPoliciesForm(forms.Form):
             max_idle_days=data["max_idle_days"],
             automation_requires_ip_allow_list=bool(data["automation_requires_ip_allow_list"]),
             allowed_networks=tuple(data["allowed_networks"]),
+            require_2fa=bool(data["require_2fa"]),
         )
 
     @staticmethod
@@ -315,4 +339,5 @@ class AccountPoliciesForm(forms.Form):
             "max_idle_days": policy.max_idle_days,
             "automation_requires_ip_allow_list": policy.automation_requires_ip_allow_list,
             "allowed_networks": "\n".join(policy.allowed_networks),
+            "require_2fa": policy.require_2fa,
         }

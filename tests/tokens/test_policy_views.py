@@ -104,12 +104,14 @@ def test_saving_needs_a_preview_of_exactly_those_values(client, account, boss, p
             "max_idle_days": None,
             "automation_requires_ip_allow_list": False,
             "allowed_networks": [],
+            "require_2fa": False,
         },
         "after": {
             "max_lifetime_days": None,
             "max_idle_days": 30,
             "automation_requires_ip_allow_list": False,
             "allowed_networks": [],
+            "require_2fa": False,
         },
     }
 

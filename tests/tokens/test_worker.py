@@ -153,6 +153,6 @@ def test_the_scheduling_worker_clears_a_lock_left_by_a_killed_worker(worker_proc
         EXPIRY_NOTICES_LOCK.acquire()  # held by a worker that was killed mid-job
         worker = worker_process(email_backend="django.core.mail.backends.console.EmailBackend")
         wait_for(lambda: worker.says("Huey consumer started"), seconds=60)
-        assert worker.says("Found stale locks: expiry-notices")
+        wait_for(lambda: worker.says("Found stale locks: expiry-notices"), seconds=30)
         assert not EXPIRY_NOTICES_LOCK.is_locked()
         assert worker.stop(signal.SIGTERM) == 0

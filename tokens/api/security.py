@@ -17,7 +17,12 @@ from ninja.security import HttpBasicAuth, HttpBearer
 
 from accounts.models import User
 from accounts.selectors import accounts_requiring_sso_or_2fa
-from accounts.services.identity import CredentialsRejected, Throttled, credentials_check
+from accounts.services.identity import (
+    CredentialsRejected,
+    Throttled,
+    credentials_check,
+    password_alone_suffices,
+)
 from tokens.api.errors import ApiError
 from tokens.auth.bearer import authenticate
 from tokens.auth.principal import Principal
@@ -75,6 +80,13 @@ class EmailPassword(HttpBasicAuth):
             raise ApiError(
                 401, "invalid_credentials", str(rejected), headers=BASIC_CHALLENGE
             ) from None
+        if not password_alone_suffices(user):
+            raise ApiError(
+                403,
+                "two_factor_required",
+                "You use two-factor authentication, which the API cannot ask for: create "
+                "tokens in the control panel.",
+            )
         strict = accounts_requiring_sso_or_2fa(user)
         if strict:
             raise ApiError(

@@ -204,8 +204,9 @@ def tokens_list(
 def tokens_create(request: HttpRequest, payload: TokenCreateIn) -> HttpResponse:
     """Create a user token for the person whose email and password are sent (HTTP Basic).
 
-    Refused (403) when an account of the person enforces single sign-on or
-    two-factor authentication: create the token in the control panel instead.
+    Refused (403 `two_factor_required`) for a person with a second factor, which the
+    API cannot ask for, and (403 `forbidden`) when an account of the person enforces
+    single sign-on or two-factor authentication: create the token in the panel instead.
     """
     user: User = request.auth  # type: ignore[attr-defined]
     options: dict[str, Any] = {}

@@ -194,6 +194,7 @@ def _policy_violation(principal: Principal, policy: Policy, now: datetime) -> st
         allowed_ips=grant.allowed_ips,
         now=now,
         client_ip=principal.client_ip,
+        owner_has_second_factor=principal.owner_has_second_factor,
     )
 
 

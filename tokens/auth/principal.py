@@ -58,7 +58,9 @@ TOKEN_COLUMNS = model_columns(
         "previous_secret_last_used_at",
     ),
 )
-OWNER_COLUMNS = model_columns(User, "u", ("is_active", "email", "name"), prefix="owner__")
+OWNER_COLUMNS = model_columns(
+    User, "u", ("is_active", "email", "name", "has_second_factor"), prefix="owner__"
+)
 # The account the token acts in (a), the owner's membership there (m, user tokens) and
 # the account's token policies (SPEC 15).
 ACCOUNT_COLUMNS = (
@@ -74,6 +76,7 @@ ACCOUNT_COLUMNS = (
             "max_idle_days",
             "automation_requires_ip_allow_list",
             "allowed_networks",
+            "require_2fa",
         ),
         prefix="account__",
     ),
@@ -178,6 +181,8 @@ class Principal:
     # automation token's own account; None otherwise.
     access: AccountAccess | None
     imported_at: datetime | None = None  # legacy keys: the idle clock starts at the import
+    # The owner has a second factor (SPEC 16: accounts that require it), from the user row.
+    owner_has_second_factor: bool = False
 
     @property
     def is_automation(self) -> bool:
@@ -218,13 +223,21 @@ def _policy(row: Any) -> Policy:
     lifetime, idle = row.account__max_lifetime_days, row.account__max_idle_days
     needs_allow_list = row.account__automation_requires_ip_allow_list
     networks = json_array(row.account__allowed_networks)
-    if lifetime is None and idle is None and not needs_allow_list and not networks:
+    require_2fa = bool(row.account__require_2fa)
+    if (
+        lifetime is None
+        and idle is None
+        and not needs_allow_list
+        and not networks
+        and not require_2fa
+    ):
         return NO_POLICY
     return Policy(
         max_lifetime_days=lifetime,
         max_idle_days=idle,
         automation_requires_ip_allow_list=bool(needs_allow_list),
         allowed_networks=networks,
+        require_2fa=require_2fa,
     )
 
 
@@ -279,4 +292,5 @@ def principal_from(row: Any, ip: str | None) -> Principal:
         client_ip=ip,
         access=account_access(row, token_type=row.type, token_role=row.role),
         imported_at=aware(row.imported_at),
+        owner_has_second_factor=bool(row.owner__has_second_factor),
     )

@@ -23,6 +23,7 @@ class PolicyName(StrEnum):
     MAX_IDLE = "max_idle"
     IP_ALLOW_LIST_REQUIRED = "ip_allow_list_required"
     ALLOWED_NETWORKS = "allowed_networks"
+    TWO_FACTOR_REQUIRED = "two_factor_required"
 
 
 POLICY_LABELS: dict[str, str] = {
@@ -30,6 +31,7 @@ POLICY_LABELS: dict[str, str] = {
     PolicyName.MAX_IDLE: "Maximum idle time",
     PolicyName.IP_ALLOW_LIST_REQUIRED: "Automation tokens need an IP allow-list",
     PolicyName.ALLOWED_NETWORKS: "Allowed networks",
+    PolicyName.TWO_FACTOR_REQUIRED: "Members need two-factor authentication",
 }
 
 
@@ -41,6 +43,9 @@ class Policy:
     max_idle_days: int | None = None
     automation_requires_ip_allow_list: bool = False
     allowed_networks: tuple[str, ...] = ()
+    # SPEC 16: a member's user tokens work in the account only while the member has a
+    # second factor (automation tokens are unaffected).
+    require_2fa: bool = False
 
     @property
     def is_off(self) -> bool:
@@ -54,6 +59,7 @@ class Policy:
             max_idle_days=account.max_idle_days,
             automation_requires_ip_allow_list=bool(account.automation_requires_ip_allow_list),
             allowed_networks=tuple(account.allowed_networks or ()),
+            require_2fa=bool(account.require_2fa),
         )
         return NO_POLICY if policy == NO_POLICY else policy
 
@@ -77,6 +83,7 @@ def policy_json(policy: Policy) -> dict[str, Any]:
         "max_idle_days": policy.max_idle_days,
         "automation_requires_ip_allow_list": policy.automation_requires_ip_allow_list,
         "allowed_networks": list(policy.allowed_networks),
+        "require_2fa": policy.require_2fa,
     }
 
 
@@ -93,6 +100,11 @@ def policy_message(policy: Policy, name: str) -> str:
         )
     if name == PolicyName.IP_ALLOW_LIST_REQUIRED:
         return "The account requires automation tokens to have an IP allow-list."
+    if name == PolicyName.TWO_FACTOR_REQUIRED:
+        return (
+            "The account requires two-factor authentication: the token's owner has no second "
+            "factor. Add one on the Security page (/security/) and the token works again."
+        )
     return "The account allows tokens only from its allowed networks."
 
 
@@ -107,6 +119,7 @@ def policy_violation(
     now: datetime,
     client_ip: str | None = None,
     check_network: bool = True,
+    owner_has_second_factor: bool = True,
 ) -> str | None:
     """The first policy of an account that a token breaks there (a PolicyName), or None.
 
@@ -115,8 +128,9 @@ def policy_violation(
     time (unused that long, or never used and created that long ago, counted
     to the exact moment), the IP allow-list automation tokens need, and the
     allowed networks `client_ip` must fall in (an unknown address, None, falls
-    in none). `check_network=False` leaves networks out: at creation or in a
-    preview there is no request address to judge.
+    in none), and a second factor for the owner of a user token where the account
+    requires two-factor authentication (SPEC 16). `check_network=False` leaves
+    networks out: at creation or in a preview there is no request address to judge.
     """
     if policy.max_lifetime_days is not None:
         latest = policy.latest_expiry(created_at)
@@ -131,4 +145,6 @@ def policy_violation(
     outside = client_ip is None or not ip_allowed(client_ip, policy.allowed_networks)
     if check_network and policy.allowed_networks and outside:
         return PolicyName.ALLOWED_NETWORKS
+    if policy.require_2fa and token_type == "user" and not owner_has_second_factor:
+        return PolicyName.TWO_FACTOR_REQUIRED
     return None

@@ -63,7 +63,15 @@ def token_breaks(token: Token, policy: Policy, *, now: datetime) -> str | None:
         now=now,
         client_ip=token.last_used_ip,
         check_network=token.last_used_ip is not None,
+        owner_has_second_factor=_owner_has_second_factor(token, policy),
     )
+
+
+def _owner_has_second_factor(token: Token, policy: Policy) -> bool:
+    """Whether a user token's owner has a second factor, read only where it matters."""
+    if not policy.require_2fa or token.type != TokenType.USER or token.user is None:
+        return True
+    return token.user.has_second_factor
 
 
 def token_refusal(
@@ -189,3 +197,12 @@ def idle_automation_tokens(now: datetime) -> list[Token]:
             .order_by("last_activity", "pk")
         )
     return found
+
+
+def members_without_second_factor(account: Account) -> list[Membership]:
+    """The members a two-factor requirement would shut out of `account` (the preview names them)."""
+    return list(
+        Membership.objects.filter(account=account, user__has_second_factor=False)
+        .select_related("user")
+        .order_by("user__email")
+    )

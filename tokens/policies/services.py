@@ -38,12 +38,14 @@ def account_policies_update(*, actor: Actor, account: Account, policy: Policy) -
     account.max_idle_days = policy.max_idle_days
     account.automation_requires_ip_allow_list = policy.automation_requires_ip_allow_list
     account.allowed_networks = list(policy.allowed_networks)
+    account.require_2fa = policy.require_2fa
     account.save(
         update_fields=[
             "max_lifetime_days",
             "max_idle_days",
             "automation_requires_ip_allow_list",
             "allowed_networks",
+            "require_2fa",
         ]
     )
     event_record(

@@ -14,7 +14,7 @@ from accounts.roles import manages_account
 from accounts.services.identity import sudo_is_active
 from tokens.forms import AccountPoliciesForm
 from tokens.policies.rules import POLICY_LABELS, Policy, policy_json
-from tokens.policies.selectors import policy_preview
+from tokens.policies.selectors import members_without_second_factor, policy_preview
 from tokens.policies.services import account_policies_update
 from tokens.views.common import actor_of, stash, to_sudo, unstash
 
@@ -60,7 +60,7 @@ def account_policies(request: AccountRequest) -> HttpResponse:
         form = AccountPoliciesForm(initial=AccountPoliciesForm.initial_for(current))
         return render(request, TEMPLATE, {"form": form, "current": current})
 
-    form = AccountPoliciesForm(data)
+    form = AccountPoliciesForm(data, person=request.user)
     if not form.is_valid():
         return render(request, TEMPLATE, {"form": form, "current": current}, status=400)
     policy = form.policy()
@@ -81,6 +81,9 @@ def account_policies(request: AccountRequest) -> HttpResponse:
             "blocked": blocked,
             "fingerprint": _fingerprint(policy),
             "unchanged": policy == current,
+            "members_without_2fa": members_without_second_factor(account)
+            if policy.require_2fa and not current.require_2fa
+            else [],
         },
     }
     return render(request, TEMPLATE, context)
