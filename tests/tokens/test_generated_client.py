@@ -15,44 +15,38 @@ import importlib
 import subprocess
 import sys
 from datetime import datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import attrs
 import pytest
 
+from accounts.factors import engine
+from accounts.factors.services import totp_add
 from tests.factories import PASSWORD, ServiceFactory, ZoneFactory
+from tokens.events import Actor
 
 PACKAGE = "keyward_client"
 # No formatting of the generated code (ruff): a few seconds saved, nothing checked.
 CONFIG = "post_hooks: []\n"
 
 
+def _generate(url: str, where: Path) -> subprocess.CompletedProcess[str]:
+    """openapi-python-client's CLI: the package PACKAGE in `where`, from the document at `url`."""
+    (where / "config.yml").write_text(CONFIG)
+    command = [sys.executable, "-m", "openapi_python_client", "generate", "--url", url]
+    command += ["--output-path", str(where / PACKAGE), "--meta", "none"]
+    command += ["--config", str(where / "config.yml")]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
 @pytest.fixture(scope="session")
-def keyward(live_server, tmp_path_factory) -> SimpleNamespace:
+def keyward(live_server, tmp_path_factory, django_db_blocker) -> SimpleNamespace:
     """The generated client: generated once per session, from the served document."""
     where = tmp_path_factory.mktemp("generated")
-    (where / "config.yml").write_text(CONFIG)
-    generated = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "openapi_python_client",
-            "generate",
-            "--url",
-            f"{live_server.url}/api/v1/openapi.json",
-            "--output-path",
-            str(where / PACKAGE),
-            "--meta",
-            "none",
-            "--config",
-            str(where / "config.yml"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    with django_db_blocker.unblock():  # the server's request signals touch its connection
+        generated = _generate(f"{live_server.url}/api/v1/openapi.json", where)
     output = generated.stdout + generated.stderr
     assert generated.returncode == 0, output
     assert "Warning" not in output, output  # every route and schema understood
@@ -102,14 +96,28 @@ def test_a_generated_client_drives_an_integration(keyward, live_server, account,
     hidden = ZoneFactory(account=account)  # outside the token's selection
     service = ServiceFactory(account=account)
 
+    def basic(email: str) -> Any:
+        return keyward.client.AuthenticatedClient(
+            base_url=live_server.url,
+            token=base64.b64encode(f"{email}:{PASSWORD}".encode()).decode(),
+            prefix="Basic",
+            raise_on_unexpected_status=True,
+        )
+
+    # A person with a second factor cannot use their password alone.
+    careful = member_factory(account, "engineer")
+    totp_add(actor=Actor.person(careful), user=careful, secret=engine.totp_generate_secret())
+    refused = answer(
+        op("tokens", "tokens_create").sync_detailed(
+            client=basic(careful.email), body=m.TokenCreateIn(name="CI")
+        ),
+        403,
+        m.PasswordForbiddenOut,
+    )
+    assert refused.error is m.PasswordForbiddenOutError.TWO_FACTOR_REQUIRED
+
     # Create a user token with HTTP Basic, limited to three zones: the answer carries
     # `"zones": [ids]` beside `"all"` (an `anyOf` a `const` used to break).
-    basic = keyward.client.AuthenticatedClient(
-        base_url=live_server.url,
-        token=base64.b64encode(f"{owner.email}:{PASSWORD}".encode()).decode(),
-        prefix="Basic",
-        raise_on_unexpected_status=True,
-    )
     resources = m.TokenCreateInResourcesType0()
     resources["zones"] = [zone.pk for zone in zones]
     body = m.TokenCreateIn(
@@ -118,7 +126,7 @@ def test_a_generated_client_drives_an_integration(keyward, live_server, account,
         resources=resources,
     )
     created = answer(
-        op("tokens", "tokens_create").sync_detailed(client=basic, body=body),
+        op("tokens", "tokens_create").sync_detailed(client=basic(owner.email), body=body),
         201,
         m.DataCreatedTokenOut,
     ).data

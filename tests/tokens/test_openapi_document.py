@@ -120,7 +120,7 @@ def test_every_route_declares_405_and_503_and_never_to_cache(document):
         ("get", "/api/v1/whoami", 401, ["invalid_token"]),
         ("get", "/api/v1/tokens", 403, ["insufficient_scope"]),
         ("post", "/api/v1/tokens", 401, ["invalid_credentials"]),
-        ("post", "/api/v1/tokens", 403, ["forbidden"]),
+        ("post", "/api/v1/tokens", 403, ["two_factor_required", "forbidden"]),
         ("post", "/api/v1/tokens", 409, ["token_limit_reached"]),
         ("post", "/api/v1/tokens", 422, ["invalid_request"]),
         ("post", "/api/v1/tokens", 429, ["rate_limited"]),

@@ -147,9 +147,11 @@ class RecordForbiddenOut(AccountForbiddenOut):
 
 
 class PasswordForbiddenOut(ErrorOut):
-    """403: an account of the person enforces single sign-on or two-factor authentication."""
+    """403: the person has a second factor, which the API cannot ask for
+    (`two_factor_required`), or an account of theirs enforces single sign-on or
+    two-factor authentication (`forbidden`)."""
 
-    error: Literal[ErrorCode.FORBIDDEN]
+    error: Literal[ErrorCode.TWO_FACTOR_REQUIRED, ErrorCode.FORBIDDEN]
 
 
 class NotFoundOut(ErrorOut):

@@ -45,6 +45,7 @@ class ErrorCode(StrEnum):
     POLICY_VIOLATION = "policy_violation"  # 403, an account's token policy (SPEC 15)
     RECORD_NOT_ALLOWED = "record_not_allowed"  # 403, the token's record rules (SPEC 14)
     FORBIDDEN = "forbidden"  # 403
+    TWO_FACTOR_REQUIRED = "two_factor_required"  # 403, HTTP Basic for a person with 2FA
     NOT_FOUND = "not_found"  # 404
     METHOD_NOT_ALLOWED = "method_not_allowed"  # 405
     TOKEN_LIMIT_REACHED = "token_limit_reached"  # 409
