@@ -3,7 +3,8 @@
 One Router per area: tokens (whoami, tokens, tokens/self), accounts, the
 resource reads generated from one registry, and the resource writes. Every
 route but POST /tokens authenticates with `Authorization: Bearer`; errors are
-`{"error": CODE, "message": TEXT}` with SPEC 7's statuses and headers.
+`{"error": CODE, "message": TEXT}` with SPEC 7's statuses and headers, all of
+them in the OpenAPI document (tokens.api.openapi).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import Any
 from django.urls import URLPattern, URLResolver, path, register_converter
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
+from ninja.openapi.schema import OpenAPISchema
 
 from tokens.api import accounts, errors, leaks, resources, tokens, writes  # noqa: F401 (routes)
 from tokens.api.lean import READS, head_as_get, lean_view
+from tokens.api.openapi import KeywardOpenAPI
 from tokens.api.parser import StrictJsonParser
 from tokens.api.security import BearerToken
 
@@ -35,18 +38,28 @@ class IdConverter:
 register_converter(IdConverter, "id")
 
 
-class DocstringSummaries(NinjaAPI):
-    """Docs summaries from each operation's first docstring line, not its function name."""
+class KeywardApi(NinjaAPI):
+    """ninja's API with Keyward's OpenAPI document (tokens.api.openapi): operations named
+    by their view, summed up by its docstring's first line."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        return KeywardOpenAPI(self, path_prefix)
 
     def get_openapi_operation_id(self, operation: Any) -> str:
-        if not operation.summary:
-            doc = (operation.view_func.__doc__ or "").strip()
-            if doc:
-                operation.summary = doc.splitlines()[0].rstrip(".")
-        return super().get_openapi_operation_id(operation)
+        """The view's name (`zones_list`, `record_create`): what a generated client calls
+        the operation; ninja warns if two share one."""
+        name = str(operation.view_func.__name__)
+        doc = (operation.view_func.__doc__ or "").strip()
+        if doc and operation.summary == name.title().replace("_", " "):  # ninja's default
+            operation.summary = doc.splitlines()[0].rstrip(".")
+        return name
 
 
-api = DocstringSummaries(
+api = KeywardApi(
     title="Keyward API",
     version="1",
     description=(
