@@ -1,26 +1,99 @@
-"""The queue on real storage with a real worker, for the tests that mean it.
+"""What the token tests share: the API call, the panel's wizard and sudo, the people of
+an account, and the queue on real storage.
 
-Everywhere else a queued task runs inline (tests/conftest.py). Here `queue_on(storage)`
-puts the queue on a SQLite file, a Redis database or PostgreSQL, and `worker_running()`
-starts the consumer `manage.py worker` runs, its threads in this process (so they see
-the test database), and stops it gracefully.
+- `call(client, method, path, secret, body)`: the one way the tests call the API.
+- `basic(email, password)`: an HTTP Basic header (`POST /tokens`).
+- `wizard_post(**overrides)`, `enter_sudo(client, password)`: the create-token wizard.
+- fixtures `owner` (a superuser of `account`) and `engineer`.
+- The queue: everywhere else a queued task runs inline (tests/conftest.py). Here
+  `queue_on(storage)` puts the queue on a SQLite file, a Redis database or PostgreSQL,
+  and `worker_running()` starts the consumer `manage.py worker` runs, its threads in
+  this process (so they see the test database), and stops it gracefully.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import signal
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from django.db import OperationalError, connection
+from django.test import Client
+from django.urls import reverse
 from huey.contrib.djhuey import HUEY
 from huey.storage import BaseStorage, PostgresStorage, RedisStorage, SqliteStorage
 
+from accounts.constants import Role
 from tests.conftest import TEST_REDIS_URL
 from tokens.management.commands.worker import GracefulConsumer
+
+# --------------------------------------------------------------------------- the API
+
+
+def call(
+    client: Client,
+    method: str,
+    path: str,
+    secret: str | None = None,
+    body: Any = None,
+    **extra: Any,
+) -> Any:
+    """`method` on `/api/v1{path}` with the bearer `secret` (if any) and `body`: JSON for
+    data, sent as is for text or bytes."""
+    if secret is not None:
+        extra["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+    data = body if isinstance(body, str | bytes) else json.dumps(body) if body is not None else ""
+    return client.generic(
+        method, f"/api/v1{path}", data=data, content_type="application/json", **extra
+    )
+
+
+def basic(email: str, password: str) -> str:
+    """An `Authorization: Basic` header's value."""
+    return "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()
+
+
+# --------------------------------------------------------------------------- the panel
+
+
+def enter_sudo(client: Client, password: str) -> None:
+    response = client.post(reverse("accounts:sudo"), {"password": password, "next": "/tokens/"})
+    assert response.status_code == 302
+
+
+def wizard_post(**overrides: Any) -> dict[str, Any]:
+    """The create-token wizard's fields: a user token reading zones for 90 days, all resources."""
+    data: dict[str, Any] = {
+        "name": "CI deploys",
+        "token_type": "user",
+        "scopes": ["zones:read"],
+        "expiration": "90",
+        "allowed_ips": "",
+    }
+    for kind in ("zones", "domains", "registrar", "certificates", "services"):
+        data[f"{kind}_mode"] = "all"
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def owner(account, member_factory):
+    """A superuser of `account`."""
+    return member_factory(account, Role.SUPERUSER, email="owner@example.org")
+
+
+@pytest.fixture
+def engineer(account, member_factory):
+    return member_factory(account, Role.ENGINEER, email="engineer@example.org")
+
+
+# --------------------------------------------------------------------------- the queue
 
 
 @contextmanager

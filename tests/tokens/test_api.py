@@ -24,6 +24,7 @@ from tests.factories import (
     issue_automation_token,
     issue_user_token,
 )
+from tests.tokens.conftest import basic, call
 from tokens.api import schemas as api_schemas
 from tokens.models import Event, Token
 from tokens.permissions import required_scope
@@ -99,15 +100,6 @@ def world(account, member_factory) -> World:
         foreign_account=foreign_account,
         foreign_owner=foreign_owner,
         foreign_zone=ZoneFactory(account=foreign_account, name="elsewhere.example"),
-    )
-
-
-def call(client, method, path, secret=None, body=None, **extra):
-    if secret is not None:
-        extra["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
-    data = body if isinstance(body, str | bytes) else json.dumps(body) if body is not None else ""
-    return client.generic(
-        method, f"/api/v1{path}", data=data, content_type="application/json", **extra
     )
 
 
@@ -436,10 +428,6 @@ def test_deleting_others_tokens_needs_superuser_role_and_global_scope(client, wo
 
 
 # --------------------------------------------------------------------------- POST /tokens
-
-
-def basic(email: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()
 
 
 def test_create_a_token_with_email_and_password_then_use_it(client, world, password):

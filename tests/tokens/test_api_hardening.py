@@ -19,25 +19,11 @@ from tests.factories import (
     ZoneFactory,
     issue_user_token,
 )
+from tests.tokens.conftest import basic, call
 from tokens.api.errors import error_response
 from tokens.models import Token
 
 pytestmark = pytest.mark.django_db
-
-
-def basic(email: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()
-
-
-def post_json(client, path, raw: str, **extra):
-    return client.generic(
-        "POST", f"/api/v1{path}", raw.encode(), content_type="application/json", **extra
-    )
-
-
-@pytest.fixture
-def owner(account, member_factory):
-    return member_factory(account, "superuser")
 
 
 @pytest.mark.parametrize(
@@ -51,8 +37,12 @@ def owner(account, member_factory):
     ],
 )
 def test_an_unknown_field_is_refused_and_creates_nothing(client, owner, password, body, field):
-    response = post_json(
-        client, "/tokens", json.dumps(body), HTTP_AUTHORIZATION=basic(owner.email, password)
+    response = call(
+        client,
+        "POST",
+        "/tokens",
+        body=json.dumps(body),
+        HTTP_AUTHORIZATION=basic(owner.email, password),
     )
     assert response.status_code == 422, response.content
     assert response.json()["error"] == "invalid_request"
@@ -70,7 +60,9 @@ def test_an_unknown_field_is_refused_and_creates_nothing(client, owner, password
     ],
 )
 def test_text_no_database_can_store_is_422_on_token_creation(client, owner, password, raw):
-    response = post_json(client, "/tokens", raw, HTTP_AUTHORIZATION=basic(owner.email, password))
+    response = call(
+        client, "POST", "/tokens", body=raw, HTTP_AUTHORIZATION=basic(owner.email, password)
+    )
     assert response.status_code == 422, response.content
     assert response["Content-Type"] == "application/json"
     assert response.json()["error"] == "invalid_request"
@@ -233,10 +225,11 @@ def test_a_name_with_control_or_format_characters_is_422_naming_the_field(
     client, owner, password, name
 ):
     """Regression (issue 18): token names accepted U+202E, U+200D and other format characters."""
-    response = post_json(
+    response = call(
         client,
+        "POST",
         "/tokens",
-        json.dumps({"name": name}),
+        body=json.dumps({"name": name}),
         HTTP_AUTHORIZATION=basic(owner.email, password),
     )
     assert response.status_code == 422, response.content
@@ -257,7 +250,9 @@ def test_a_name_with_control_or_format_characters_is_422_naming_the_field(
 )
 def test_a_body_with_a_repeated_key_is_refused(client, owner, password, raw, key):
     """Regression (issue 18): the last of two `scopes` won, and a typo made a global token."""
-    response = post_json(client, "/tokens", raw, HTTP_AUTHORIZATION=basic(owner.email, password))
+    response = call(
+        client, "POST", "/tokens", body=raw, HTTP_AUTHORIZATION=basic(owner.email, password)
+    )
     assert response.status_code == 422, response.content
     body = response.json()
     assert body["error"] == "invalid_request"

@@ -18,13 +18,10 @@ from tests.factories import (
     issue_automation_token,
     issue_user_token,
 )
+from tests.tokens.conftest import call
 from tokens.models import Token
 
 pytestmark = pytest.mark.django_db
-
-
-def get(client, path, secret, **extra):
-    return client.get(f"/api/v1{path}", HTTP_AUTHORIZATION=f"Bearer {secret}", **extra)
 
 
 def set_policy(account: Account, **policy) -> None:
@@ -47,13 +44,13 @@ def test_a_user_token_is_blocked_in_one_account_and_works_in_the_other(client, t
     set_policy(strict, max_lifetime_days=90)
     set_policy(relaxed, max_idle_days=30)  # the token is fresh: no effect there
 
-    refused = get(client, f"/accounts/{strict.pk}/zones", secret)
+    refused = call(client, "GET", f"/accounts/{strict.pk}/zones", secret)
     assert refused.status_code == 403
     body = refused.json()
     assert body["error"] == "policy_violation" and body["policy"] == "max_lifetime"
     assert "90 days" in body["message"]
-    assert get(client, f"/accounts/{relaxed.pk}/zones", secret).status_code == 200
-    assert get(client, "/whoami", secret).status_code == 200
+    assert call(client, "GET", f"/accounts/{relaxed.pk}/zones", secret).status_code == 200
+    assert call(client, "GET", "/whoami", secret).status_code == 200
     assert Token.objects.filter(user=person).exists()  # never revoked silently
 
 
@@ -61,11 +58,11 @@ def test_max_lifetime_blocks_a_token_older_than_a_new_limit(client, account):
     ZoneFactory(account=account)
     token_secret = issue_automation_token(account, expires_at=timezone.now() + timedelta(days=60))
     path = f"/accounts/{account.pk}/zones"
-    assert get(client, path, token_secret.secret).status_code == 200
+    assert call(client, "GET", path, token_secret.secret).status_code == 200
     set_policy(account, max_lifetime_days=60)  # exactly at the limit: still allowed
-    assert get(client, path, token_secret.secret).status_code == 200
+    assert call(client, "GET", path, token_secret.secret).status_code == 200
     set_policy(account, max_lifetime_days=59)
-    assert get(client, path, token_secret.secret).json()["policy"] == "max_lifetime"
+    assert call(client, "GET", path, token_secret.secret).json()["policy"] == "max_lifetime"
 
 
 def test_max_idle_blocks_an_unused_token(client, account):
@@ -75,10 +72,10 @@ def test_max_idle_blocks_an_unused_token(client, account):
         created_at=timezone.now() - timedelta(days=40), last_used_at=None
     )
     set_policy(account, max_idle_days=30)
-    response = get(client, f"/accounts/{account.pk}/zones", created.secret)
+    response = call(client, "GET", f"/accounts/{account.pk}/zones", created.secret)
     assert (response.status_code, response.json()["policy"]) == (403, "max_idle")
     set_policy(account, max_idle_days=60)
-    assert get(client, f"/accounts/{account.pk}/zones", created.secret).status_code == 200
+    assert call(client, "GET", f"/accounts/{account.pk}/zones", created.secret).status_code == 200
 
 
 def test_automation_tokens_without_an_allow_list_are_blocked_user_tokens_are_not(
@@ -91,9 +88,9 @@ def test_automation_tokens_without_an_allow_list_are_blocked_user_tokens_are_not
     user = issue_user_token(person).secret
     set_policy(account, automation_requires_ip_allow_list=True)
     path = f"/accounts/{account.pk}/zones"
-    assert get(client, path, automation).json()["policy"] == "ip_allow_list_required"
-    assert get(client, path, listed).status_code == 200
-    assert get(client, path, user).status_code == 200
+    assert call(client, "GET", path, automation).json()["policy"] == "ip_allow_list_required"
+    assert call(client, "GET", path, listed).status_code == 200
+    assert call(client, "GET", path, user).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -110,7 +107,7 @@ def test_allowed_networks(client, account, member_factory, address, status):
     ZoneFactory(account=account)
     secret = issue_user_token(member_factory(account)).secret
     set_policy(account, allowed_networks=["203.0.113.0/24", "2001:db8::/32"])
-    response = get(client, f"/accounts/{account.pk}/zones", secret, REMOTE_ADDR=address)
+    response = call(client, "GET", f"/accounts/{account.pk}/zones", secret, REMOTE_ADDR=address)
     assert response.status_code == status
     if status == 403:
         assert response.json()["policy"] == "allowed_networks"
@@ -131,9 +128,9 @@ def test_account_routes_take_two_queries_with_and_without_a_policy(
             allowed_networks=["127.0.0.0/8"],
         )
     path = f"/accounts/{account.pk}/zones/{zone.pk}"
-    assert get(client, path, secret).status_code == 200  # first use writes last_used
+    assert call(client, "GET", path, secret).status_code == 200  # first use writes last_used
     with CaptureQueriesContext(connection) as queries:
-        assert get(client, path, secret).status_code == 200
+        assert call(client, "GET", path, secret).status_code == 200
     assert len(queries.captured_queries) == 2
     assert "max_lifetime_days" in queries.captured_queries[0]["sql"]
 
@@ -142,9 +139,9 @@ def test_a_blocked_token_costs_no_extra_query(client, account, member_factory):
     secret = issue_user_token(member_factory(account), expires_at=None).secret
     set_policy(account, max_lifetime_days=30)
     path = f"/accounts/{account.pk}/zones"
-    get(client, path, secret)
+    call(client, "GET", path, secret)
     with CaptureQueriesContext(connection) as queries:
-        response = get(client, path, secret)
+        response = call(client, "GET", path, secret)
     assert response.status_code == 403 and json.loads(response.content)["policy"]
     assert len(queries.captured_queries) == 1
 
@@ -157,8 +154,8 @@ def test_a_refused_request_does_not_count_as_use(client, account):
     Token.objects.filter(pk=created.token.pk).update(created_at=long_ago, last_used_at=long_ago)
     set_policy(account, max_idle_days=30)
     for _ in range(2):
-        response = get(client, f"/accounts/{account.pk}/zones", created.secret)
+        response = call(client, "GET", f"/accounts/{account.pk}/zones", created.secret)
         assert (response.status_code, response.json()["policy"]) == (403, "max_idle")
-    assert get(client, "/whoami", created.secret).status_code == 200
-    assert get(client, f"/accounts/{account.pk}/zones", created.secret).status_code == 403
+    assert call(client, "GET", "/whoami", created.secret).status_code == 200
+    assert call(client, "GET", f"/accounts/{account.pk}/zones", created.secret).status_code == 403
     assert Token.objects.get(pk=created.token.pk).last_used_at == long_ago

@@ -9,6 +9,7 @@ import pytest
 
 from accounts.models import Record
 from tests.factories import RecordFactory, ZoneFactory, issue_user_token
+from tests.tokens.conftest import call
 from tokens.models import Token
 
 pytestmark = pytest.mark.django_db
@@ -17,14 +18,6 @@ ACME = [
     {"name": "_acme-challenge", "types": ["TXT"]},
     {"name": "_acme-challenge.*", "types": ["TXT"]},
 ]
-
-
-def call(client, method, path, secret=None, body=None):
-    extra = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if secret else {}
-    data = json.dumps(body) if body is not None else ""
-    return client.generic(
-        method, f"/api/v1{path}", data=data, content_type="application/json", **extra
-    )
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from tests.factories import (
     issue_automation_token,
     issue_user_token,
 )
-from tests.tokens.test_api import basic, call
+from tests.tokens.conftest import basic, call
 from tokens.models import Token
 
 pytestmark = pytest.mark.django_db

@@ -19,6 +19,7 @@ from tests.factories import (
     UserFactory,
     issue_user_token,
 )
+from tests.tokens.conftest import call
 from tokens.events import Actor
 from tokens.models import Token
 from tokens.services.common import TokenLimitReached
@@ -95,10 +96,6 @@ def at_once(*requests: Callable[[Client], object]) -> list[object]:
     return statuses
 
 
-def bearer(secret: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {secret}", "content_type": "application/json"}
-
-
 @pytest.fixture
 def owner():
     user = UserFactory()
@@ -113,8 +110,8 @@ def test_an_api_roll_racing_a_revoke_answers_201_or_404(owner):
     for n in range(ROUNDS):
         target = issue_user_token(owner, name=f"target {n}").token.pk
         roll, revoke = at_once(
-            lambda c, t=target: c.post(f"/api/v1/tokens/{t}/roll", **bearer(caller)),
-            lambda c, t=target: c.delete(f"/api/v1/tokens/{t}", **bearer(caller)),
+            lambda c, t=target: call(c, "POST", f"/tokens/{t}/roll", caller),
+            lambda c, t=target: call(c, "DELETE", f"/tokens/{t}", caller),
         )
         outcomes.add((roll, revoke))
         assert roll in (201, 404) and revoke == 204, (roll, revoke)
@@ -136,7 +133,7 @@ def test_a_panel_roll_racing_a_revoke_shows_the_reveal_or_the_404_page(owner, pa
             return client.post(reverse("tokens:roll", args=[t]), {"grace_period": "0"})
 
         rolled, revoke = at_once(
-            roll, lambda c, t=target: c.delete(f"/api/v1/tokens/{t}", **bearer(caller))
+            roll, lambda c, t=target: call(c, "DELETE", f"/tokens/{t}", caller)
         )
         assert rolled in (302, 404) and revoke == 204, (rolled, revoke)
 
@@ -150,8 +147,8 @@ def test_a_leak_report_racing_a_roll_always_answers_202(owner):
             lambda c, r=report: c.post(
                 "/api/v1/credentials/revoke", r, "application/json", REMOTE_ADDR=f"198.51.100.{n}"
             ),
-            lambda c, s=created.secret: c.post(
-                "/api/v1/tokens/self/roll", json.dumps({"grace_period": 3600}), **bearer(s)
+            lambda c, s=created.secret: call(
+                c, "POST", "/tokens/self/roll", s, {"grace_period": 3600}
             ),
         )
         assert leak == 202 and roll in (201, 401, 404), (leak, roll)

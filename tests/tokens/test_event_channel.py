@@ -21,17 +21,11 @@ from django.utils import timezone
 
 from accounts.models import Account, User
 from tests.factories import ZoneFactory, issue_automation_token, issue_user_token
-from tests.tokens.test_api import basic, call
-from tests.tokens.test_views import enter_sudo, wizard_post
+from tests.tokens.conftest import basic, call, enter_sudo, wizard_post
 from tokens.constants import STALE_AFTER
 from tokens.models import Event, EventChannel, EventKind, Token
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def owner(account, member_factory):
-    return member_factory(account, "superuser", email="owner@example.org")
 
 
 def log_row(client, account, event: Event) -> str:

@@ -12,6 +12,7 @@ from tests.factories import (
     issue_automation_token,
     issue_user_token,
 )
+from tests.tokens.conftest import call
 from tokens.permissions import suggest_scopes
 from tokens.usage.rules import Denial
 from tokens.usage.services import usage_record
@@ -33,12 +34,8 @@ ROLE_ALLOWS = {
 }  # fmt: skip
 
 
-def api(client, path, secret, method="GET"):
-    return client.generic(method, f"/api/v1{path}", HTTP_AUTHORIZATION=f"Bearer {secret}")
-
-
 def explained(client, secret):
-    response = api(client, "/tokens/self/permissions", secret)
+    response = call(client, "GET", "/tokens/self/permissions", secret)
     assert response.status_code == 200
     return {entry["account"]["slug"]: entry for entry in response.json()["data"]["accounts"]}
 
@@ -137,7 +134,10 @@ def test_automation_tokens_by_role_and_plan(client, role):
     for operation in ALL_OPERATIONS:
         expected = "plan" if operation in ROLE_ALLOWS[role] else "role"
         assert operations[operation]["reason"] == expected, operation
-    assert api(client, f"/accounts/{account.pk}/registrar/domains/1", scoped).status_code == 403
+    assert (
+        call(client, "GET", f"/accounts/{account.pk}/registrar/domains/1", scoped).status_code
+        == 403
+    )
 
     solo = AccountFactory(slug="solo", plan=Plan.SOLO)
     unscoped = issue_automation_token(solo, role=role).secret
@@ -153,10 +153,10 @@ def test_account_routes_name_the_accepted_scopes_on_2xx_and_403(client, account,
     zone = ZoneFactory(account=account)
     secret = issue_user_token(member_factory(account, "superuser"), scopes=["zones:read"]).secret
     for path in (f"/accounts/{account.pk}/zones", f"/accounts/{account.pk}/zones/{zone.pk}"):
-        response = api(client, path, secret)
+        response = call(client, "GET", path, secret)
         assert response.status_code == 200
         assert response["X-Accepted-Scopes"] == "zones:read, zones:write, global:read, global"
-    refused = api(client, f"/accounts/{account.pk}/zones/{zone.pk}/records/1", secret, "DELETE")
+    refused = call(client, "DELETE", f"/accounts/{account.pk}/zones/{zone.pk}/records/1", secret)
     assert refused.status_code == 403
     assert refused["X-Accepted-Scopes"] == "zones:write, global"
     purge = client.post(
@@ -164,9 +164,9 @@ def test_account_routes_name_the_accepted_scopes_on_2xx_and_403(client, account,
         HTTP_AUTHORIZATION=f"Bearer {secret}",
     )
     assert purge.status_code == 403 and purge["X-Accepted-Scopes"] == "purge_all, global"
-    billing = api(client, f"/accounts/{account.pk}/billing", secret)
+    billing = call(client, "GET", f"/accounts/{account.pk}/billing", secret)
     assert billing.status_code == 403 and billing["X-Accepted-Scopes"] == "global:read, global"
-    assert "X-Accepted-Scopes" not in api(client, "/whoami", secret)
+    assert "X-Accepted-Scopes" not in call(client, "GET", "/whoami", secret)
 
 
 # --------------------------------------------------------------------------- usage API
@@ -176,10 +176,10 @@ def test_account_routes_name_the_accepted_scopes_on_2xx_and_403(client, account,
 def test_usage_of_the_calling_token(client, account, member_factory):
     zone = ZoneFactory(account=account)
     secret = issue_user_token(member_factory(account, "superuser"), scopes=["zones:write"]).secret
-    api(client, f"/accounts/{account.pk}/zones", secret)
-    api(client, f"/accounts/{account.pk}/zones/{zone.pk}", secret)
-    api(client, f"/accounts/{account.pk}/domains", secret)
-    response = api(client, "/tokens/self/usage", secret)  # includes what is still buffered
+    call(client, "GET", f"/accounts/{account.pk}/zones", secret)
+    call(client, "GET", f"/accounts/{account.pk}/zones/{zone.pk}", secret)
+    call(client, "GET", f"/accounts/{account.pk}/domains", secret)
+    response = call(client, "GET", "/tokens/self/usage", secret)  # includes what is still buffered
     assert response.status_code == 200
     data = response.json()["data"]
     assert data["days"] == 30
@@ -200,7 +200,7 @@ def test_usage_of_the_calling_token(client, account, member_factory):
         }
     ]
     assert data["suggested_scopes"] == ["zones:read"]
-    again = api(client, "/tokens/self/usage?days=1", secret).json()["data"]
+    again = call(client, "GET", "/tokens/self/usage?days=1", secret).json()["data"]
     assert again["days"] == 1
     assert {e["operation"]: e["allowed"] for e in again["operations"]}["tokens"] == 2  # both calls
 
@@ -209,7 +209,7 @@ def test_usage_of_the_calling_token(client, account, member_factory):
 @pytest.mark.parametrize("days", ["0", "91", "x"])
 def test_usage_window_is_one_to_ninety_days(client, account, member_factory, days):
     secret = issue_user_token(member_factory(account, "superuser")).secret
-    response = api(client, f"/tokens/self/usage?days={days}", secret)
+    response = call(client, "GET", f"/tokens/self/usage?days={days}", secret)
     assert response.status_code == 422
     assert response.json()["error"] == "invalid_request"
 
@@ -231,21 +231,25 @@ def test_usage_by_id_has_the_reach_of_revoke(client, account, member_factory):
         denial=Denial("zones:write", "zones:write", account.pk, 7, "203.0.113.9"),
     )
     secret = issue_user_token(owner).secret
-    response = api(client, f"/tokens/{member_token.token.pk}/usage", secret)
+    response = call(client, "GET", f"/tokens/{member_token.token.pk}/usage", secret)
     assert response.status_code == 200
     assert response.json()["data"]["denials"][0]["resource_id"] == 7
-    assert api(client, f"/tokens/{automation.token.pk}/usage", secret).status_code == 200
-    assert api(client, f"/tokens/{stranger_token.token.pk}/usage", secret).status_code == 404
-    assert api(client, "/tokens/999999/usage", secret).status_code == 404
+    assert call(client, "GET", f"/tokens/{automation.token.pk}/usage", secret).status_code == 200
+    assert (
+        call(client, "GET", f"/tokens/{stranger_token.token.pk}/usage", secret).status_code == 404
+    )
+    assert call(client, "GET", "/tokens/999999/usage", secret).status_code == 404
     # A member reaches only their own tokens; an automation token only itself.
     assert (
-        api(client, f"/tokens/{automation.token.pk}/usage", member_token.secret).status_code == 404
+        call(client, "GET", f"/tokens/{automation.token.pk}/usage", member_token.secret).status_code
+        == 404
     )
-    own = api(client, f"/tokens/{member_token.token.pk}/usage", member_token.secret)
+    own = call(client, "GET", f"/tokens/{member_token.token.pk}/usage", member_token.secret)
     assert own.status_code == 200
     assert (
-        api(client, f"/tokens/{member_token.token.pk}/usage", automation.secret).status_code == 404
+        call(client, "GET", f"/tokens/{member_token.token.pk}/usage", automation.secret).status_code
+        == 404
     )
     narrow = issue_user_token(owner, scopes=["zones:read"]).secret
-    refused = api(client, f"/tokens/{member_token.token.pk}/usage", narrow)
+    refused = call(client, "GET", f"/tokens/{member_token.token.pk}/usage", narrow)
     assert refused.status_code == 403 and refused.json()["required_scope"] == "global"

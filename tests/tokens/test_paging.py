@@ -60,11 +60,6 @@ def _pk(row):
     return row[0].pk if isinstance(row, tuple) else row.token.pk
 
 
-@pytest.fixture
-def owner(account, member_factory):
-    return member_factory(account, "superuser")
-
-
 def test_every_event_once_in_order_across_pages_with_equal_timestamps(client, account, owner):
     ids = _log(account, 137, ties=7)  # 20 runs of 7 events sharing a timestamp
     client.force_login(owner)

@@ -9,8 +9,6 @@ service (an authenticator app), never from setting the flag by hand.
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 
 from accounts.factors import engine
@@ -23,7 +21,7 @@ from tests.factories import (
     issue_automation_token,
     issue_user_token,
 )
-from tests.tokens.test_api import call
+from tests.tokens.conftest import basic, call
 from tokens.events import Actor
 from tokens.models import Event, EventKind, Token
 
@@ -80,10 +78,6 @@ def test_the_refusal_costs_no_extra_query(client, strict, django_assert_max_num_
     call(client, "GET", "/whoami", secret)  # the first use is written now
     with django_assert_max_num_queries(1):  # authentication only: refused before the read
         assert call(client, "GET", f"/accounts/{acme.pk}/zones", secret).status_code == 403
-
-
-def basic(email: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()
 
 
 def test_creating_a_token_with_a_password_is_refused_for_a_person_with_a_second_factor(

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import issue_user_token
-from tests.tokens.test_views import enter_sudo, wizard_post
+from tests.tokens.conftest import enter_sudo, wizard_post
 
 pytestmark = pytest.mark.django_db
 

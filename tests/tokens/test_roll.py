@@ -34,11 +34,6 @@ def roll(client, path, secret, body=None):
     )
 
 
-@pytest.fixture
-def owner(account, member_factory):
-    return member_factory(account, "superuser")
-
-
 # --------------------------------------------------------------------------- the service
 
 

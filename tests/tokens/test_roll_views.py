@@ -6,19 +6,10 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import issue_automation_token, issue_user_token
+from tests.tokens.conftest import enter_sudo
 from tokens.models import Token
 
 pytestmark = pytest.mark.django_db
-
-
-def enter_sudo(client, password):
-    response = client.post(reverse("accounts:sudo"), {"password": password, "next": "/tokens/"})
-    assert response.status_code == 302
-
-
-@pytest.fixture
-def owner(account, member_factory):
-    return member_factory(account, "superuser")
 
 
 def works(client, secret) -> bool:

@@ -31,11 +31,6 @@ from tokens.validation import TokenValidationError
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def owner(account, member_factory):
-    return member_factory(account, "superuser")
-
-
 def create_user_token(owner, **kwargs):
     return token_create(
         actor=Actor.person(owner), token_type="user", owner=owner, **{"name": "T", **kwargs}

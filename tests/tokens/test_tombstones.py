@@ -43,11 +43,6 @@ TOMBSTONE_FIELDS = {
 
 
 @pytest.fixture
-def owner(account, member_factory):
-    return member_factory(account, "superuser", email="owner@example.org")
-
-
-@pytest.fixture
 def staff(db):
     return User.objects.create_superuser("support@keyward.test", "support-password")
 

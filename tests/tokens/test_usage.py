@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import DomainFactory, RecordFactory, ZoneFactory, issue_user_token
+from tests.tokens.conftest import call
 from tokens.usage.models import TokenDenial, TokenUsage
 from tokens.usage.rules import Denial
 from tokens.usage.services import (
@@ -25,10 +26,6 @@ from tokens.usage.services import (
 pytestmark = pytest.mark.django_db
 
 
-def api(client, path, secret, method="GET", **extra):
-    return client.generic(method, f"/api/v1{path}", HTTP_AUTHORIZATION=f"Bearer {secret}", **extra)
-
-
 def rows(token_id):
     return {
         (row.day, row.operation): (row.allowed, row.denied)
@@ -36,23 +33,20 @@ def rows(token_id):
     }
 
 
-@pytest.fixture
-def owner(account, member_factory):
-    return member_factory(account, "superuser")
-
-
 def test_requests_are_counted_allowed_and_denied_per_operation(client, account, owner):
     zone = ZoneFactory(account=account)
     created = issue_user_token(owner, scopes=["zones:read"])
     secret, token_id = created.secret, created.token.pk
     for _ in range(3):
-        assert api(client, f"/accounts/{account.pk}/zones", secret).status_code == 200
-    assert api(client, f"/accounts/{account.pk}/zones/{zone.pk}", secret).status_code == 200
-    refused = api(client, f"/accounts/{account.pk}/billing", secret)
+        assert call(client, "GET", f"/accounts/{account.pk}/zones", secret).status_code == 200
+    assert call(client, "GET", f"/accounts/{account.pk}/zones/{zone.pk}", secret).status_code == 200
+    refused = call(client, "GET", f"/accounts/{account.pk}/billing", secret)
     assert refused.status_code == 403
-    assert api(client, "/whoami", secret).status_code == 200
-    assert api(client, "/tokens", secret).status_code == 403  # needs global: a denial
-    assert api(client, "/whoami", "kwu_" + "x" * 38).status_code == 401  # no token: not counted
+    assert call(client, "GET", "/whoami", secret).status_code == 200
+    assert call(client, "GET", "/tokens", secret).status_code == 403  # needs global: a denial
+    assert (
+        call(client, "GET", "/whoami", "kwu_" + "x" * 38).status_code == 401
+    )  # no token: not counted
 
     assert rows(token_id) == {}  # still buffered: no SQL on the request path
     assert usage_flush_all(now=timezone.now()) == 1
@@ -89,11 +83,13 @@ def test_a_denial_records_the_resource_id(client, account, owner):
 def test_counting_adds_no_query_to_a_request(client, account, owner, django_assert_num_queries):
     ZoneFactory(account=account)
     created = issue_user_token(owner)
-    api(client, "/whoami", created.secret)
+    call(client, "GET", "/whoami", created.secret)
     with django_assert_num_queries(1):
-        api(client, "/whoami", created.secret)
+        call(client, "GET", "/whoami", created.secret)
     with django_assert_num_queries(2):
-        assert api(client, f"/accounts/{account.pk}/zones", created.secret).status_code == 200
+        assert (
+            call(client, "GET", f"/accounts/{account.pk}/zones", created.secret).status_code == 200
+        )
 
 
 def test_days_are_utc_days(account, owner):
@@ -149,20 +145,20 @@ def test_only_the_last_fifty_denials_are_kept(account, owner):
 
 def test_a_minute_later_the_request_writes_the_buffer(client, account, owner):
     created = issue_user_token(owner)
-    api(client, "/whoami", created.secret)
-    api(client, "/whoami", created.secret)
+    call(client, "GET", "/whoami", created.secret)
+    call(client, "GET", "/whoami", created.secret)
     assert rows(created.token.pk) == {}
     type(created.token).objects.filter(pk=created.token.pk).update(
         last_used_at=timezone.now() - timedelta(minutes=2)
     )
-    api(client, "/whoami", created.secret)  # writes the two before it, counts itself
+    call(client, "GET", "/whoami", created.secret)  # writes the two before it, counts itself
     today = timezone.now().astimezone(UTC).date()
     assert rows(created.token.pk) == {(today, "tokens"): (2, 0)}
 
 
 def test_a_cache_outage_loses_counts_not_requests(client, account, owner, cache_down):
     created = issue_user_token(owner)
-    assert api(client, f"/accounts/{account.pk}/zones", created.secret).status_code == 200
+    assert call(client, "GET", f"/accounts/{account.pk}/zones", created.secret).status_code == 200
     usage_flush_all(now=timezone.now())
     assert rows(created.token.pk) == {}
 
@@ -242,15 +238,6 @@ def test_the_flush_has_a_fixed_number_of_queries(account, owner):
 ACME_RULES = [{"name": "_acme-challenge", "types": ["TXT"]}]
 
 
-def post(client, path, secret, body):
-    return client.post(
-        f"/api/v1{path}",
-        body,
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {secret}",
-    )
-
-
 def denials_of(token_id):
     return [
         (d.operation, d.reason, d.resource_id)
@@ -264,14 +251,14 @@ def test_writes_refused_by_record_rules_are_denied_and_never_suggested(client, a
     record = RecordFactory(zone=zone, name="www", type="A")
     created = issue_user_token(owner, scopes=["zones:write"], record_rules=ACME_RULES)
     base = f"/accounts/{account.pk}/zones/{zone.pk}/records"
-    refused = post(
-        client, base, created.secret, {"type": "A", "name": "www2", "content": "1.2.3.4"}
+    refused = call(
+        client, "POST", base, created.secret, {"type": "A", "name": "www2", "content": "1.2.3.4"}
     )
     assert refused.status_code == 403 and refused.json()["error"] == "record_not_allowed"
-    deleted = api(client, f"{base}/{record.pk}", created.secret, "DELETE")
+    deleted = call(client, "DELETE", f"{base}/{record.pk}", created.secret)
     assert deleted.status_code == 403 and deleted.json()["error"] == "record_not_allowed"
 
-    usage = api(client, "/tokens/self/usage", created.secret).json()["data"]
+    usage = call(client, "GET", "/tokens/self/usage", created.secret).json()["data"]
     by_op = {e["operation"]: (e["allowed"], e["denied"]) for e in usage["operations"]}
     assert by_op["zones:write"] == (0, 2)
     assert [d["reason"] for d in usage["denials"]] == ["record_not_allowed"] * 2
@@ -284,12 +271,14 @@ def test_a_resource_outside_the_selection_is_denied_not_selected(client, account
     created = issue_user_token(owner, scopes=["zones:write"], resources={"zones": [mine.pk]})
     secret, token_id = created.secret, created.token.pk
     base = f"/accounts/{account.pk}/zones"
-    assert api(client, f"{base}/{other.pk}", secret).status_code == 404
-    assert api(client, f"{base}/{other.pk}/records", secret).status_code == 404
-    assert api(client, f"{base}/{other.pk}/records?page=3", secret).status_code == 404
-    write = post(client, f"{base}/{other.pk}/records", secret, {"type": "A", "content": "1.2.3.4"})
+    assert call(client, "GET", f"{base}/{other.pk}", secret).status_code == 404
+    assert call(client, "GET", f"{base}/{other.pk}/records", secret).status_code == 404
+    assert call(client, "GET", f"{base}/{other.pk}/records?page=3", secret).status_code == 404
+    write = call(
+        client, "POST", f"{base}/{other.pk}/records", secret, {"type": "A", "content": "1.2.3.4"}
+    )
     assert write.status_code == 404
-    assert api(client, f"{base}/{mine.pk}", secret).status_code == 200
+    assert call(client, "GET", f"{base}/{mine.pk}", secret).status_code == 200
 
     usage_flush(token_id=token_id, now=timezone.now())
     today = timezone.now().astimezone(UTC).date()
@@ -300,14 +289,16 @@ def test_a_resource_outside_the_selection_is_denied_not_selected(client, account
         ("zones:read", "not_selected", other.pk),
         ("zones:write", "not_selected", other.pk),
     ]
-    usage = api(client, "/tokens/self/usage", secret).json()["data"]
+    usage = call(client, "GET", "/tokens/self/usage", secret).json()["data"]
     assert usage["suggested_scopes"] == ["zones:read"]
 
 
 def test_adding_a_resource_without_all_of_its_kind_is_denied(client, account, owner):
     domain = DomainFactory(account=account)
     created = issue_user_token(owner, scopes=["domains:write"], resources={"domains": [domain.pk]})
-    response = post(client, f"/accounts/{account.pk}/domains", created.secret, {"name": "x.test"})
+    response = call(
+        client, "POST", f"/accounts/{account.pk}/domains", created.secret, {"name": "x.test"}
+    )
     assert response.status_code == 403
     usage_flush(token_id=created.token.pk, now=timezone.now())
     assert denials_of(created.token.pk) == [("domains:write", "not_selected", None)]
@@ -321,13 +312,13 @@ def test_what_does_not_exist_is_neither_allowed_nor_denied(client, account, owne
     wide = issue_user_token(owner, name="Wide", scopes=["zones:write"])
     base = f"/accounts/{account.pk}/zones"
     for created in (narrow, wide):
-        assert api(client, f"{base}/999999", created.secret).status_code == 404
-        assert api(client, f"{base}/999999/records", created.secret).status_code == 404
+        assert call(client, "GET", f"{base}/999999", created.secret).status_code == 404
+        assert call(client, "GET", f"{base}/999999/records", created.secret).status_code == 404
         assert (
-            api(client, f"{base}/{zone.pk}/records/999999", created.secret, "DELETE").status_code
+            call(client, "DELETE", f"{base}/{zone.pk}/records/999999", created.secret).status_code
             == 404
         )
-        assert api(client, "/accounts/999999/zones", created.secret).status_code == 404
+        assert call(client, "GET", "/accounts/999999/zones", created.secret).status_code == 404
         usage_flush(token_id=created.token.pk, now=timezone.now())
         assert rows(created.token.pk) == {}
         assert denials_of(created.token.pk) == []
@@ -351,13 +342,16 @@ def test_every_refusal_of_the_decision_names_its_reason(client, account, owner, 
 
     base = f"/accounts/{account.pk}"
     record = {"type": "A", "content": "1.2.3.4"}
-    assert post(client, f"{base}/zones/{zone.pk}/records", reader.secret, record).status_code == 403
-    assert api(client, f"{base}/billing", scoped.secret).status_code == 403
-    assert api(client, f"/accounts/{stranger.pk}/zones", scoped.secret).status_code == 404
+    assert (
+        call(client, "POST", f"{base}/zones/{zone.pk}/records", reader.secret, record).status_code
+        == 403
+    )
+    assert call(client, "GET", f"{base}/billing", scoped.secret).status_code == 403
+    assert call(client, "GET", f"/accounts/{stranger.pk}/zones", scoped.secret).status_code == 404
     Account.objects.filter(pk=teams.pk).update(plan=Plan.SOLO)
-    assert api(client, f"/accounts/{teams.pk}/zones", automation.secret).status_code == 403
+    assert call(client, "GET", f"/accounts/{teams.pk}/zones", automation.secret).status_code == 403
     Account.objects.filter(pk=account.pk).update(max_lifetime_days=90)
-    assert api(client, f"{base}/zones", blocked.secret).status_code == 403
+    assert call(client, "GET", f"{base}/zones", blocked.secret).status_code == 403
 
     expected = {
         reader: [("zones:write", "role", zone.pk)],

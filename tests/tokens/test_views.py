@@ -24,38 +24,10 @@ from tests.factories import (
     issue_automation_token,
     issue_user_token,
 )
+from tests.tokens.conftest import enter_sudo, wizard_post
 from tokens.models import Event, EventKind, Token, TokenType
 
 pytestmark = pytest.mark.django_db
-
-
-def enter_sudo(client, password):
-    response = client.post(reverse("accounts:sudo"), {"password": password, "next": "/tokens/"})
-    assert response.status_code == 302
-
-
-def wizard_post(**overrides):
-    data = {
-        "name": "CI deploys",
-        "token_type": "user",
-        "scopes": ["zones:read"],
-        "expiration": "90",
-        "allowed_ips": "",
-    }
-    for kind in ("zones", "domains", "registrar", "certificates", "services"):
-        data[f"{kind}_mode"] = "all"
-    data.update(overrides)
-    return data
-
-
-@pytest.fixture
-def owner(account, member_factory):
-    return member_factory(account, Role.SUPERUSER, email="owner@example.org")
-
-
-@pytest.fixture
-def engineer(account, member_factory):
-    return member_factory(account, Role.ENGINEER, email="engineer@example.org")
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts.constants import Role
 from tests.factories import issue_user_token
-from tests.tokens.test_views import enter_sudo, wizard_post
+from tests.tokens.conftest import enter_sudo, wizard_post
 from tokens.models import Event, Token
 
 pytestmark = pytest.mark.django_db
@@ -23,11 +23,6 @@ ACME = [
     {"name": "_acme-challenge", "types": ["TXT"]},
     {"name": "_acme-challenge.*", "types": ["TXT"]},
 ]
-
-
-@pytest.fixture
-def engineer(account, member_factory):
-    return member_factory(account, Role.ENGINEER, email="engineer@example.org")
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from tests.factories import (
     issue_automation_token,
     issue_user_token,
 )
-from tests.tokens.test_views import enter_sudo, wizard_post
+from tests.tokens.conftest import enter_sudo, wizard_post
 from tokens.models import Token
 from tokens.permissions import scopes_allowed_for_role
 
