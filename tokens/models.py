@@ -10,11 +10,13 @@ from django.utils import timezone
 
 from accounts.constants import Role
 from accounts.models import Account, Certificate, Domain, Service, User, Zone
-from tokens.permissions import AUTOMATION_ROLES, Kind
 
-# Features keep their models in their package; importing them here registers them with
-# the app (and its migrations). Import them from their package, not from here.
+# Features keep their models in their package; importing them here (the `noqa: F401`
+# lines) registers them with the app and its migrations. Import them from their package.
+from tokens.networks.models import TokenNetwork  # noqa: F401
+from tokens.permissions import AUTOMATION_ROLES, Kind
 from tokens.usage.models import TokenDenial, TokenUsage  # noqa: F401
+from tokens.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: F401
 
 # The boolean column that says "all resources of this kind", per kind.
 ALL_FIELDS: dict[Kind, str] = {
@@ -307,6 +309,12 @@ class EventKind(models.TextChoices):
     ROLE_CHANGED = "member.role_changed", "Role changed"
     MEMBER_REMOVED = "member.removed", "Member removed"
     POLICIES_CHANGED = "account.policies_changed", "Token policies changed"
+    TOKEN_NEW_NETWORK = "token.new_network", "Token used from a new network"
+    WEBHOOK_CREATED = "webhook.created", "Webhook endpoint added"
+    WEBHOOK_UPDATED = "webhook.updated", "Webhook endpoint changed"
+    WEBHOOK_SECRET_ROLLED = "webhook.secret_rolled", "Webhook signing secret rolled"
+    WEBHOOK_DELETED = "webhook.deleted", "Webhook endpoint deleted"
+    WEBHOOK_DISABLED = "webhook.disabled", "Webhook endpoint switched off (failing)"
 
 
 # Sign-in, sudo and second factors belong to a person, not an account (SPEC 9, 16): only
