@@ -17,7 +17,7 @@ from tests.factories import issue_automation_token, issue_user_token
 from tokens.models import Event
 from tokens.networks.buffer import network_of, networks_forget_process_state
 from tokens.networks.models import TokenNetwork
-from tokens.usage import usage_flush_all
+from tokens.usage.services import usage_flush_all
 
 pytestmark = pytest.mark.django_db(transaction=True)  # alerts' emails go after commit
 

@@ -15,12 +15,13 @@ from accounts.models import Membership
 from accounts.services.members import membership_change_role
 from tests.factories import issue_automation_token, issue_user_token
 from tokens.events import Actor
-from tokens.expiry import expiry_notices_send
-from tokens.leaks import Finding, credentials_revoke
+from tokens.leaks.services import Finding, credentials_revoke
 from tokens.models import Event, Token
-from tokens.policies import account_policies_update
-from tokens.policy_rules import Policy
-from tokens.services import token_revoke, token_roll
+from tokens.policies.rules import Policy
+from tokens.policies.services import account_policies_update
+from tokens.services.expiry import expiry_notices_send
+from tokens.services.revoke import token_revoke
+from tokens.services.roll import token_roll
 from tokens.webhooks.constants import ATTEMPTS, retry_wait
 from tokens.webhooks.delivery import delivery_attempt
 from tokens.webhooks.models import WebhookDelivery, WebhookEndpoint
