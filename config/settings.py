@@ -323,6 +323,11 @@ KEYWARD_SITE_URL = os.environ.get("KEYWARD_SITE_URL", "http://127.0.0.1:8000").r
 # or as a file path, naming the keys whose signatures POST /api/v1/secret-scanning/github
 # accepts. Empty: every alert is refused (401).
 KEYWARD_SECRET_SCANNING_KEYS = os.environ.get("KEYWARD_SECRET_SCANNING_KEYS", "")
+# Webhooks (SPEC 19, docs/webhooks.md): an endpoint whose host resolves to a loopback,
+# private, link-local, shared (CGNAT), multicast or cloud-metadata address is refused,
+# at save and at every delivery, and only https is accepted, unless this is set: for
+# tests and a receiver on this machine. Never in production (check --deploy: keyward.W002).
+KEYWARD_WEBHOOKS_ALLOW_PRIVATE = env_bool("KEYWARD_WEBHOOKS_ALLOW_PRIVATE", False)
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,7 @@
 """Who acts, and the one function that writes an event row (SPEC 9).
 
-Imports nothing above models, so every app (accounts included) may record events.
+Imports nothing above models (and tokens.webhooks.emit, which imports only models), so
+every app (accounts included) may record events.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from accounts.models import Account, User
 from tokens.models import ActorKind, Event, EventChannel, Token, TokenType
+from tokens.webhooks.emit import webhook_emit_event
 
 __all__ = ["Actor", "EventChannel", "event_record"]
 
@@ -113,7 +115,7 @@ def event_record(
         }
     else:
         about = {}
-    return Event.objects.create(
+    event = Event.objects.create(
         kind=kind,
         account=account,
         actor_kind=actor.kind,
@@ -127,3 +129,6 @@ def event_record(
         details=dict(details or {}),
         **about,
     )
+    # The event kinds that are webhook types reach the account's webhooks (SPEC 19).
+    webhook_emit_event(event, account)
+    return event

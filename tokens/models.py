@@ -242,6 +242,12 @@ class EventKind(models.TextChoices):
     ROLE_CHANGED = "member.role_changed", "Role changed"
     MEMBER_REMOVED = "member.removed", "Member removed"
     POLICIES_CHANGED = "account.policies_changed", "Token policies changed"
+    TOKEN_NEW_NETWORK = "token.new_network", "Token used from a new network"
+    WEBHOOK_CREATED = "webhook.created", "Webhook endpoint added"
+    WEBHOOK_UPDATED = "webhook.updated", "Webhook endpoint changed"
+    WEBHOOK_SECRET_ROLLED = "webhook.secret_rolled", "Webhook signing secret rolled"
+    WEBHOOK_DELETED = "webhook.deleted", "Webhook endpoint deleted"
+    WEBHOOK_DISABLED = "webhook.disabled", "Webhook endpoint switched off (failing)"
 
 
 # Sign-in, sudo and second factors belong to a person, not an account (SPEC 9, 16): only
@@ -387,5 +393,11 @@ class PendingReveal(models.Model):
 # Features keep their models in their package; they build on the models above, and
 # importing them here registers them with the app (and its migrations). Import them
 # from their package, not from here.
+from tokens.networks.models import TokenNetwork  # noqa: E402, F401
 from tokens.tombstones.models import RevokedToken, RevokedTokenEvent  # noqa: E402, F401
 from tokens.usage.models import TokenDenial, TokenUsage  # noqa: E402, F401
+from tokens.webhooks.models import (  # noqa: E402, F401
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)

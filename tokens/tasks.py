@@ -52,7 +52,7 @@ EMAIL_RETRY_DELAY = 60
 EMAIL_RETRY_BACKOFF = 2
 
 
-def _alone(what: str, lock: TaskLock, job: Callable[[], T]) -> T | None:
+def run_alone(what: str, lock: TaskLock, job: Callable[[], T]) -> T | None:
     """Run `job` holding `lock`; None, without running it, when another run holds it."""
     with suppress(TaskLockedException), lock:
         return job()
@@ -65,7 +65,9 @@ def usage_flush_task() -> int | None:
     """Write the usage buffered in the cache to the database (SPEC 13)."""
     from tokens.usage.services import usage_flush_all
 
-    flushed = _alone("usage flush", USAGE_FLUSH_LOCK, lambda: usage_flush_all(now=timezone.now()))
+    flushed = run_alone(
+        "usage flush", USAGE_FLUSH_LOCK, lambda: usage_flush_all(now=timezone.now())
+    )
     if flushed:
         logger.info("usage of %d token(s) written", flushed)
     return flushed
@@ -76,7 +78,7 @@ def expiry_notices_task() -> int | None:
     """Email the 7-day and 1-day expiry notices due now (SPEC 9)."""
     from tokens.services.expiry import expiry_notices_send
 
-    result = _alone(
+    result = run_alone(
         "expiry notices", EXPIRY_NOTICES_LOCK, lambda: expiry_notices_send(now=timezone.now())
     )
     if result is None:
@@ -93,7 +95,7 @@ def stale_cleanup_task() -> int | None:
     """Revoke stale and idle tokens and delete old usage (SPEC 9, 13, 15)."""
     from tokens.services.cleanup import stale_tokens_clean
 
-    done = _alone(
+    done = run_alone(
         "stale-token cleanup", STALE_CLEANUP_LOCK, lambda: stale_tokens_clean(now=timezone.now())
     )
     if done is None:
@@ -119,6 +121,14 @@ def send_email_task(to: str, subject: str, body: str) -> None:
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
 
 
+@task(retries=3, retry_delay=60, name="leaks.revoke")
+def leak_revoke_task(items: list[tuple[list[str], str, str]], reporter: str) -> int:
+    """Revoke the live tokens among reported digests (SPEC 12): (digests, url, source) each."""
+    from tokens.leaks.services import leaked_digests_revoke
+
+    return leaked_digests_revoke(items=items, reporter=reporter)
+
+
 def email_after_commit(*, to: str, subject: str, body: str) -> None:
     """Queue an email to one address, once the current transaction commits.
 
@@ -141,3 +151,7 @@ def _queue_email(to: str, subject: str, body: str) -> None:
 def _close_connections() -> None:
     """A worker thread that stops closes its database connections."""
     connections.close_all()
+
+
+# The webhooks' tasks and schedules (deliveries, retries every minute, the log's cleanup).
+import tokens.webhooks.tasks  # noqa: E402, F401

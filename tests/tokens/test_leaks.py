@@ -19,7 +19,9 @@ from tokens.models import Event, Token
 from tokens.services.issue import token_create
 from tokens.services.roll import token_roll
 
-pytestmark = pytest.mark.django_db
+# Revocation emails are queued once each revocation commits (the queue runs them inline
+# in tests): these tests commit, as a request does.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 REPORT = "/api/v1/credentials/revoke"
 GITHUB = "/api/v1/secret-scanning/github"

@@ -21,6 +21,7 @@ from tokens.api.lean import READS, head_as_get, lean_view
 from tokens.api.openapi import KeywardOpenAPI
 from tokens.api.parser import StrictJsonParser
 from tokens.api.security import BearerToken
+from tokens.webhooks import api as webhooks_api
 
 
 class IdConverter:
@@ -77,6 +78,7 @@ api.add_router("", leaks.router)  # no bearer token: leak reports (SPEC 12)
 resources.add_routes(accounts.router)
 # The accounts router also holds the writes' routes (tokens.api.writes).
 api.add_router(accounts.ACCOUNTS_PREFIX, accounts.router)
+api.add_router(accounts.ACCOUNTS_PREFIX, webhooks_api.router)  # SPEC 19
 
 
 def _json_view(pattern: URLPattern) -> Any:

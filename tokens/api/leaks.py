@@ -24,7 +24,7 @@ from tokens.api.responses import ok
 from tokens.api.schemas import Data, StrictIn, Text
 from tokens.constants import MAX_REPORTED_CREDENTIALS
 from tokens.leaks.github import github_alerts, github_signature_valid
-from tokens.leaks.services import Finding, credentials_revoke
+from tokens.leaks.services import Finding, credentials_revoke_later, live_tokens
 
 router = Router(tags=["leak response"], auth=None)
 
@@ -61,7 +61,7 @@ def token_hash(token: str) -> str:
     response={202: Data[ReceivedOut], 429: RateLimitedOut, **BODY_ERRORS},
 )
 def credentials_report(request: HttpRequest, payload: CredentialsIn) -> HttpResponse:
-    """Report leaked secrets: every live Keyward secret among them is revoked at once.
+    """Report leaked secrets: every live Keyward secret among them is revoked within seconds.
 
     No authentication. Always 202 with the number of strings received, whatever
     they are: the answer never says which were valid. 60 requests per hour per IP.
@@ -74,7 +74,7 @@ def credentials_report(request: HttpRequest, payload: CredentialsIn) -> HttpResp
             "Too many reports from this address; try again later.",
             {"Retry-After": str(wait)},
         )
-    credentials_revoke(credentials=payload.credentials)
+    credentials_revoke_later(credentials=payload.credentials)
     return ok({"received": len(payload.credentials)}, status=202)
 
 
@@ -139,8 +139,11 @@ def github_secret_scanning(request: HttpRequest) -> HttpResponse:
             "Send a JSON array of 1 to 1000 {token, type, url, source} objects.",
             fields={"body": ["Expected GitHub's alert format."]},
         )
-    live = credentials_revoke(
-        credentials=[alert["token"] for alert in alerts],
+    credentials = [alert["token"] for alert in alerts]
+    found = live_tokens(credentials)  # GitHub is told which were live; they are revoked next
+    live = [position in found for position in range(len(credentials))]
+    credentials_revoke_later(
+        credentials=credentials,
         findings=[Finding(url=alert["url"], source=alert["source"]) for alert in alerts],
         reporter="GitHub secret scanning",
     )
