@@ -18,6 +18,7 @@ from tokens.api import accounts, errors, leaks, resources, tokens, writes  # noq
 from tokens.api.lean import READS, head_as_get, lean_view
 from tokens.api.parser import StrictJsonParser
 from tokens.api.security import BearerToken
+from tokens.publishers import api as publishers
 
 
 class IdConverter:
@@ -61,6 +62,7 @@ api = DocstringSummaries(
 errors.install(api)
 api.add_router("", tokens.router)
 api.add_router("", leaks.router)  # no bearer token: leak reports (SPEC 12)
+api.add_router("", publishers.router)  # trusted publishers and the OIDC exchange (SPEC 18)
 resources.add_routes(accounts.router)
 # The accounts router also holds the writes' routes (tokens.api.writes).
 api.add_router(accounts.ACCOUNTS_PREFIX, accounts.router)

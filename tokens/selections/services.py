@@ -18,3 +18,14 @@ def token_selections_save(token: Token, resources: Mapping[Kind, list[int] | Non
     """Write the selected resources of a saved token (an empty list for "all")."""
     for kind, ids in resources.items():
         getattr(token, SELECTION_FIELDS[kind]).set(ids or [])
+
+
+def token_selections_add(
+    token: Token, resources: Mapping[Kind, list[int] | None]
+) -> dict[Kind, list[int]]:
+    """Write a new token's selected resources: one INSERT per kind with ids, nothing read
+    back (it has none yet). Returns them per kind, for its JSON and its event."""
+    for kind, ids in resources.items():
+        if ids:
+            getattr(token, SELECTION_FIELDS[kind]).add(*ids)
+    return {kind: list(ids) for kind, ids in resources.items() if ids is not None}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any, Final
@@ -20,7 +20,8 @@ from tokens.events import Actor, event_record
 from tokens.models import ActorKind, EventKind, Token, TokenType
 from tokens.permissions import AUTOMATION_ROLES
 from tokens.policies.selectors import token_refusal
-from tokens.selections.services import token_flags_set, token_selections_save
+from tokens.publishers.models import Publisher
+from tokens.selections.services import token_flags_set, token_selections_add
 from tokens.selectors import token_reach
 from tokens.services.common import (
     CreatedToken,
@@ -96,6 +97,8 @@ def token_create(
     expires_at: datetime | _Default | None = _DEFAULT,
     legacy_key: str | None = None,
     record_rules: Iterable[Any] | None = None,
+    minted_by: Publisher | None = None,
+    minted_run: Mapping[str, str] | None = None,
 ) -> CreatedToken:
     """Issue a token and return it with its secret (the only time the secret is seen).
 
@@ -104,7 +107,9 @@ def token_create(
     `role`, and only superusers of that account create them. `expires_at` defaults
     to 90 days from now; None means never. `legacy_key` imports an old key string
     as the secret (SPEC 9). `record_rules` limit its DNS records (SPEC 14; none:
-    every record). Raises TokenValidationError (nothing is written).
+    every record). `minted_by`: the trusted publisher minting it for the CI run
+    `minted_run` (SPEC 18); its event is then `token.minted`. Raises
+    TokenValidationError (nothing is written).
     """
     now = timezone.now()
     if token_type not in TokenType.values:
@@ -164,18 +169,24 @@ def token_create(
         is_legacy=legacy_key is not None,
         created_at=now,
         expires_at=expiry,
+        minted_by=minted_by,
+        minted_run=dict(minted_run or {}) if minted_by is not None else None,
     )
     token_flags_set(token, cleaned.resources)
     token.save()
-    token_selections_save(token, cleaned.resources)
+    selections = token_selections_add(token, cleaned.resources)
 
+    details: dict[str, Any] = {"permissions": token_permissions_snapshot(token, selections)}
+    if minted_by is not None:
+        details["publisher"] = {"id": minted_by.pk, "name": minted_by.name}
+        details["run"] = dict(minted_run or {})
     event_record(
-        kind=EventKind.TOKEN_CREATED,
+        kind=EventKind.TOKEN_MINTED if minted_by is not None else EventKind.TOKEN_CREATED,
         actor=actor,
         account=token.account,
         token=token,
-        summary=f"{actor.label or 'Someone'} created {token.get_type_display().lower()} "
-        f"“{token.name}” ({token.display})",
-        details={"permissions": token_permissions_snapshot(token)},
+        summary=f"{actor.label or 'Someone'} {'minted' if minted_by is not None else 'created'} "
+        f"{token.get_type_display().lower()} “{token.name}” ({token.display})",
+        details=details,
     )
     return CreatedToken(token=token, secret=secret)

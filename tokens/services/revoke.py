@@ -33,6 +33,7 @@ REVOKED_BY = {
     "cleanup": "the stale-token cleanup",
     "max_idle": "the stale-token cleanup (policy: Maximum idle time)",
     "leak_report": "a leak report",
+    "minted_expired": "the minted-token cleanup (a day after it expired)",
 }
 
 
@@ -120,6 +121,7 @@ _REASONS: dict[str, str] = {
     "leak_report": "Reported as leaked",
     "cleanup": "Unused for two years (stale-token cleanup)",
     "max_idle": "Unused past the account's maximum idle time (policy)",
+    "minted_expired": "Minted by a trusted publisher; deleted a day after it expired",
 }
 
 
