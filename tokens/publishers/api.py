@@ -139,7 +139,13 @@ _CHALLENGE = {"WWW-Authenticate": f'{REALM}, error="invalid_token"'}
 @router.post(
     "/oidc/exchange",
     auth=None,
-    response={201: Data[MintedTokenOut], 401: ErrorOut, 403: ErrorOut, 429: ErrorOut, **BODY_ERRORS},
+    response={
+        201: Data[MintedTokenOut],
+        401: ErrorOut,
+        403: ErrorOut,
+        429: ErrorOut,
+        **BODY_ERRORS,
+    },
 )
 def oidc_exchange(request: HttpRequest, payload: ExchangeIn) -> HttpResponse:
     """Trade a CI job's OIDC ID token for a short-lived automation token (trusted publishers).

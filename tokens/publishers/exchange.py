@@ -204,7 +204,9 @@ KEYS = KeyCache()
 def _decoded(raw: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The header and claims, unverified (only to find the issuer and its key)."""
     if not isinstance(raw, str) or len(raw) > MAX_ID_TOKEN_LENGTH or raw.count(".") != 2:
-        raise ExchangeRefused("signature", "the token is not a signed JWT (header.claims.signature).")
+        raise ExchangeRefused(
+            "signature", "the token is not a signed JWT (header.claims.signature)."
+        )
     try:
         parsed = jws.extract_compact(raw.encode("ascii"))
         claims = json.loads(parsed.payload)
@@ -276,8 +278,7 @@ def id_token_verify(raw: str, *, now: datetime) -> VerifiedIdToken:
     """Every check up to replay, in SPEC 18's order; ExchangeRefused names the first to fail."""
     header, unverified = _decoded(raw)
     issuer = unverified.get("iss")
-    publishers = publishers_trusting(issuer) if isinstance(issuer, str) and issuer else []
-    if not publishers:
+    if not isinstance(issuer, str) or not (publishers := publishers_trusting(issuer)):
         if header.get("alg") not in ALGORITHMS:
             _signature(raw, header, "")  # refused for its algorithm first
         raise ExchangeRefused(

@@ -95,32 +95,49 @@ class Condition:
     help: str = ""
 
 
+_REF_HELP = "refs/heads/main exactly, or a pattern where * stands for one or more characters."
 _GITHUB = (
-    Condition("repository", "Repository", "repository", True, "repository", _any_case,
-              "owner/name, e.g. octo-org/octo-repo."),
-    Condition("repository_id", "Repository id", "repository_id", True, "id", _exact,
-              "The repository's number: a deleted and re-registered name never matches."),
-    Condition("repository_owner_id", "Owner id", "repository_owner_id", True, "id", _exact,
-              "The number of the user or organisation that owns it."),
-    Condition("workflow", "Workflow", "job_workflow_ref", False, "workflow", _workflow_held,
-              "The workflow file that runs the job: .github/workflows/deploy.yml, or a "
-              "reusable one elsewhere: org/shared/.github/workflows/deploy.yml@refs/tags/v1."),
-    Condition("caller_workflow", "Calling workflow", "workflow_ref", False, "caller", _workflow_held,
-              "With a reusable workflow: the repository's workflow file that calls it."),
-    Condition("environment", "Environment", "environment", False, "text", _exact,
-              "The deployment environment, e.g. production."),
-    Condition("ref", "Ref", "ref", False, "ref", _ref,
-              "refs/heads/main exactly, or a pattern where * stands for one or more characters."),
+    Condition(
+        "repository", "Repository", "repository", True, "repository", _any_case,
+        help="owner/name, e.g. octo-org/octo-repo.",
+    ),
+    Condition(
+        "repository_id", "Repository id", "repository_id", True, "id",
+        help="The repository's number: a deleted and re-registered name never matches.",
+    ),
+    Condition(
+        "repository_owner_id", "Owner id", "repository_owner_id", True, "id",
+        help="The number of the user or organisation that owns it.",
+    ),
+    Condition(
+        "workflow", "Workflow", "job_workflow_ref", False, "workflow", _workflow_held,
+        help="The workflow file that runs the job: .github/workflows/deploy.yml, or a reusable "
+        "one elsewhere: org/shared/.github/workflows/deploy.yml@refs/tags/v1.",
+    ),
+    Condition(
+        "caller_workflow", "Calling workflow", "workflow_ref", False, "caller", _workflow_held,
+        help="With a reusable workflow: the repository's workflow file that calls it.",
+    ),
+    Condition(
+        "environment", "Environment", "environment", False, "text",
+        help="The deployment environment, e.g. production.",
+    ),
+    Condition("ref", "Ref", "ref", False, "ref", _ref, help=_REF_HELP),
 )  # fmt: skip
 _GITLAB = (
-    Condition("project_path", "Project", "project_path", True, "project", _any_case,
-              "group/project, e.g. my-group/my-project."),
-    Condition("project_id", "Project id", "project_id", True, "id", _exact,
-              "The project's number: a deleted and re-created path never matches."),
-    Condition("ref", "Ref", "ref_path", False, "ref", _ref,
-              "refs/heads/main exactly, or a pattern where * stands for one or more characters."),
-    Condition("environment", "Environment", "environment", False, "text", _exact,
-              "The deployment environment, e.g. production."),
+    Condition(
+        "project_path", "Project", "project_path", True, "project", _any_case,
+        help="group/project, e.g. my-group/my-project.",
+    ),
+    Condition(
+        "project_id", "Project id", "project_id", True, "id",
+        help="The project's number: a deleted and re-created path never matches.",
+    ),
+    Condition("ref", "Ref", "ref_path", False, "ref", _ref, help=_REF_HELP),
+    Condition(
+        "environment", "Environment", "environment", False, "text",
+        help="The deployment environment, e.g. production.",
+    ),
 )  # fmt: skip
 CONDITIONS: dict[str, tuple[Condition, ...]] = {Provider.GITHUB: _GITHUB, Provider.GITLAB: _GITLAB}
 CUSTOM_SUB = Condition("sub", "Subject", "sub", True, "text", _exact, "The exact `sub`.")
@@ -210,7 +227,9 @@ def conditions_clean(provider: str, raw: Any) -> dict[str, str]:
         condition = known.get(name)
         if condition is None and provider in CONDITIONS:
             errors[field] = f"Unknown condition; {provider} offers {', '.join(known)}."
-        elif condition is None and (not _CLAIM_NAME_RE.match(str(name)) or name in REGISTERED_CLAIMS):
+        elif condition is None and (
+            not _CLAIM_NAME_RE.match(str(name)) or name in REGISTERED_CLAIMS
+        ):
             errors[field] = "Name a claim of the ID token other than iss, aud, exp, nbf, iat, jti."
         elif text is None:
             errors[field] = "Give the value as text (or a number, or true/false)."
@@ -221,7 +240,11 @@ def conditions_clean(provider: str, raw: Any) -> dict[str, str]:
             else:
                 cleaned[name] = text
     for condition in known.values():
-        if condition.required and condition.name not in cleaned and f"conditions.{condition.name}" not in errors:
+        if (
+            condition.required
+            and condition.name not in cleaned
+            and f"conditions.{condition.name}" not in errors
+        ):
             errors[f"conditions.{condition.name}"] = f"{condition.label} is required."
     if errors:
         raise TokenValidationError(errors)
@@ -255,12 +278,16 @@ def conditions_judge(
         actual = _text(claims.get(condition.claim))
         held = actual is not None and condition.held(expected, actual, conditions)
         results.append(
-            ConditionResult(condition.name, condition.label, condition.claim, expected, actual, held)
+            ConditionResult(
+                condition.name, condition.label, condition.claim, expected, actual, held
+            )
         )
     return results
 
 
-def conditions_hold(provider: str, conditions: Mapping[str, str], claims: Mapping[str, Any]) -> bool:
+def conditions_hold(
+    provider: str, conditions: Mapping[str, str], claims: Mapping[str, Any]
+) -> bool:
     """Every condition holds (the exchange's match)."""
     return all(result.held for result in conditions_judge(provider, conditions, claims))
 

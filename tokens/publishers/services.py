@@ -82,7 +82,9 @@ def _apply(publisher: Publisher, cleaned: PublisherInput) -> None:
 
 
 def _name_taken(account: Account, name: str, *, other_than: int | None = None) -> None:
-    taken = Publisher.objects.filter(account=account, name=name).exclude(pk=other_than)
+    taken = Publisher.objects.filter(account=account, name=name)
+    if other_than is not None:
+        taken = taken.exclude(pk=other_than)
     if taken.exists():
         raise TokenValidationError({"name": f"{account.name} already has a publisher “{name}”."})
 
@@ -109,8 +111,8 @@ def publisher_update(*, actor: Actor, publisher: Publisher, cleaned: PublisherIn
     """Change a publisher; tokens it minted keep the grant they were given (minutes)."""
     with transaction.atomic(durable=True):
         _check_manager(actor, publisher.account)
-        publisher = Publisher.objects.select_for_update().select_related("account").get(
-            pk=publisher.pk
+        publisher = (
+            Publisher.objects.select_for_update().select_related("account").get(pk=publisher.pk)
         )
         _name_taken(publisher.account, cleaned.name, other_than=publisher.pk)
         before = _snapshot(publisher)
@@ -236,15 +238,18 @@ def publisher_token_mint(
     with transaction.atomic(durable=True):
         try:
             UsedIdToken.objects.create(
-                issuer=id_token.issuer, jti=id_token.jti, expires_at=id_token.expires_at, used_at=now
+                issuer=id_token.issuer,
+                jti=id_token.jti,
+                expires_at=id_token.expires_at,
+                used_at=now,
             )
         except IntegrityError:
             raise ExchangeRefused(
                 "replayed", "this ID token was exchanged already (each jti is accepted once)."
             ) from None
         chosen = _matching_publisher(id_token, publisher_id)
-        publisher = Publisher.objects.select_for_update().select_related("account").get(
-            pk=chosen.pk
+        publisher = (
+            Publisher.objects.select_for_update().select_related("account").get(pk=chosen.pk)
         )
         _limit(publisher, now)
         run = run_context(publisher.provider, id_token.claims)

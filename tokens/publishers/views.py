@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -37,7 +37,7 @@ from tokens.record_rules import record_rules_text, rules_from_json
 from tokens.services import NotPermitted
 from tokens.validation import TokenValidationError
 from tokens.views.common import actor_of, stash, to_sudo, unstash
-from tokens.views.form import error_summary, pickers, rule_rows
+from tokens.views.form import error_summary, pickers, rule_rows, values_of
 
 PAGE_TEMPLATE = "tokens/publishers.html"
 FORM_TEMPLATE = "tokens/publisher_form.html"
@@ -93,7 +93,9 @@ def _row(publisher: Publisher, claims: dict[str, Any] | None = None) -> Publishe
         )
     return PublisherRow(
         publisher=publisher,
-        conditions=[(labels.get(name, name), value) for name, value in publisher.conditions.items()],
+        conditions=[
+            (labels.get(name, name), value) for name, value in publisher.conditions.items()
+        ],
         resources=resources or ["All resources"],
         records=record_rules_text(rules_from_json(publisher.record_rules)),
         report=report,
@@ -202,7 +204,7 @@ def _form_page(request: AccountRequest, publisher: Publisher | None) -> HttpResp
         initial = PublisherForm.initial_for(publisher) if publisher else {}
         form = PublisherForm(initial=initial, provider=provider)
     reach = selectors.token_reach(token_type=TokenType.AUTOMATION, account_id=request.account.pk)
-    checked = form.data.getlist("scopes") if form.is_bound else form.initial.get("scopes", [])
+    checked = values_of(form, "scopes")
     context = {
         "form": form,
         "publisher": publisher,
@@ -233,7 +235,7 @@ def publisher_edit(request: AccountRequest, publisher_id: int) -> HttpResponse:
         return _forbidden(request)
     publisher = publisher_in(request.account, publisher_id)
     if publisher is None:
-        return render(request, "404.html", status=404)
+        raise Http404("No such trusted publisher.")
     return _form_page(request, publisher)
 
 
@@ -245,7 +247,7 @@ def publisher_remove(request: AccountRequest, publisher_id: int) -> HttpResponse
         return _forbidden(request)
     publisher = publisher_in(request.account, publisher_id)
     if publisher is None:
-        return render(request, "404.html", status=404)
+        raise Http404("No such trusted publisher.")
     here = request.path
     stash_key = f"publisher-delete:{publisher.pk}"
     if not sudo_is_active(request):
