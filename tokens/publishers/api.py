@@ -180,7 +180,8 @@ def oidc_exchange(request: HttpRequest, payload: ExchangeIn) -> HttpResponse:
         return error_response(403, code, message)
     token = minted.created.token
     minted_by = {"publisher": minted.publisher.pk, "name": minted.publisher.name}
-    return ok({**row_json(token), "token": minted.created.secret, "minted_by": minted_by}, 201)
+    data = {**row_json(token, minted.selections), "token": minted.created.secret}
+    return ok({**data, "minted_by": minted_by}, 201)
 
 
 # --------------------------------------------------------------------------- publishers

@@ -9,17 +9,19 @@ the publisher (no person), so the token counts towards nobody's 100.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
 from accounts.selectors import memberships_managing
 from tokens.events import Actor, event_record
 from tokens.models import RESOURCE_MODELS, ActorKind, EventChannel, EventKind, TokenType
+from tokens.permissions import Kind
 from tokens.publishers.exchange import ExchangeRefused, VerifiedIdToken
 from tokens.publishers.models import Publisher, UsedIdToken
 from tokens.publishers.rules import (
@@ -29,7 +31,7 @@ from tokens.publishers.rules import (
     kinds_selected,
     run_context,
 )
-from tokens.publishers.selectors import minted_expired_before, minted_live
+from tokens.publishers.selectors import minted_expired_before, minted_live, publisher_lock
 from tokens.services import CreatedToken, NotPermitted, token_create, token_revoke
 from tokens.validation import TokenValidationError
 
@@ -117,7 +119,6 @@ def publisher_update(*, actor: Actor, publisher: Publisher, cleaned: PublisherIn
         _name_taken(publisher.account, cleaned.name, other_than=publisher.pk)
         before = _snapshot(publisher)
         _apply(publisher, cleaned)
-        publisher.updated_at = timezone.now()
         publisher.save()
         after = _snapshot(publisher)
         if after != before:
@@ -161,6 +162,7 @@ class Minted:
 
     publisher: Publisher
     created: CreatedToken
+    selections: dict[Kind, list[int]]  # the ids it selects, per kind (the rest: all)
 
 
 def _claims_compared(id_token: VerifiedIdToken, candidates: list[Publisher]) -> str:
@@ -173,6 +175,29 @@ def _claims_compared(id_token: VerifiedIdToken, candidates: list[Publisher]) -> 
         f"{name}={str(claims[name])[:100]!r}" if name in claims else f"{name} absent"
         for name in names
     )
+
+
+@functools.cache
+def _use_sql() -> str:
+    return (
+        f"INSERT INTO {UsedIdToken._meta.db_table} (issuer, jti, expires_at, used_at) "  # noqa: S608
+        "VALUES (%s, %s, %s, %s)"
+    )
+
+
+def _id_token_use(id_token: VerifiedIdToken, now: datetime) -> None:
+    """Record the ID token's jti, or refuse it as replayed: the unique (issuer, jti) holds
+    across every app server sharing the database. Hand-written: the exchange's hot path."""
+    adapt = connection.ops.adapt_datetimefield_value
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _use_sql(), [id_token.issuer, id_token.jti, adapt(id_token.expires_at), adapt(now)]
+            )
+    except IntegrityError:
+        raise ExchangeRefused(
+            "replayed", "this ID token was exchanged already (each jti is accepted once)."
+        ) from None
 
 
 def _matching_publisher(id_token: VerifiedIdToken, publisher_id: int | None) -> Publisher:
@@ -213,13 +238,26 @@ def _minted_name(publisher: Publisher, run: dict[str, str]) -> str:
     return publisher.name[: 100 - len(suffix)] + suffix
 
 
-def _limit(publisher: Publisher, now: datetime) -> None:
-    """At most MAX_LIVE_PER_PUBLISHER live tokens (the publisher's row is locked)."""
-    live = minted_live(publisher, now=now)
-    if live.count() >= MAX_LIVE_PER_PUBLISHER:
-        soonest = live.order_by("expires_at").values_list("expires_at", flat=True).first()
+def _locked(id_token: VerifiedIdToken, chosen: Publisher, now: datetime) -> Publisher:
+    """The chosen publisher, its row locked and its live tokens counted (one query): minting
+    for it waits for a change or deletion of it, and counts one at a time. Changed since it
+    was read, it is read again and must still match. At most MAX_LIVE_PER_PUBLISHER live."""
+    locked = publisher_lock(chosen.pk, now=now)
+    publisher: Publisher | None = chosen
+    if locked is not None and locked.updated_at != chosen.updated_at:
+        publisher = Publisher.objects.select_related("account").filter(pk=chosen.pk).first()
+    if (
+        locked is None
+        or publisher is None
+        or not conditions_hold(publisher.provider, publisher.conditions, id_token.claims)
+    ):
+        raise ExchangeRefused("no publisher matched", "the publisher changed; try again.")
+    if locked.live_tokens >= MAX_LIVE_PER_PUBLISHER:
+        live = minted_live(publisher, now=now).order_by("expires_at")
+        soonest = live.values_list("expires_at", flat=True).first()
         wait = int((soonest - now).total_seconds()) + 1 if soonest else 60
         raise PublisherLimitReached(retry_after=max(1, wait))
+    return publisher
 
 
 def publisher_token_mint(
@@ -236,23 +274,10 @@ def publisher_token_mint(
     """
     now = timezone.now()
     with transaction.atomic(durable=True):
-        try:
-            UsedIdToken.objects.create(
-                issuer=id_token.issuer,
-                jti=id_token.jti,
-                expires_at=id_token.expires_at,
-                used_at=now,
-            )
-        except IntegrityError:
-            raise ExchangeRefused(
-                "replayed", "this ID token was exchanged already (each jti is accepted once)."
-            ) from None
-        chosen = _matching_publisher(id_token, publisher_id)
-        publisher = (
-            Publisher.objects.select_for_update().select_related("account").get(pk=chosen.pk)
-        )
-        _limit(publisher, now)
+        _id_token_use(id_token, now)
+        publisher = _locked(id_token, _matching_publisher(id_token, publisher_id), now)
         run = run_context(publisher.provider, id_token.claims)
+        resources = _resources_now(publisher)
         actor = Actor(
             ActorKind.SYSTEM,
             EventChannel.TRUSTED_PUBLISHER,
@@ -266,14 +291,15 @@ def publisher_token_mint(
             account=publisher.account,
             role=publisher.role,
             scopes=publisher.scopes,
-            resources=_resources_now(publisher),
+            resources=resources,
             record_rules=publisher.record_rules,
             tls_access=publisher.tls_access,
             expires_at=now + timedelta(minutes=publisher.lifetime_minutes),
             minted_by=publisher,
             minted_run=run,
         )
-    return Minted(publisher=publisher, created=created)
+    selections = {Kind(kind): ids for kind, ids in resources.items() if isinstance(ids, list)}
+    return Minted(publisher=publisher, created=created, selections=selections)
 
 
 @dataclass(frozen=True)
