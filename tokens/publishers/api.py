@@ -157,13 +157,13 @@ def oidc_exchange(request: HttpRequest, payload: ExchangeIn) -> HttpResponse:
     client IP, or 50 live tokens per publisher.
     """
     ip = client_ip(request)
-    attempt = count_attempt((EXCHANGES_PER_IP, ip or "unknown"))
-    if attempt.retry_after:
+    wait = count_attempt((EXCHANGES_PER_IP, ip or "unknown"))
+    if wait:
         return error_response(
             429,
             "rate_limited",
             "Too many exchanges from this address; try again later.",
-            {"Retry-After": str(attempt.retry_after)},
+            {"Retry-After": str(wait)},
         )
     try:
         verified = id_token_verify(payload.token, now=timezone.now())

@@ -25,7 +25,7 @@ from accounts.models import Account
 from accounts.roles import ROLE_OPERATIONS
 from tokens.models import TokenType
 from tokens.permissions import AUTOMATION_ROLES, SCOPE_OPERATIONS, TLS_OPERATIONS, Kind
-from tokens.policies import token_refusal
+from tokens.policies.selectors import token_refusal
 from tokens.publishers.models import DEFAULT_ISSUERS, LIFETIME_RANGE, Provider
 from tokens.selectors import token_reach
 from tokens.validation import Problems, TokenValidationError, clean_token_input

@@ -32,7 +32,9 @@ from tokens.publishers.rules import (
     run_context,
 )
 from tokens.publishers.selectors import minted_expired_before, minted_live, publisher_lock
-from tokens.services import CreatedToken, NotPermitted, token_create, token_revoke
+from tokens.services.common import CreatedToken, NotPermitted
+from tokens.services.issue import token_create
+from tokens.services.revoke import token_revoke
 from tokens.validation import TokenValidationError
 
 MAX_LIVE_PER_PUBLISHER = 50

@@ -33,8 +33,8 @@ from tokens.publishers.rules import (
 )
 from tokens.publishers.selectors import minted_live, publisher_in, publishers_of
 from tokens.publishers.services import publisher_create, publisher_delete, publisher_update
-from tokens.record_rules import record_rules_text, rules_from_json
-from tokens.services import NotPermitted
+from tokens.records.rules import record_rules_text, rules_from_json
+from tokens.services.common import NotPermitted
 from tokens.validation import TokenValidationError
 from tokens.views.common import actor_of, stash, to_sudo, unstash
 from tokens.views.form import error_summary, pickers, rule_rows, values_of

@@ -73,8 +73,7 @@ def token_permissions_snapshot(
         "resources": token.resources_json()
         if selections is None
         else {
-            str(kind): "all" if token.has_all(kind) else selections.get(kind, [])
-            for kind in Kind
+            str(kind): "all" if token.has_all(kind) else selections.get(kind, []) for kind in Kind
         },
         "allowed_ips": list(token.allowed_ips),
         "record_rules": list(token.record_rules),
