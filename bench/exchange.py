@@ -40,8 +40,8 @@ from bench.run import Endpoint, request_wsgi  # noqa: E402
 from tests.support.issuer import OidcIssuer  # noqa: E402
 from tokens.events import Actor  # noqa: E402
 from tokens.models import Token  # noqa: E402
-from tokens.publishers.rules import publisher_input_clean  # noqa: E402
 from tokens.publishers.services import publisher_create  # noqa: E402
+from tokens.publishers.validation import publisher_input_clean  # noqa: E402
 from tokens.services.issue import token_create  # noqa: E402
 
 BATCH = 40

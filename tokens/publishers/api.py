@@ -39,7 +39,6 @@ from tokens.api.tokens import row_json
 from tokens.permissions import AUTOMATION_ROLES, SCOPES
 from tokens.publishers.exchange import ExchangeRefused, id_token_verify
 from tokens.publishers.models import DEFAULT_LIFETIME_MINUTES, Provider
-from tokens.publishers.rules import publisher_input_clean
 from tokens.publishers.selectors import publisher_in, publishers_of
 from tokens.publishers.services import (
     PublisherLimitReached,
@@ -48,6 +47,7 @@ from tokens.publishers.services import (
     publisher_json,
     publisher_token_mint,
 )
+from tokens.publishers.validation import publisher_input_clean
 from tokens.validation import TokenValidationError
 
 router = Router(tags=["trusted publishers"])

@@ -24,14 +24,9 @@ from tokens.models import RESOURCE_MODELS, ActorKind, EventChannel, EventKind, T
 from tokens.permissions import Kind
 from tokens.publishers.exchange import ExchangeRefused, VerifiedIdToken
 from tokens.publishers.models import Publisher, UsedIdToken
-from tokens.publishers.rules import (
-    PublisherInput,
-    compared_claims,
-    conditions_hold,
-    kinds_selected,
-    run_context,
-)
+from tokens.publishers.rules import compared_claims, conditions_hold, kinds_selected, run_context
 from tokens.publishers.selectors import minted_expired_before, minted_live, publisher_lock
+from tokens.publishers.validation import PublisherInput
 from tokens.services.common import CreatedToken, NotPermitted
 from tokens.services.issue import token_create
 from tokens.services.revoke import token_revoke

@@ -25,14 +25,10 @@ from tokens.models import TokenType
 from tokens.permissions import KIND_LABELS, SCOPE_DESCRIPTIONS, SCOPES, Kind
 from tokens.publishers.forms import PublisherForm, TesterForm
 from tokens.publishers.models import Provider, Publisher
-from tokens.publishers.rules import (
-    ConditionResult,
-    provider_conditions,
-    publisher_input_clean,
-    tester_report,
-)
+from tokens.publishers.rules import ConditionResult, provider_conditions, tester_report
 from tokens.publishers.selectors import minted_live, publisher_in, publishers_of
 from tokens.publishers.services import publisher_create, publisher_delete, publisher_update
+from tokens.publishers.validation import publisher_input_clean
 from tokens.records.rules import record_rules_text, rules_from_json
 from tokens.services.common import NotPermitted
 from tokens.validation import TokenValidationError

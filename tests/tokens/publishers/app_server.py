@@ -25,8 +25,8 @@ def setup(issuer: str) -> None:
     """The database, an account, its superuser and a publisher trusting `issuer`."""
     from accounts.models import Account, Membership, User
     from tokens.events import Actor
-    from tokens.publishers.rules import publisher_input_clean
     from tokens.publishers.services import publisher_create
+    from tokens.publishers.validation import publisher_input_clean
 
     call_command("migrate", verbosity=0)
     account = Account.objects.create(name="Acme", slug="acme", plan="teams")

@@ -13,8 +13,8 @@ from tests.tokens.test_api import call
 from tokens.events import Actor
 from tokens.publishers import exchange as exchange_module
 from tokens.publishers.models import Publisher
-from tokens.publishers.rules import publisher_input_clean
 from tokens.publishers.services import publisher_create
+from tokens.publishers.validation import publisher_input_clean
 
 EXCHANGE = "/oidc/exchange"
 
