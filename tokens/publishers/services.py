@@ -257,6 +257,26 @@ def _locked(id_token: VerifiedIdToken, chosen: Publisher, now: datetime) -> Publ
     return publisher
 
 
+def _mint(
+    actor: Actor, publisher: Publisher, run: dict[str, str], resources: dict, now: datetime
+) -> CreatedToken:
+    """The token, created by the token services with the publisher's grant."""
+    return token_create(
+        actor=actor,
+        token_type=TokenType.AUTOMATION,
+        name=_minted_name(publisher, run),
+        account=publisher.account,
+        role=publisher.role,
+        scopes=publisher.scopes,
+        resources=resources,
+        record_rules=publisher.record_rules,
+        tls_access=publisher.tls_access,
+        expires_at=now + timedelta(minutes=publisher.lifetime_minutes),
+        minted_by=publisher,
+        minted_run=run,
+    )
+
+
 def publisher_token_mint(
     *, id_token: VerifiedIdToken, publisher_id: int | None = None, ip: str | None = None
 ) -> Minted:
@@ -274,27 +294,20 @@ def publisher_token_mint(
         _id_token_use(id_token, now)
         publisher = _locked(id_token, _matching_publisher(id_token, publisher_id), now)
         run = run_context(publisher.provider, id_token.claims)
-        resources = _resources_now(publisher)
         actor = Actor(
             ActorKind.SYSTEM,
             EventChannel.TRUSTED_PUBLISHER,
             label=f"trusted publisher “{publisher.name}”",
             ip=ip,
         )
-        created = token_create(
-            actor=actor,
-            token_type=TokenType.AUTOMATION,
-            name=_minted_name(publisher, run),
-            account=publisher.account,
-            role=publisher.role,
-            scopes=publisher.scopes,
-            resources=resources,
-            record_rules=publisher.record_rules,
-            tls_access=publisher.tls_access,
-            expires_at=now + timedelta(minutes=publisher.lifetime_minutes),
-            minted_by=publisher,
-            minted_run=run,
-        )
+        resources = dict(publisher.resources)
+        try:
+            created = _mint(actor, publisher, run, resources, now)
+        except TokenValidationError as refused:
+            if not any(field.startswith("resources.") for field in refused.message_dict):
+                raise
+            resources = _resources_now(publisher)  # some were deleted since: leave them out
+            created = _mint(actor, publisher, run, resources, now)
     selections = {Kind(kind): ids for kind, ids in resources.items() if isinstance(ids, list)}
     return Minted(publisher=publisher, created=created, selections=selections)
 
