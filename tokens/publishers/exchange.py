@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import math
 import socket
 import threading
 import time
@@ -67,7 +68,7 @@ class VerifiedIdToken:
     issuer: str
     claims: dict[str, Any]
     jti: str
-    expires_at: datetime
+    expires_at: datetime  # until when it would pass the checks: its jti is kept that long
     publishers: list[Publisher] = field(default_factory=list)
 
 
@@ -245,17 +246,22 @@ def _signature(raw: str, header: Mapping[str, Any], issuer: str) -> dict[str, An
     return claims
 
 
+# The check a malformed time claim fails.
+_TIME_CHECKS = {"exp": "expired", "nbf": "not yet valid", "iat": "too old"}
+
+
 def _number(claims: Mapping[str, Any], name: str) -> int | None:
     value = claims.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ExchangeRefused("signature", f"the claim {name} is not a number.")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ExchangeRefused(_TIME_CHECKS[name], f"the claim {name} is not a time.")
     return int(value)
 
 
 def _times(claims: Mapping[str, Any], now: int) -> int:
-    """exp, nbf and iat with SPEC 18's leeway; returns exp."""
+    """exp, nbf and iat with SPEC 18's leeway; returns until when a replay must be refused:
+    the token's expiry, or sooner, when it becomes too old."""
     exp, nbf, iat = (_number(claims, name) for name in ("exp", "nbf", "iat"))
     if exp is None:
         raise ExchangeRefused("expired", "the token has no exp.")
@@ -271,7 +277,7 @@ def _times(claims: Mapping[str, Any], now: int) -> int:
         raise ExchangeRefused(
             "too old", f"the token was issued {(now - iat) // 60} minutes ago; at most 10."
         )
-    return exp
+    return min(exp, iat + MAX_AGE_SECONDS) + LEEWAY_SECONDS
 
 
 def id_token_verify(raw: str, *, now: datetime) -> VerifiedIdToken:
@@ -291,7 +297,7 @@ def id_token_verify(raw: str, *, now: datetime) -> VerifiedIdToken:
         raise ExchangeRefused(
             "audience", f"the token's aud {str(claims.get('aud'))[:100]!r} is not this server's."
         )
-    exp = _times(claims, int(now.timestamp()))
+    usable_until = _times(claims, int(now.timestamp()))
     jti = claims.get("jti")
     if not isinstance(jti, str) or not jti or len(jti) > 255:
         raise ExchangeRefused("replayed", "the token has no jti, so it could be replayed.")
@@ -299,6 +305,6 @@ def id_token_verify(raw: str, *, now: datetime) -> VerifiedIdToken:
         issuer=issuer,
         claims=claims,
         jti=jti,
-        expires_at=datetime.fromtimestamp(exp + LEEWAY_SECONDS, tz=UTC),
+        expires_at=datetime.fromtimestamp(usable_until, tz=UTC),
         publishers=publishers,
     )
