@@ -36,7 +36,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from accounts.models import Account, Membership, User, Zone  # noqa: E402
-from bench.run import Endpoint, request_wsgi  # noqa: E402
+from bench.run import Endpoint, request  # noqa: E402
 from tests.support.issuer import OidcIssuer  # noqa: E402
 from tokens.events import Actor  # noqa: E402
 from tokens.models import Token  # noqa: E402
@@ -82,7 +82,7 @@ def timed(endpoints: list[Endpoint]) -> float:
     gc.collect()
     start = time.process_time()
     for endpoint in endpoints:
-        status = request_wsgi(endpoint)
+        status = request(endpoint)
         assert status.startswith(str(endpoint.status)), status
     return (time.process_time() - start) / len(endpoints)
 
@@ -115,7 +115,7 @@ def main() -> None:
             return run(sql, *args)
 
         with connection.execute_wrapper(counted):
-            request_wsgi(exchange_endpoint(next(tokens)))
+            request(exchange_endpoint(next(tokens)))
         reset()
 
         exchange_times, whoami_times, ratios = [], [], []

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import Count, Model, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    DateTimeField,
+    Field,
+    JSONField,
+    Model,
+    Q,
+    QuerySet,
+)
 from django.utils import timezone
 
 from accounts.models import Account
@@ -20,26 +30,18 @@ from tokens.publishers.models import Publisher
 M = TypeVar("M", bound=Model)
 
 
-# The exchange's first read, in plain SQL (tokens.auth.columns): each publisher with the
-# account fields a minted token's rules read (plan, name, policies); the account's others
-# are deferred. On this path the ORM's join cost more than the rest of the verification.
-_PUBLISHER_FIELDS = tuple(field.attname for field in Publisher._meta.concrete_fields)
-_ACCOUNT_FIELDS = (
-    "id",
-    "slug",
-    "name",
-    "plan",
-    "max_lifetime_days",
-    "max_idle_days",
-    "automation_requires_ip_allow_list",
-    "allowed_networks",
-)
+# The exchange's first read, in plain SQL (tokens.auth.columns): each publisher with its
+# account, every column of both. On this path the ORM's join cost more than the rest of the
+# verification.
+def _fields(model: type[Model]) -> tuple[str, ...]:
+    return tuple(field.attname for field in model._meta.concrete_fields)
+
+
+_PUBLISHER_FIELDS, _ACCOUNT_FIELDS = _fields(Publisher), _fields(Account)
 _TRUSTING_ROW = Select(
     model_columns(Publisher, "p", _PUBLISHER_FIELDS),
     model_columns(Account, "a", _ACCOUNT_FIELDS, prefix="account__"),
 )
-_JSON_FIELDS = frozenset({"conditions", "scopes", "resources", "record_rules", "allowed_networks"})
-_BOOLEAN_FIELDS = frozenset({"tls_access", "automation_requires_ip_allow_list"})
 
 
 @functools.cache
@@ -51,17 +53,28 @@ def _trusting_sql() -> str:
     )
 
 
-def _value(name: str, value: Any) -> Any:
-    """A column's value as the model holds it (JSON text on SQLite, RFC 3339 times)."""
-    if name in _JSON_FIELDS and isinstance(value, str | bytes):
-        return json.loads(value)
-    if name in _BOOLEAN_FIELDS:
-        return bool(value)
-    return aware(value) if isinstance(value, str | datetime) and name.endswith("_at") else value
+def _converter(field: Field) -> Callable[[Any], Any]:
+    """How a raw column value becomes the model's (SQLite: JSON as text, booleans as 0/1,
+    times as RFC 3339 text through time_column; PostgreSQL's driver converts them)."""
+    if isinstance(field, JSONField):
+        return lambda value: json.loads(value) if isinstance(value, str | bytes) else value
+    if isinstance(field, BooleanField):
+        return lambda value: value if value is None else bool(value)
+    if isinstance(field, DateTimeField):
+        return aware
+    return lambda value: value
+
+
+@functools.cache
+def _converters(model: type[Model]) -> tuple[Callable[[Any], Any], ...]:
+    return tuple(_converter(field) for field in model._meta.concrete_fields)
 
 
 def _model(model: type[M], row: Any, names: tuple[str, ...], prefix: str = "") -> M:
-    values = [_value(name, getattr(row, prefix + name)) for name in names]
+    values = [
+        convert(getattr(row, prefix + name))
+        for convert, name in zip(_converters(model), names, strict=True)
+    ]
     return model.from_db(connection.alias, list(names), values)
 
 
