@@ -328,6 +328,11 @@ KEYWARD_SECRET_SCANNING_KEYS = os.environ.get("KEYWARD_SECRET_SCANNING_KEYS", ""
 # at save and at every delivery, and only https is accepted, unless this is set: for
 # tests and a receiver on this machine. Never in production (check --deploy: keyward.W002).
 KEYWARD_WEBHOOKS_ALLOW_PRIVATE = env_bool("KEYWARD_WEBHOOKS_ALLOW_PRIVATE", False)
+# Trusted publishers (SPEC 18): the `aud` CI requests its ID tokens for (shown on the
+# Trusted publishers page), and the issuers trusted over plain http (tests only: every
+# other issuer's discovery document and keys are fetched over https).
+KEYWARD_OIDC_AUDIENCE = os.environ.get("KEYWARD_OIDC_AUDIENCE", "keyward").strip() or "keyward"
+KEYWARD_OIDC_INSECURE_ISSUERS = env_list("KEYWARD_OIDC_INSECURE_ISSUERS")
 
 LOGGING = {
     "version": 1,

@@ -35,6 +35,9 @@ class Actor:
     token_display: str = ""
     label: str = ""
     ip: str | None = None
+    # A token minted by a trusted publisher: the CI run it was minted for (SPEC 18). Its
+    # events (API writes) carry it.
+    run: Mapping[str, str] | None = None
 
     @classmethod
     def person(
@@ -65,8 +68,11 @@ class Actor:
         name: str,
         display: str,
         ip: str | None,
+        run: Mapping[str, str] | None = None,
     ) -> Actor:
-        """A token calling the API (Bearer): its owner for user tokens, None for automation."""
+        """A token calling the API (Bearer): its owner for user tokens, None for automation.
+
+        `run`: a minted token's CI run (SPEC 18), recorded with each of its events."""
         return cls(
             ActorKind.TOKEN,
             EventChannel.API_TOKEN,
@@ -77,6 +83,7 @@ class Actor:
             token_display=display,
             label=f"Token “{name}” ({display})",
             ip=ip,
+            run=run,
         )
 
 
@@ -92,7 +99,8 @@ def event_record(
     """Append one event to the log. Callers pass no secret, ever.
 
     `token` is the token acted on. Without one, a token that acts (an API write) is
-    the event's token: the log's Token column and token filter then name it.
+    the event's token: the log's Token column and token filter then name it. A token
+    minted by a trusted publisher adds its CI run to the details (`run`).
     """
     if token is not None:
         about = {
@@ -126,7 +134,7 @@ def event_record(
         channel=actor.channel,
         ip=actor.ip or None,
         summary=summary[:300],
-        details=dict(details or {}),
+        details={**(details or {}), **({"run": dict(actor.run)} if actor.run else {})},
         **about,
     )
     # The event kinds that are webhook types reach the account's webhooks (SPEC 19).

@@ -7,7 +7,9 @@ a worker runs it. The schedules are here, in code, not in cron lines:
 - usage flushing, every minute;
 - expiry notices, every hour (each notice goes once, however often this runs; hourly
   makes the 1-day notice arrive 23 to 24 hours ahead rather than anywhere in the day);
-- the stale-token cleanup, daily at 03:17 UTC.
+- the stale-token cleanup, daily at 03:17 UTC;
+- the minted-token cleanup (trusted publishers' tokens a day after they expired, and the
+  `jti`s of expired ID tokens), every hour.
 
 Each scheduled job holds a lock in the queue's storage while it runs, so the workers
 of every machine run it one at a time; a run that finds the lock taken is skipped
@@ -45,6 +47,7 @@ T = TypeVar("T")
 USAGE_FLUSH_LOCK = lock_task("usage-flush")
 EXPIRY_NOTICES_LOCK = lock_task("expiry-notices")
 STALE_CLEANUP_LOCK = lock_task("stale-cleanup")
+MINTED_CLEANUP_LOCK = lock_task("minted-cleanup")
 
 # An email is tried again after 1, 2, 4, 8 and 16 minutes (about half an hour in all).
 EMAIL_RETRIES = 5
@@ -108,6 +111,26 @@ def stale_cleanup_task() -> int | None:
         done.old_usage,
     )
     return len(done.deleted) + len(done.revoked_idle)
+
+
+@db_periodic_task(crontab(minute="41"), name="minted.cleanup")
+def minted_cleanup_task() -> int | None:
+    """Delete minted tokens a day after they expired; forget expired ID tokens (SPEC 18)."""
+    from tokens.publishers.services import minted_tokens_clean
+
+    done = run_alone(
+        "minted-token cleanup", MINTED_CLEANUP_LOCK, lambda: minted_tokens_clean(now=timezone.now())
+    )
+    if done is None:
+        return None
+    if done.deleted or done.forgotten_id_tokens:
+        logger.info(
+            "minted-token cleanup: %d expired minted token(s) deleted, %d used ID token(s) "
+            "forgotten",
+            done.deleted,
+            done.forgotten_id_tokens,
+        )
+    return done.deleted
 
 
 @task(

@@ -21,6 +21,7 @@ from tokens.api.lean import READS, head_as_get, lean_view
 from tokens.api.openapi import KeywardOpenAPI
 from tokens.api.parser import StrictJsonParser
 from tokens.api.security import BearerToken
+from tokens.publishers import api as publishers
 from tokens.webhooks import api as webhooks_api
 
 
@@ -75,6 +76,7 @@ api = KeywardApi(
 errors.install(api)
 api.add_router("", tokens.router)
 api.add_router("", leaks.router)  # no bearer token: leak reports (SPEC 12)
+api.add_router("", publishers.router)  # trusted publishers and the OIDC exchange (SPEC 18)
 resources.add_routes(accounts.router)
 # The accounts router also holds the writes' routes (tokens.api.writes).
 api.add_router(accounts.ACCOUNTS_PREFIX, accounts.router)
