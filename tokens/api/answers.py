@@ -154,6 +154,13 @@ class PasswordForbiddenOut(ErrorOut):
     error: Literal[ErrorCode.TWO_FACTOR_REQUIRED, ErrorCode.FORBIDDEN]
 
 
+class ExchangeForbiddenOut(ErrorOut):
+    """403: the trusted publisher matched, but its grant no longer fits the account (a policy
+    `policy_violation`, or a role or resource `invalid_grant`); nothing was minted."""
+
+    error: Literal[ErrorCode.POLICY_VIOLATION, ErrorCode.INVALID_GRANT]
+
+
 class NotFoundOut(ErrorOut):
     """404: no such resource or account, or the token cannot act on it (not revealed which)."""
 

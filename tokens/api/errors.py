@@ -46,6 +46,7 @@ class ErrorCode(StrEnum):
     RECORD_NOT_ALLOWED = "record_not_allowed"  # 403, the token's record rules (SPEC 14)
     FORBIDDEN = "forbidden"  # 403
     TWO_FACTOR_REQUIRED = "two_factor_required"  # 403, HTTP Basic for a person with 2FA
+    INVALID_GRANT = "invalid_grant"  # 403, a trusted publisher's grant no longer fits (SPEC 18)
     NOT_FOUND = "not_found"  # 404
     METHOD_NOT_ALLOWED = "method_not_allowed"  # 405
     TOKEN_LIMIT_REACHED = "token_limit_reached"  # 409

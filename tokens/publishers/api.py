@@ -21,7 +21,13 @@ from accounts.models import Account
 from accounts.ratelimit import Limit, count_attempt
 from accounts.roles import MANAGE_TOKENS
 from tokens.api.access import actor, authorize, not_found, principal_of
-from tokens.api.answers import ACCOUNT_ERRORS, BODY_ERRORS, ErrorOut
+from tokens.api.answers import (
+    ACCOUNT_ERRORS,
+    BODY_ERRORS,
+    ExchangeForbiddenOut,
+    InvalidTokenOut,
+    RateLimitedOut,
+)
 from tokens.api.errors import REALM, error_response
 from tokens.api.responses import no_content, ok
 from tokens.api.schemas import (
@@ -140,9 +146,9 @@ _CHALLENGE = {"WWW-Authenticate": f'{REALM}, error="invalid_token"'}
     auth=None,
     response={
         201: Data[MintedTokenOut],
-        401: ErrorOut,
-        403: ErrorOut,
-        429: ErrorOut,
+        401: InvalidTokenOut,
+        403: ExchangeForbiddenOut,
+        429: RateLimitedOut,
         **BODY_ERRORS,
     },
 )

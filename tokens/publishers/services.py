@@ -131,12 +131,16 @@ def publisher_update(*, actor: Actor, publisher: Publisher, cleaned: PublisherIn
 
 
 def publisher_delete(*, actor: Actor, publisher: Publisher) -> None:
-    """Stop trusting a CI identity; the tokens it minted that still work are revoked."""
+    """Stop trusting a CI identity; the tokens it minted that still work are revoked.
+
+    Each revocation is its own unit of work (token_revoke is durable), done first: a
+    failure part-way leaves the publisher in place with fewer live tokens, never a
+    deleted publisher whose tokens still work.
+    """
+    _check_manager(actor, publisher.account)
+    for token in minted_live(publisher, now=timezone.now()).select_related("account"):
+        token_revoke(actor=actor, token=token, revoked_by="superuser")
     with transaction.atomic(durable=True):
-        _check_manager(actor, publisher.account)
-        now = timezone.now()
-        for token in minted_live(publisher, now=now).select_related("account"):
-            token_revoke(actor=actor, token=token, revoked_by="superuser")
         snapshot = _snapshot(publisher)
         deleted, _ = Publisher.objects.filter(pk=publisher.pk).delete()
         if deleted:
