@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.constants import Role
 from tests.factories import AccountFactory
-from tests.tokens.test_policy_views import enter_sudo
+from tests.tokens.conftest import enter_sudo
 from tokens.events import Actor
 from tokens.models import Event
 from tokens.webhooks.models import WebhookDelivery, WebhookEndpoint
