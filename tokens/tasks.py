@@ -144,7 +144,9 @@ def send_email_task(to: str, subject: str, body: str) -> None:
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
 
 
-@task(retries=3, retry_delay=60, name="leaks.revoke")
+# A reported leak is revoked even after an outage of the database: tried again after
+# 30 s, 1, 2, 4, 8, 16, 32 and 64 minutes (about two hours in all).
+@task(retries=8, retry_delay=30, retry_backoff=2, name="leaks.revoke")
 def leak_revoke_task(items: list[tuple[list[str], str, str]], reporter: str) -> int:
     """Revoke the live tokens among reported digests (SPEC 12): (digests, url, source) each."""
     from tokens.leaks.services import leaked_digests_revoke

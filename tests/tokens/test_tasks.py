@@ -45,7 +45,8 @@ def test_the_schedules_live_in_code():
     assert _due_at(2026, 5, 4, 0, 5) == {*every_minute, "expiry.notices"}
     assert _due_at(2026, 5, 4, 3, 17) == {*every_minute, "stale.cleanup"}  # daily at 03:17
     assert _due_at(2026, 5, 5, 3, 17) == {*every_minute, "stale.cleanup"}
-    assert _due_at(2026, 5, 4, 3, 41) == {*every_minute, "webhooks.forget"}  # daily at 03:41
+    assert _due_at(2026, 5, 4, 12, 41) == {*every_minute, "minted.cleanup"}  # hourly at :41
+    assert _due_at(2026, 5, 4, 3, 41) == {*every_minute, "minted.cleanup", "webhooks.forget"}
     assert _due_at(2026, 5, 4, 4, 17) == every_minute
 
 

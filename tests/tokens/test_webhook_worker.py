@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import issue_automation_token
-from tests.tokens.conftest import queue_on, wait_for, worker_running
+from tests.tokens.conftest import queue_on, worker_running
 from tokens.webhooks.models import WebhookDelivery
 from tokens.webhooks.tasks import webhook_retry_task
 
@@ -29,23 +29,28 @@ def test_a_worker_delivers_retries_and_logs(
         assert queue_storage.queue_size() == 1
         delivery = WebhookDelivery.objects.get(endpoint=endpoint)
 
+        # The test reads the database only while no worker runs: a graceful stop lets the
+        # running delivery finish recording (SQLite's in-memory test database is locked
+        # per table: a poll beside a worker's write would fail the write).
         with worker_running():
-            wait_for(lambda: WebhookDelivery.objects.get(pk=delivery.pk).attempts == 1)
-            delivery.refresh_from_db()
-            assert (delivery.state, delivery.status_code) == ("pending", 500)
-            assert delivery.next_attempt_at > timezone.now() + timedelta(seconds=30)
+            webhook_receiver.wait_for_deliveries(1)
+        delivery.refresh_from_db()
+        assert (delivery.state, delivery.attempts, delivery.status_code) == ("pending", 1, 500)
+        assert delivery.next_attempt_at > timezone.now() + timedelta(seconds=30)
 
-            # A minute later: the retry job (scheduled every minute) finds it due.
-            WebhookDelivery.objects.filter(pk=delivery.pk).update(
-                next_attempt_at=timezone.now() - timedelta(seconds=1)
-            )
-            webhook_retry_task()
-            wait_for(lambda: WebhookDelivery.objects.get(pk=delivery.pk).state == "succeeded")
+        # A minute later: the retry job (scheduled every minute) finds it due.
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            next_attempt_at=timezone.now() - timedelta(seconds=1)
+        )
+        webhook_retry_task()
+        with worker_running():
+            webhook_receiver.wait_for_deliveries(2)
 
     first, second = webhook_receiver.wait_for_deliveries(2)
     assert first.verified and second.verified
     assert (first.status, second.status) == (500, 200)
     assert second.payload["data"]["token"]["name"] == "Deploy"
     delivery.refresh_from_db()
+    assert delivery.state == "succeeded"
     assert [(a.number, a.status_code) for a in delivery.tries.all()] == [(1, 500), (2, 200)]
     assert delivery.delivered_at is not None and delivery.next_attempt_at is None
