@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 HOST = 127.0.0.1
 PORT = 8000
 
-.PHONY: demo serve sso-demo test lint format bench bench-http install clean
+.PHONY: demo serve sso-demo test lint format bench bench-exchange bench-http install clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ format: $(VENV)/.installed
 # Every API route beside the reference project's views, in one process (SQLite).
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# The trusted-publisher exchange next to whoami, in one process (docs/performance.md).
+bench-exchange: $(VENV)/.installed
+	$(PY) bench/exchange.py $(BENCH_ARGS)
 
 # Keyward beside bench/reference/ under gunicorn + PostgreSQL + Redis + wrk (needs PostgreSQL
 # and Redis on 127.0.0.1; installs wrk). BENCH_ARGS: e.g. --quick, --only whoami, --workers 4.

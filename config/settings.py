@@ -323,6 +323,16 @@ KEYWARD_SITE_URL = os.environ.get("KEYWARD_SITE_URL", "http://127.0.0.1:8000").r
 # or as a file path, naming the keys whose signatures POST /api/v1/secret-scanning/github
 # accepts. Empty: every alert is refused (401).
 KEYWARD_SECRET_SCANNING_KEYS = os.environ.get("KEYWARD_SECRET_SCANNING_KEYS", "")
+# Webhooks (SPEC 19, docs/webhooks.md): an endpoint whose host resolves to a loopback,
+# private, link-local, shared (CGNAT), multicast or cloud-metadata address is refused,
+# at save and at every delivery, and only https is accepted, unless this is set: for
+# tests and a receiver on this machine. Never in production (check --deploy: keyward.W002).
+KEYWARD_WEBHOOKS_ALLOW_PRIVATE = env_bool("KEYWARD_WEBHOOKS_ALLOW_PRIVATE", False)
+# Trusted publishers (SPEC 18): the `aud` CI requests its ID tokens for (shown on the
+# Trusted publishers page), and the issuers trusted over plain http (tests only: every
+# other issuer's discovery document and keys are fetched over https).
+KEYWARD_OIDC_AUDIENCE = os.environ.get("KEYWARD_OIDC_AUDIENCE", "keyward").strip() or "keyward"
+KEYWARD_OIDC_INSECURE_ISSUERS = env_list("KEYWARD_OIDC_INSECURE_ISSUERS")
 
 LOGGING = {
     "version": 1,

@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("accounts.factors.urls")),  # the names allauth's login stages use
     path("", include(event_log_patterns)),
     path("", include("tokens.urls")),
+    path("", include("tokens.webhooks.urls")),
 ]

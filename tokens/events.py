@@ -1,6 +1,7 @@
 """Who acts, and the one function that writes an event row (SPEC 9).
 
-Imports nothing above models, so every app (accounts included) may record events.
+Imports nothing above models (and tokens.webhooks.emit, which imports only models), so
+every app (accounts included) may record events.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from accounts.models import Account, User
 from tokens.models import ActorKind, Event, EventChannel, Token, TokenType
+from tokens.webhooks.emit import webhook_emit_event
 
 __all__ = ["Actor", "EventChannel", "event_record"]
 
@@ -33,6 +35,9 @@ class Actor:
     token_display: str = ""
     label: str = ""
     ip: str | None = None
+    # A token minted by a trusted publisher: the CI run it was minted for (SPEC 18). Its
+    # events (API writes) carry it.
+    run: Mapping[str, str] | None = None
 
     @classmethod
     def person(
@@ -63,8 +68,11 @@ class Actor:
         name: str,
         display: str,
         ip: str | None,
+        run: Mapping[str, str] | None = None,
     ) -> Actor:
-        """A token calling the API (Bearer): its owner for user tokens, None for automation."""
+        """A token calling the API (Bearer): its owner for user tokens, None for automation.
+
+        `run`: a minted token's CI run (SPEC 18), recorded with each of its events."""
         return cls(
             ActorKind.TOKEN,
             EventChannel.API_TOKEN,
@@ -75,6 +83,7 @@ class Actor:
             token_display=display,
             label=f"Token “{name}” ({display})",
             ip=ip,
+            run=run,
         )
 
 
@@ -90,7 +99,8 @@ def event_record(
     """Append one event to the log. Callers pass no secret, ever.
 
     `token` is the token acted on. Without one, a token that acts (an API write) is
-    the event's token: the log's Token column and token filter then name it.
+    the event's token: the log's Token column and token filter then name it. A token
+    minted by a trusted publisher adds its CI run to the details (`run`).
     """
     if token is not None:
         about = {
@@ -113,7 +123,7 @@ def event_record(
         }
     else:
         about = {}
-    return Event.objects.create(
+    event = Event.objects.create(
         kind=kind,
         account=account,
         actor_kind=actor.kind,
@@ -124,6 +134,9 @@ def event_record(
         channel=actor.channel,
         ip=actor.ip or None,
         summary=summary[:300],
-        details=dict(details or {}),
+        details={**(details or {}), **({"run": dict(actor.run)} if actor.run else {})},
         **about,
     )
+    # The event kinds that are webhook types reach the account's webhooks (SPEC 19).
+    webhook_emit_event(event, account)
+    return event

@@ -127,6 +127,23 @@ class Token(models.Model):
         blank=True,
         help_text="Latest expiry notice sent, in days before expiry (7 or 1).",
     )
+    # Trusted publishers (SPEC 18): the publisher that minted it, and the run its ID token
+    # described (repository or project, workflow, ref, environment, run id, sha), which the
+    # event log adds to the token's API writes. Null for every token not minted.
+    minted_by = models.ForeignKey(
+        "tokens.Publisher",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="minted_tokens",
+        help_text="The trusted publisher that minted it.",
+    )
+    minted_run = models.JSONField(
+        "minted for the run",
+        null=True,
+        blank=True,
+        help_text="What the CI job's ID token said about its run.",
+    )
 
     objects = TokenQuerySet.as_manager()
 
@@ -232,6 +249,7 @@ class EventKind(models.TextChoices):
     TOKEN_REVOKED = "token.revoked", "Token revoked"
     TOKEN_REMOVED = "token.removed_from_account", "Token removed from the account"
     TOKEN_ROLLED = "token.rolled", "Token secret rolled"
+    TOKEN_MINTED = "token.minted", "Token minted by a trusted publisher"
     API_WRITE = "api.write", "API write"
     SUDO = "auth.sudo", "Sudo mode entered"
     SIGN_IN = "auth.sign_in", "Signed in"
@@ -242,6 +260,15 @@ class EventKind(models.TextChoices):
     ROLE_CHANGED = "member.role_changed", "Role changed"
     MEMBER_REMOVED = "member.removed", "Member removed"
     POLICIES_CHANGED = "account.policies_changed", "Token policies changed"
+    TOKEN_NEW_NETWORK = "token.new_network", "Token used from a new network"
+    WEBHOOK_CREATED = "webhook.created", "Webhook endpoint added"
+    WEBHOOK_UPDATED = "webhook.updated", "Webhook endpoint changed"
+    WEBHOOK_SECRET_ROLLED = "webhook.secret_rolled", "Webhook signing secret rolled"
+    WEBHOOK_DELETED = "webhook.deleted", "Webhook endpoint deleted"
+    WEBHOOK_DISABLED = "webhook.disabled", "Webhook endpoint switched off (failing)"
+    PUBLISHER_CREATED = "publisher.created", "Trusted publisher added"
+    PUBLISHER_UPDATED = "publisher.updated", "Trusted publisher changed"
+    PUBLISHER_DELETED = "publisher.deleted", "Trusted publisher deleted"
 
 
 # Sign-in, sudo and second factors belong to a person, not an account (SPEC 9, 16): only
@@ -276,6 +303,7 @@ class EventChannel(models.TextChoices):
     ADMIN = "admin", "support, admin"
     COMMAND = "command", "command"
     LEAK_REPORT = "leak_report", "API, leak report"
+    TRUSTED_PUBLISHER = "publisher", "API, trusted publisher"
 
 
 # The event log reads one account's events, or the personal events (those with no
@@ -387,5 +415,12 @@ class PendingReveal(models.Model):
 # Features keep their models in their package; they build on the models above, and
 # importing them here registers them with the app (and its migrations). Import them
 # from their package, not from here.
+from tokens.networks.models import TokenNetwork  # noqa: E402, F401
+from tokens.publishers.models import Publisher, UsedIdToken  # noqa: E402, F401
 from tokens.tombstones.models import RevokedToken, RevokedTokenEvent  # noqa: E402, F401
 from tokens.usage.models import TokenDenial, TokenUsage  # noqa: E402, F401
+from tokens.webhooks.models import (  # noqa: E402, F401
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)

@@ -109,7 +109,7 @@ def token_name_in_use(*, name: str, owner_id: int | None, account_id: int | None
 
 
 def _panel_tokens() -> TokenQuerySet:
-    return Token.objects.select_related("user", "account", "created_by")
+    return Token.objects.select_related("user", "account", "created_by", "minted_by")
 
 
 def tokens_of_user(user: User) -> QuerySet[Token]:

@@ -7,7 +7,9 @@ a worker runs it. The schedules are here, in code, not in cron lines:
 - usage flushing, every minute;
 - expiry notices, every hour (each notice goes once, however often this runs; hourly
   makes the 1-day notice arrive 23 to 24 hours ahead rather than anywhere in the day);
-- the stale-token cleanup, daily at 03:17 UTC.
+- the stale-token cleanup, daily at 03:17 UTC;
+- the minted-token cleanup (trusted publishers' tokens a day after they expired, and the
+  `jti`s of expired ID tokens), every hour.
 
 Each scheduled job holds a lock in the queue's storage while it runs, so the workers
 of every machine run it one at a time; a run that finds the lock taken is skipped
@@ -45,6 +47,7 @@ T = TypeVar("T")
 USAGE_FLUSH_LOCK = lock_task("usage-flush")
 EXPIRY_NOTICES_LOCK = lock_task("expiry-notices")
 STALE_CLEANUP_LOCK = lock_task("stale-cleanup")
+MINTED_CLEANUP_LOCK = lock_task("minted-cleanup")
 
 # An email is tried again after 1, 2, 4, 8 and 16 minutes (about half an hour in all).
 EMAIL_RETRIES = 5
@@ -52,7 +55,7 @@ EMAIL_RETRY_DELAY = 60
 EMAIL_RETRY_BACKOFF = 2
 
 
-def _alone(what: str, lock: TaskLock, job: Callable[[], T]) -> T | None:
+def run_alone(what: str, lock: TaskLock, job: Callable[[], T]) -> T | None:
     """Run `job` holding `lock`; None, without running it, when another run holds it."""
     with suppress(TaskLockedException), lock:
         return job()
@@ -65,7 +68,9 @@ def usage_flush_task() -> int | None:
     """Write the usage buffered in the cache to the database (SPEC 13)."""
     from tokens.usage.services import usage_flush_all
 
-    flushed = _alone("usage flush", USAGE_FLUSH_LOCK, lambda: usage_flush_all(now=timezone.now()))
+    flushed = run_alone(
+        "usage flush", USAGE_FLUSH_LOCK, lambda: usage_flush_all(now=timezone.now())
+    )
     if flushed:
         logger.info("usage of %d token(s) written", flushed)
     return flushed
@@ -76,7 +81,7 @@ def expiry_notices_task() -> int | None:
     """Email the 7-day and 1-day expiry notices due now (SPEC 9)."""
     from tokens.services.expiry import expiry_notices_send
 
-    result = _alone(
+    result = run_alone(
         "expiry notices", EXPIRY_NOTICES_LOCK, lambda: expiry_notices_send(now=timezone.now())
     )
     if result is None:
@@ -93,7 +98,7 @@ def stale_cleanup_task() -> int | None:
     """Revoke stale and idle tokens and delete old usage (SPEC 9, 13, 15)."""
     from tokens.services.cleanup import stale_tokens_clean
 
-    done = _alone(
+    done = run_alone(
         "stale-token cleanup", STALE_CLEANUP_LOCK, lambda: stale_tokens_clean(now=timezone.now())
     )
     if done is None:
@@ -108,6 +113,26 @@ def stale_cleanup_task() -> int | None:
     return len(done.deleted) + len(done.revoked_idle)
 
 
+@db_periodic_task(crontab(minute="41"), name="minted.cleanup")
+def minted_cleanup_task() -> int | None:
+    """Delete minted tokens a day after they expired; forget expired ID tokens (SPEC 18)."""
+    from tokens.publishers.services import minted_tokens_clean
+
+    done = run_alone(
+        "minted-token cleanup", MINTED_CLEANUP_LOCK, lambda: minted_tokens_clean(now=timezone.now())
+    )
+    if done is None:
+        return None
+    if done.deleted or done.forgotten_id_tokens:
+        logger.info(
+            "minted-token cleanup: %d expired minted token(s) deleted, %d used ID token(s) "
+            "forgotten",
+            done.deleted,
+            done.forgotten_id_tokens,
+        )
+    return done.deleted
+
+
 @task(
     retries=EMAIL_RETRIES,
     retry_delay=EMAIL_RETRY_DELAY,
@@ -117,6 +142,16 @@ def stale_cleanup_task() -> int | None:
 def send_email_task(to: str, subject: str, body: str) -> None:
     """Send one plain-text email; a failure (the mail server down) is retried with backoff."""
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
+
+
+# A reported leak is revoked even after an outage of the database: tried again after
+# 30 s, 1, 2, 4, 8, 16, 32 and 64 minutes (about two hours in all).
+@task(retries=8, retry_delay=30, retry_backoff=2, name="leaks.revoke")
+def leak_revoke_task(items: list[tuple[list[str], str, str]], reporter: str) -> int:
+    """Revoke the live tokens among reported digests (SPEC 12): (digests, url, source) each."""
+    from tokens.leaks.services import leaked_digests_revoke
+
+    return leaked_digests_revoke(items=items, reporter=reporter)
 
 
 def email_after_commit(*, to: str, subject: str, body: str) -> None:
@@ -141,3 +176,7 @@ def _queue_email(to: str, subject: str, body: str) -> None:
 def _close_connections() -> None:
     """A worker thread that stops closes its database connections."""
     connections.close_all()
+
+
+# The webhooks' tasks and schedules (deliveries, retries every minute, the log's cleanup).
+import tokens.webhooks.tasks  # noqa: E402, F401

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from tokens.publishers import views as publishers
 from tokens.views import detail, edit, events, form, lists, policies, roll, wizard
 
 app_name = "tokens"
@@ -21,6 +22,19 @@ urlpatterns = [
     path("tokens/<int:token_id>/row/", edit.token_row, name="row"),
     path("a/<slug:slug>/tokens/", lists.account_token_list, name="account-list"),
     path("a/<slug:slug>/policies/", policies.account_policies, name="account-policies"),
+    path("a/<slug:slug>/publishers/", publishers.publishers_page, name="publishers"),
+    path("a/<slug:slug>/publishers/test/", publishers.publishers_test, name="publishers-test"),
+    path("a/<slug:slug>/publishers/new/", publishers.publisher_new, name="publisher-new"),
+    path(
+        "a/<slug:slug>/publishers/<int:publisher_id>/edit/",
+        publishers.publisher_edit,
+        name="publisher-edit",
+    ),
+    path(
+        "a/<slug:slug>/publishers/<int:publisher_id>/delete/",
+        publishers.publisher_remove,
+        name="publisher-delete",
+    ),
 ]
 
 # The event log (governance), included under its own namespace: `events:event-log`.

@@ -39,3 +39,14 @@ def test_no_warning_with_redis_or_in_development(settings, debug, caches):
     settings.DEBUG = debug
     settings.CACHES = caches
     assert "keyward.W001" not in deploy_check()
+
+
+def test_private_webhooks_in_production_are_warned_about(settings):
+    """keyward.W002 (tokens/webhooks/checks.py): the SSRF rule is lifted."""
+    settings.DEBUG = False
+    settings.CACHES = REDIS
+    settings.KEYWARD_WEBHOOKS_ALLOW_PRIVATE = True
+    report = deploy_check()
+    assert "keyward.W002" in report and "KEYWARD_WEBHOOKS_ALLOW_PRIVATE" in report
+    settings.KEYWARD_WEBHOOKS_ALLOW_PRIVATE = False
+    assert "keyward.W002" not in deploy_check()

@@ -184,3 +184,30 @@ def queue_storage(request, tmp_path) -> Iterator[BaseStorage]:
         )
     yield storage
     storage.close()
+
+
+# --------------------------------------------------------------------------- webhooks (SPEC 19)
+
+
+@pytest.fixture
+def webhook_to(settings, webhook_receiver):
+    """webhook_to(account, by=superuser, events=[...]) -> an endpoint of `account` delivering to
+    the test's receiver on 127.0.0.1 (KEYWARD_WEBHOOKS_ALLOW_PRIVATE), whose secret the
+    receiver verifies with."""
+    from tokens.events import Actor
+    from tokens.webhooks.constants import WebhookEventType
+    from tokens.webhooks.services import webhook_create
+
+    settings.KEYWARD_WEBHOOKS_ALLOW_PRIVATE = True
+
+    def make(account, by, events=None, path="/hook"):
+        created = webhook_create(
+            actor=Actor.person(by),
+            account=account,
+            url=webhook_receiver.url + path,
+            event_types=events or WebhookEventType.values,
+        )
+        webhook_receiver.secret = created.secret
+        return created.endpoint
+
+    return make

@@ -550,7 +550,7 @@ def test_create_is_refused_when_an_account_enforces_sso_or_2fa(client, world, pa
     [
         ({}, "name"),
         ({"name": ""}, "name"),
-        ({"name": "x", "scopes": ["root"]}, "scopes"),
+        ({"name": "x", "scopes": ["root"]}, "scopes.0"),
         ({"name": "x", "scopes": "global"}, "scopes"),
         ({"name": "x", "resources": {"zones": [999999]}}, "resources.zones"),
         ({"name": "x", "resources": {"zones": "everything"}}, "resources.zones"),

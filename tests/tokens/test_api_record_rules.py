@@ -179,7 +179,7 @@ def test_post_tokens_accepts_rules(client, dns, password):
     ("rules", "field"),
     [
         ([{"name": "ok"}, {"name": "Bad"}], "record_rules.1"),
-        ([{"name": "ok", "types": ["NOPE"]}], "record_rules.0"),
+        ([{"name": "ok", "types": ["NOPE"]}], "record_rules.0.types.0"),
         ([{"name": "ok", "typez": ["TXT"]}], "record_rules.0.typez"),
         ([{"name": f"r{i}"} for i in range(21)], "record_rules"),
     ],

@@ -11,7 +11,8 @@ import pytest
 from tests.factories import RecordFactory, ZoneFactory, issue_user_token
 from tokens.api.errors import UNAVAILABLE_RETRY_AFTER_SECONDS
 
-# (method, path, body): the lean reads, ninja's reads and writes, the leak report.
+# (method, path, body): the lean reads, ninja's reads and writes. (A leak report is queued,
+# not answered 503: test_a_leak_report_is_queued_while_the_database_is_down.)
 ROUTES = [
     ("GET", "/whoami", None),
     ("GET", "/tokens", None),
@@ -27,7 +28,6 @@ ROUTES = [
     ("POST", "/tokens/self/roll", {"grace_period": 60}),
     ("POST", "/tokens/{t}/roll", None),
     ("DELETE", "/tokens/{t}", None),
-    ("POST", "/credentials/revoke", {"credentials": ["{secret}"]}),
 ]
 
 
@@ -110,3 +110,27 @@ def test_everything_works_again_once_the_database_is_back(client, world, databas
     )
     assert answer.status_code == 200
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_leak_report_is_queued_while_the_database_is_down(client, world, database_down, tmp_path):
+    """The report needs no database in the request (its digests are queued): it is accepted,
+    and a worker revokes the token once the database is back."""
+    from django.core import mail
+    from huey.storage import SqliteStorage
+
+    from tests.tokens.conftest import queue_on, wait_for, worker_running
+    from tokens.models import Token
+
+    _, secret, ids = world
+    client.raise_request_exception = False
+    with queue_on(SqliteStorage("kwtest", filename=str(tmp_path / "queue.sqlite3"))):
+        with database_down():
+            response = client.post(
+                "/api/v1/credentials/revoke",
+                data=json.dumps({"credentials": [secret]}),
+                content_type="application/json",
+            )
+        assert response.status_code == 202 and response.json() == {"data": {"received": 1}}
+        with worker_running(workers=1):
+            wait_for(lambda: len(mail.outbox) == 1, seconds=60)
+    assert not Token.objects.filter(pk=ids["t"]).exists()

@@ -39,12 +39,15 @@ def _due_at(*moment: int) -> set[str]:
 
 
 def test_the_schedules_live_in_code():
-    assert _due_at(2026, 5, 4, 12, 34) == {"usage.flush"}  # every minute
-    assert _due_at(2026, 5, 4, 12, 5) == {"usage.flush", "expiry.notices"}  # hourly at :05
-    assert _due_at(2026, 5, 4, 0, 5) == {"usage.flush", "expiry.notices"}
-    assert _due_at(2026, 5, 4, 3, 17) == {"usage.flush", "stale.cleanup"}  # daily at 03:17
-    assert _due_at(2026, 5, 5, 3, 17) == {"usage.flush", "stale.cleanup"}
-    assert _due_at(2026, 5, 4, 4, 17) == {"usage.flush"}
+    every_minute = {"usage.flush", "webhooks.retry"}  # webhook retries: tokens/webhooks/tasks.py
+    assert _due_at(2026, 5, 4, 12, 34) == every_minute
+    assert _due_at(2026, 5, 4, 12, 5) == {*every_minute, "expiry.notices"}  # hourly at :05
+    assert _due_at(2026, 5, 4, 0, 5) == {*every_minute, "expiry.notices"}
+    assert _due_at(2026, 5, 4, 3, 17) == {*every_minute, "stale.cleanup"}  # daily at 03:17
+    assert _due_at(2026, 5, 5, 3, 17) == {*every_minute, "stale.cleanup"}
+    assert _due_at(2026, 5, 4, 12, 41) == {*every_minute, "minted.cleanup"}  # hourly at :41
+    assert _due_at(2026, 5, 4, 3, 41) == {*every_minute, "minted.cleanup", "webhooks.forget"}
+    assert _due_at(2026, 5, 4, 4, 17) == every_minute
 
 
 @pytest.fixture

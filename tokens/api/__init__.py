@@ -3,7 +3,8 @@
 One Router per area: tokens (whoami, tokens, tokens/self), accounts, the
 resource reads generated from one registry, and the resource writes. Every
 route but POST /tokens authenticates with `Authorization: Bearer`; errors are
-`{"error": CODE, "message": TEXT}` with SPEC 7's statuses and headers.
+`{"error": CODE, "message": TEXT}` with SPEC 7's statuses and headers, all of
+them in the OpenAPI document (tokens.api.openapi).
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from typing import Any
 from django.urls import URLPattern, URLResolver, path, register_converter
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
+from ninja.openapi.schema import OpenAPISchema
 
 from tokens.api import accounts, errors, leaks, resources, tokens, writes  # noqa: F401 (routes)
 from tokens.api.lean import READS, head_as_get, lean_view
+from tokens.api.openapi import KeywardOpenAPI
 from tokens.api.parser import StrictJsonParser
 from tokens.api.security import BearerToken
+from tokens.publishers import api as publishers
+from tokens.webhooks import api as webhooks_api
 
 
 class IdConverter:
@@ -35,18 +40,28 @@ class IdConverter:
 register_converter(IdConverter, "id")
 
 
-class DocstringSummaries(NinjaAPI):
-    """Docs summaries from each operation's first docstring line, not its function name."""
+class KeywardApi(NinjaAPI):
+    """ninja's API with Keyward's OpenAPI document (tokens.api.openapi): operations named
+    by their view, summed up by its docstring's first line."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        return KeywardOpenAPI(self, path_prefix)
 
     def get_openapi_operation_id(self, operation: Any) -> str:
-        if not operation.summary:
-            doc = (operation.view_func.__doc__ or "").strip()
-            if doc:
-                operation.summary = doc.splitlines()[0].rstrip(".")
-        return super().get_openapi_operation_id(operation)
+        """The view's name (`zones_list`, `record_create`): what a generated client calls
+        the operation; ninja warns if two share one."""
+        name = str(operation.view_func.__name__)
+        doc = (operation.view_func.__doc__ or "").strip()
+        if doc and operation.summary == name.title().replace("_", " "):  # ninja's default
+            operation.summary = doc.splitlines()[0].rstrip(".")
+        return name
 
 
-api = DocstringSummaries(
+api = KeywardApi(
     title="Keyward API",
     version="1",
     description=(
@@ -61,9 +76,11 @@ api = DocstringSummaries(
 errors.install(api)
 api.add_router("", tokens.router)
 api.add_router("", leaks.router)  # no bearer token: leak reports (SPEC 12)
+api.add_router("", publishers.router)  # trusted publishers and the OIDC exchange (SPEC 18)
 resources.add_routes(accounts.router)
 # The accounts router also holds the writes' routes (tokens.api.writes).
 api.add_router(accounts.ACCOUNTS_PREFIX, accounts.router)
+api.add_router(accounts.ACCOUNTS_PREFIX, webhooks_api.router)  # SPEC 19
 
 
 def _json_view(pattern: URLPattern) -> Any:

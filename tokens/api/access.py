@@ -322,4 +322,5 @@ def actor(principal: Principal) -> Actor:
         name=principal.name,
         display=principal.display,
         ip=principal.client_ip,
+        run=principal.run,
     )

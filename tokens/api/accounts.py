@@ -9,9 +9,10 @@ from ninja import Router
 from accounts.constants import PLAN_MONTHLY_PRICE_USD
 from accounts.models import Account, Membership
 from tokens.api.access import authorize, count_request, principal_of
+from tokens.api.answers import ACCOUNT_ERRORS, ERRORS
 from tokens.api.lean import lean_get
 from tokens.api.responses import ok
-from tokens.api.schemas import ACCOUNT_ERRORS, ERRORS, AccountOut, BillingOut, Data, fields_of
+from tokens.api.schemas import AccountOut, BillingOut, Data, fields_of
 from tokens.api.security import ApiRequest
 from tokens.models import TokenRemoval
 from tokens.usage.rules import ACCOUNTS_OPERATION

@@ -8,7 +8,9 @@ replaced, never raised), so no answer ever becomes Django's HTML 500 page.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
+from enum import StrEnum
 from typing import Any
 
 import orjson
@@ -27,6 +29,31 @@ from tokens.services.common import NotPermitted, TokenLimitReached
 logger = logging.getLogger(__name__)
 
 REALM = 'Bearer realm="keyward"'
+
+
+class ErrorCode(StrEnum):
+    """The `error` of every error answer: stable codes a client may branch on.
+
+    tokens.api.error_bodies documents which of them each status of each route answers.
+    """
+
+    INVALID_REQUEST = "invalid_request"  # 400, 422
+    INVALID_TOKEN = "invalid_token"  # 401, bearer routes
+    INVALID_CREDENTIALS = "invalid_credentials"  # 401, HTTP Basic (POST /tokens)
+    INVALID_SIGNATURE = "invalid_signature"  # 401, GitHub's secret scanning alerts
+    INSUFFICIENT_SCOPE = "insufficient_scope"  # 403
+    POLICY_VIOLATION = "policy_violation"  # 403, an account's token policy (SPEC 15)
+    RECORD_NOT_ALLOWED = "record_not_allowed"  # 403, the token's record rules (SPEC 14)
+    FORBIDDEN = "forbidden"  # 403
+    TWO_FACTOR_REQUIRED = "two_factor_required"  # 403, HTTP Basic for a person with 2FA
+    INVALID_GRANT = "invalid_grant"  # 403, a trusted publisher's grant no longer fits (SPEC 18)
+    NOT_FOUND = "not_found"  # 404
+    METHOD_NOT_ALLOWED = "method_not_allowed"  # 405
+    TOKEN_LIMIT_REACHED = "token_limit_reached"  # 409
+    RATE_LIMITED = "rate_limited"  # 429
+    SERVER_ERROR = "server_error"  # 500: a bug, never bad input
+    UNAVAILABLE = "unavailable"  # 503: the database cannot be reached
+
 
 # While the database cannot be reached, clients are asked to come back this much later.
 UNAVAILABLE_RETRY_AFTER_SECONDS = 5
@@ -51,14 +78,14 @@ class ApiError(Exception):
 
 
 def not_found() -> ApiError:
-    return ApiError(404, "not_found", "Not found, or the token cannot act on it.")
+    return ApiError(404, ErrorCode.NOT_FOUND, "Not found, or the token cannot act on it.")
 
 
 def insufficient_scope(operation: str, message: str | None = None) -> ApiError:
     scope = required_scope(operation)
     return ApiError(
         403,
-        "insufficient_scope",
+        ErrorCode.INSUFFICIENT_SCOPE,
         message or f"None of the token's scopes allows this; it needs “{scope}”.",
         headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{scope}"'},
         required_scope=scope,
@@ -69,7 +96,7 @@ def record_not_allowed(rules_in_words: str) -> ApiError:
     """SPEC 14: a record write outside the token's record rules."""
     return ApiError(
         403,
-        "record_not_allowed",
+        ErrorCode.RECORD_NOT_ALLOWED,
         f"The token may only touch {rules_in_words}.",
     )
 
@@ -92,13 +119,15 @@ def error_response(
     headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> HttpResponse:
-    """The JSON error answer. Never raises: unencodable text is replaced."""
+    """The JSON error answer, never stored by a cache. Never raises: unencodable text is
+    replaced."""
     body = {"error": code, "message": message, **extra}
     try:
         content = orjson.dumps(body)
     except TypeError:
         content = orjson.dumps(_printable(body), default=str)
     response = HttpResponse(content, status=status, content_type="application/json")
+    response["Cache-Control"] = "no-store"  # like every API answer (tokens.api.responses)
     for name, value in (headers or {}).items():
         response[name] = value
     return response
@@ -108,7 +137,7 @@ def method_not_allowed(allowed: set[str] | list[str]) -> HttpResponse:
     methods = sorted(allowed)
     return error_response(
         405,
-        "method_not_allowed",
+        ErrorCode.METHOD_NOT_ALLOWED,
         f"Use {', '.join(methods)} on this path.",
         {"Allow": ", ".join(methods)},
     )
@@ -116,7 +145,7 @@ def method_not_allowed(allowed: set[str] | list[str]) -> HttpResponse:
 
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """Any other path under /api/: a JSON 404, like every other error (config/urls.py)."""
-    return error_response(404, "not_found", "No such API route.")
+    return error_response(404, ErrorCode.NOT_FOUND, "No such API route.")
 
 
 api_not_found.csrf_exempt = True  # type: ignore[attr-defined]  # no cookies, nothing changes
@@ -138,9 +167,14 @@ def json_405(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return wrapped
 
 
+# pydantic's names for where in a type it looked, not fields: a dict's `[key]`, and the
+# member of a union each error comes from (`str-enum[All]`, `list[int]`).
+_TYPE_TAG = re.compile(r"[a-z-]*\[.*\]")
+
+
 def field_name(loc: tuple | list) -> str:
     """`body.payload.scopes.0` -> `scopes.0`: the field as the client named it."""
-    parts = [str(part) for part in loc]
+    parts = [str(part) for part in loc if not _TYPE_TAG.fullmatch(str(part))]
     if parts and parts[0] in ("body", "query", "path", "header", "cookie", "form"):
         source = parts.pop(0)
         if source == "body" and parts:
@@ -151,7 +185,7 @@ def field_name(loc: tuple | list) -> str:
 def invalid_request(fields: Mapping[str, list[str]], message: str | None = None) -> HttpResponse:
     return error_response(
         422,
-        "invalid_request",
+        ErrorCode.INVALID_REQUEST,
         message or f"Some fields are invalid: {', '.join(fields)}.",
         fields=dict(fields),
     )
@@ -160,16 +194,18 @@ def invalid_request(fields: Mapping[str, list[str]], message: str | None = None)
 def authentication_failed(exc: AuthenticationFailed) -> HttpResponse:
     if exc.retry_after:
         return error_response(
-            429, "rate_limited", exc.message, {"Retry-After": str(exc.retry_after)}
+            429, ErrorCode.RATE_LIMITED, exc.message, {"Retry-After": str(exc.retry_after)}
         )
     challenge = f'{REALM}, error="invalid_token"' if exc.credentials_sent else REALM
-    return error_response(401, "invalid_token", exc.message, {"WWW-Authenticate": challenge})
+    return error_response(
+        401, ErrorCode.INVALID_TOKEN, exc.message, {"WWW-Authenticate": challenge}
+    )
 
 
 def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("Unexpected error in %s %s", request.method, request.path)
     return error_response(
-        500, "server_error", "Something went wrong on our side. Please try again later."
+        500, ErrorCode.SERVER_ERROR, "Something went wrong on our side. Please try again later."
     )
 
 
@@ -178,7 +214,7 @@ def _unavailable(request: HttpRequest, exc: OperationalError | InterfaceError) -
     logger.error("Database unavailable in %s %s: %s", request.method, request.path, exc)
     return error_response(
         503,
-        "unavailable",
+        ErrorCode.UNAVAILABLE,
         "Keyward cannot reach its database right now. Try again in a few seconds.",
         {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
     )
@@ -194,7 +230,7 @@ def _authentication_failed(request: HttpRequest, exc: AuthenticationFailed) -> H
 
 def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return error_response(
-        401, "invalid_token", "Authentication required.", {"WWW-Authenticate": REALM}
+        401, ErrorCode.INVALID_TOKEN, "Authentication required.", {"WWW-Authenticate": REALM}
     )
 
 
@@ -208,7 +244,7 @@ def _invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpRespo
 
 
 def _token_limit(request: HttpRequest, exc: TokenLimitReached) -> HttpResponse:
-    return error_response(409, "token_limit_reached", " ".join(exc.messages))
+    return error_response(409, ErrorCode.TOKEN_LIMIT_REACHED, " ".join(exc.messages))
 
 
 def _invalid_for_service(request: HttpRequest, exc: ValidationError) -> HttpResponse:
@@ -217,7 +253,7 @@ def _invalid_for_service(request: HttpRequest, exc: ValidationError) -> HttpResp
 
 
 def _not_permitted(request: HttpRequest, exc: NotPermitted) -> HttpResponse:
-    return error_response(403, "forbidden", str(exc))
+    return error_response(403, ErrorCode.FORBIDDEN, str(exc))
 
 
 def repeated_key(exc: RepeatedKeyError) -> HttpResponse:
@@ -229,12 +265,12 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if isinstance(exc.__cause__, RepeatedKeyError):  # ninja's 400 for what its parser raised
         return repeated_key(exc.__cause__)
     if exc.status_code == 400:  # a body that is not JSON
-        return error_response(400, "invalid_request", "The request body is not valid JSON.")
+        return error_response(400, ErrorCode.INVALID_REQUEST, "The request body is not valid JSON.")
     return error_response(exc.status_code, "error", str(exc))
 
 
 def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
-    return error_response(400, "invalid_request", "The request could not be read.")
+    return error_response(400, ErrorCode.INVALID_REQUEST, "The request could not be read.")
 
 
 def _http404(request: HttpRequest, exc: Http404 | ObjectDoesNotExist) -> HttpResponse:

@@ -26,9 +26,10 @@ from accounts.models import Record
 from tokens.api import schemas
 from tokens.api.access import authorize, not_found_in_reach, principal_of
 from tokens.api.accounts import ACCOUNTS_PREFIX
+from tokens.api.answers import ACCOUNT_ERRORS
 from tokens.api.lean import lean_get
 from tokens.api.responses import DEFAULT_PER_PAGE, PAGE, PER_PAGE, ok, pagination
-from tokens.api.schemas import ACCOUNT_ERRORS, Data, Page, fields_of
+from tokens.api.schemas import Data, Page, fields_of
 from tokens.api.security import ApiRequest
 from tokens.auth.columns import time_column
 from tokens.auth.principal import Principal

@@ -32,7 +32,10 @@ def ok(data: Any, status: int = 200, **beside: Any) -> HttpResponse:
 
 
 def no_content() -> HttpResponse:
-    return HttpResponse(status=204)
+    """204, for a deletion; like every answer, never cached."""
+    response = HttpResponse(status=204)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def pagination(page: int, per_page: int, total: int) -> dict[str, int]:

@@ -4,6 +4,10 @@ Out schemas document the answers in OpenAPI and name the keys the answers are
 built from (`fields_of`); answers are serialised with orjson, never validated
 row by row. In schemas refuse unknown fields (a misspelt `scope` must never
 fall back to `["global"]`) and text the database cannot store.
+
+Every closed set of values is an enum (scopes, roles, plans, types, kinds): the
+document then lists them, and generated clients get enums. Error answers are in
+tokens.api.answers.
 """
 
 from __future__ import annotations
@@ -11,16 +15,19 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, ConfigDict, Field, GetJsonSchemaHandler, StrictInt
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from accounts.constants import RecordType
+from accounts.constants import Plan, RecordType, Role
 from tokens.constants import MAX_NAME_LENGTH, MAX_ROLL_GRACE_PERIOD
 from tokens.kinds import Kind
-from tokens.permissions import SCOPES
-from tokens.policies.rules import PolicyName
+from tokens.models import TokenType
+from tokens.permissions import SCOPES, Scope
 from tokens.usage.rules import DenialReason
 
 
@@ -35,7 +42,20 @@ def _storable(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(_storable)]
+# In the document: the pattern text free of NUL matches (lone surrogates cannot be written in
+# JSON Schema); tokens.api.openapi says both in the description of every such string.
+STORABLE_PATTERN = "^[^\\u0000]*$"
+STORABLE_NOTE = "No NUL character (U+0000) and no lone surrogate: refused with 422."
+
+
+class _StorableInDocument:
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(schema), "pattern": STORABLE_PATTERN}
+
+
+Text = Annotated[str, AfterValidator(_storable), _StorableInDocument()]
 
 
 class StrictIn(Schema):
@@ -44,40 +64,7 @@ class StrictIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
-# --------------------------------------------------------------------------- errors
-
 T = TypeVar("T")
-
-
-class ErrorOut(Schema):
-    error: str
-    message: str
-
-
-class ScopeErrorOut(ErrorOut):
-    required_scope: str
-
-
-class InvalidOut(ErrorOut):
-    fields: dict[str, list[str]] = Field(description="Messages per field (`__all__`: general).")
-
-
-ERRORS: dict[int, Any] = {401: ErrorOut, 404: ErrorOut, 429: ErrorOut}
-BODY_ERRORS: dict[int, Any] = {400: ErrorOut, 422: InvalidOut}
-
-
-class AccountForbiddenOut(ErrorOut):
-    """403 on an account route: `insufficient_scope` or `policy_violation` (SPEC 15)."""
-
-    required_scope: str | None = Field(
-        None, description="insufficient_scope: the narrowest scope that would allow it."
-    )
-    policy: PolicyName | None = Field(
-        None, description="policy_violation: the account's policy the token breaks."
-    )
-
-
-ACCOUNT_ERRORS: dict[int, Any] = {**ERRORS, 403: AccountForbiddenOut, 422: InvalidOut}
 
 
 # --------------------------------------------------------------------------- envelopes
@@ -102,11 +89,21 @@ class Page(Schema, Generic[T]):
 # --------------------------------------------------------------------------- accounts, tokens
 
 
+class All(StrEnum):
+    """Every resource of a kind, those added later included."""
+
+    ALL = "all"
+
+
+# A token's resources of one kind: all of them, or those it selected (ids).
+Selection = All | list[int]
+
+
 class AccountOut(Schema):
     id: int
     slug: str
     name: str
-    plan: str
+    plan: Plan
 
 
 class UserOut(Schema):
@@ -123,12 +120,12 @@ class RecordRuleOut(Schema):
 class TokenOut(Schema):
     id: int
     name: str
-    type: Literal["user", "automation"]
-    role: str | None = Field(description="Automation tokens: their role; user tokens: null.")
+    type: TokenType
+    role: Role | None = Field(description="Automation tokens: their role; user tokens: null.")
     account: AccountOut | None
     user: UserOut | None
-    scopes: list[str]
-    resources: dict[str, Literal["all"] | list[int]]
+    scopes: list[Scope]
+    resources: dict[Kind, Selection] = Field(description="Every kind: `all`, or the ids chosen.")
     record_rules: list[RecordRuleOut] = Field(
         description="DNS records it may touch (SPEC 14); empty: every record of its zones."
     )
@@ -166,7 +163,7 @@ class WhoamiOut(Schema):
 
 class BillingOut(Schema):
     account: AccountOut
-    plan: str
+    plan: Plan
     monthly_price: int
     currency: str
     billing_email: str
@@ -222,7 +219,7 @@ class RecordOut(Schema):
     id: int
     zone_id: int
     name: str
-    type: str
+    type: RecordType
     content: str
     ttl: int
     priority: int | None
@@ -258,7 +255,7 @@ class ServiceOut(Schema):
 class PurgeOut(Schema):
     id: int
     service_id: int
-    kind: str
+    kind: str = Field(description="`url`, `surrogate_key` or `all`.")
     value: str
     created_at: datetime
 
@@ -276,7 +273,7 @@ class OperationUsageOut(Schema):
 class DenialOut(Schema):
     at: datetime
     operation: str
-    required_scope: str
+    required_scope: Scope
     reason: DenialReason | None = Field(
         description="What refused it (SPEC 13); null for denials kept before reasons were."
     )
@@ -289,7 +286,7 @@ class UsageOut(Schema):
     days: int
     operations: list[OperationUsageOut]
     denials: list[DenialOut] = Field(description="The latest refused requests (at most 50).")
-    suggested_scopes: list[str] = Field(
+    suggested_scopes: list[Scope] = Field(
         description="The smallest set of scopes covering every allowed operation of the window."
     )
 
@@ -299,14 +296,14 @@ class VerdictOut(Schema):
     reason: Literal["role", "plan", "scope"] | None = Field(
         None, description="Refused only: the first check that fails."
     )
-    required_scope: str | None = Field(None, description="Refused only.")
+    required_scope: Scope | None = Field(None, description="Refused only.")
 
 
 class AccountPermissionsOut(Schema):
     account: AccountOut
-    role: str = Field(description="The role that caps the token in this account.")
+    role: Role = Field(description="The role that caps the token in this account.")
     operations: dict[str, VerdictOut]
-    resources: dict[str, Literal["all"] | list[int]]
+    resources: dict[Kind, Selection]
 
 
 class PermissionsOut(Schema):
@@ -331,14 +328,14 @@ Name = Annotated[Text, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 
 class RecordRuleIn(StrictIn):
     name: Text = Field(description='Zone-relative, lower case; "@": apex; "*": 1+ characters.')
-    types: list[Text] = Field(default=[], description='e.g. ["TXT"]; empty: any type.')
+    types: list[RecordType] = Field(default=[], description='e.g. ["TXT"]; empty: any type.')
 
 
 class TokenCreateIn(StrictIn):
     name: Name
-    scopes: list[Text] = Field(default=["global"], description='Defaults to ["global"].')
-    resources: dict[Text, Text | list[int]] | None = Field(
-        default=None, description='Per type "all" or a list of ids; defaults to all.'
+    scopes: list[Scope] = Field(default=[Scope("global")], description='Defaults to ["global"].')
+    resources: dict[Kind, Selection] | None = Field(
+        default=None, description='Per kind "all" or a list of ids; defaults to all.'
     )
     expires_at: datetime | None = Field(
         default=None, description="ISO-8601 with a time zone; null: never; omitted: 90 days."
@@ -355,7 +352,8 @@ class TokenRollIn(StrictIn):
         default=0,
         ge=0,
         le=int(MAX_ROLL_GRACE_PERIOD.total_seconds()),
-        description="Seconds the previous secret keeps working (0: it stops at once).",
+        description="Seconds the previous secret keeps working (0: it stops at once), "
+        "as a JSON integer: 553.0 is refused (422).",
     )
 
 

@@ -20,23 +20,25 @@ from accounts.http import client_ip
 from accounts.models import User
 from tokens import selectors
 from tokens.api.access import actor, count_request, one, principal_of
+from tokens.api.answers import (
+    ACCOUNT_ERRORS,
+    BODY_ERRORS,
+    ERRORS,
+    PASSWORD_ERRORS,
+    InvalidOut,
+    ScopeErrorOut,
+)
 from tokens.api.errors import insufficient_scope
 from tokens.api.lean import lean_get
 from tokens.api.managed import managed_token
-from tokens.api.responses import PAGE, PER_PAGE, ok
+from tokens.api.responses import PAGE, PER_PAGE, no_content, ok
 from tokens.api.schemas import (
-    ACCOUNT_ERRORS,
     ALL_RESOURCES,
-    BODY_ERRORS,
-    ERRORS,
     CreatedTokenOut,
     Data,
-    ErrorOut,
-    InvalidOut,
     Page,
     PermissionsOut,
     RolledTokenOut,
-    ScopeErrorOut,
     TokenCreateIn,
     TokenOut,
     TokenRollIn,
@@ -168,7 +170,7 @@ def token_self_revoke(request: ApiRequest) -> HttpResponse:
     """Revoke the token making the request. It stops working at once."""
     principal = _token_route(request)
     token_revoke(actor=actor(principal), token=_self_row(principal), revoked_by="self")
-    return HttpResponse(status=204)
+    return no_content()
 
 
 # --------------------------------------------------------------------------- tokens
@@ -199,15 +201,7 @@ def tokens_list(
 @router.post(
     "/tokens",
     auth=EmailPassword(),
-    response={
-        201: Data[CreatedTokenOut],
-        401: ErrorOut,
-        403: ErrorOut,
-        409: ErrorOut,
-        422: InvalidOut,
-        429: ErrorOut,
-        **BODY_ERRORS,
-    },
+    response={201: Data[CreatedTokenOut], **PASSWORD_ERRORS, **BODY_ERRORS},
 )
 def tokens_create(request: PasswordRequest, payload: TokenCreateIn) -> HttpResponse:
     """Create a user token for the person whose email and password are sent (HTTP Basic).
@@ -220,13 +214,14 @@ def tokens_create(request: PasswordRequest, payload: TokenCreateIn) -> HttpRespo
     options: dict[str, Any] = {}
     if "expires_at" in payload.model_fields_set:
         options["expires_at"] = payload.expires_at
+    if payload.resources is not None:
+        options["resources"] = {str(kind): chosen for kind, chosen in payload.resources.items()}
     created = token_create(
         actor=Actor.person(user, ip=client_ip(request), channel=EventChannel.API_PASSWORD),
         token_type=TokenType.USER,
         name=payload.name,
         owner=user,
         scopes=payload.scopes,
-        resources=payload.resources,
         record_rules=[rule.model_dump() for rule in payload.record_rules],
         **options,
     )
@@ -248,7 +243,7 @@ def token_revoke_one(request: ApiRequest, token_id: int) -> HttpResponse:
     if token_id == principal.id:
         _require_global(principal)
         token_revoke(actor=actor(principal), token=_self_row(principal), revoked_by="self")
-        return HttpResponse(status=204)
+        return no_content()
     managed = managed_token(principal, token_id)
     revocation = selectors.token_revocation(
         managed.token, by_owner=managed.own, managed=managed.accounts, elsewhere=managed.elsewhere
@@ -264,7 +259,7 @@ def token_revoke_one(request: ApiRequest, token_id: int) -> HttpResponse:
             revoked_by=revocation.revoked_by,
             account=revocation.account,
         )
-    return HttpResponse(status=204)
+    return no_content()
 
 
 # --------------------------------------------------------------------------- roll (SPEC 11)

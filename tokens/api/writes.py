@@ -17,11 +17,10 @@ from accounts.models import Account, Certificate, Domain, Record, Service, Zone
 from accounts.services import cdn, certificates, dns, domains
 from tokens.api.access import actor, authorize, deny, one, principal_of, target
 from tokens.api.accounts import router
+from tokens.api.answers import ACCOUNT_ERRORS, BODY_ERRORS, RECORD_ERRORS
 from tokens.api.errors import record_not_allowed
 from tokens.api.responses import no_content, ok
 from tokens.api.schemas import (
-    ACCOUNT_ERRORS,
-    BODY_ERRORS,
     CertificateOut,
     Data,
     DomainIn,
@@ -59,7 +58,7 @@ def _check_record_rules(request: ApiRequest, *, name: str, type: str) -> None:
 
 @router.post(
     ZONE + "/records",
-    response={201: Data[RecordOut], **ACCOUNT_ERRORS, **BODY_ERRORS},
+    response={201: Data[RecordOut], **RECORD_ERRORS, **BODY_ERRORS},
     tags=["zones"],
 )
 def record_create(
@@ -77,7 +76,7 @@ def record_create(
 
 
 @router.delete(
-    ZONE + "/records/{id:record_id}", response={204: None, **ACCOUNT_ERRORS}, tags=["zones"]
+    ZONE + "/records/{id:record_id}", response={204: None, **RECORD_ERRORS}, tags=["zones"]
 )
 def record_delete(
     request: ApiRequest, account_id: int, zone_id: int, record_id: int

@@ -37,6 +37,7 @@ from tokens.auth.principal import (
 )
 from tokens.constants import LAST_USED_INTERVAL, MAX_CREDENTIAL_LENGTH
 from tokens.models import Token
+from tokens.networks.buffer import network_note
 from tokens.permissions import token_is_usable
 from tokens.policies.rules import Policy, policy_violation
 from tokens.usage.services import buffered_days, usage_flush
@@ -136,6 +137,8 @@ def authenticate(request: HttpRequest, account_id: int | None = None) -> Princip
             # Blocked in this account (never revoked); a refused request is not a use,
             # so it neither refreshes the idle clock nor records the address.
             return replace(principal, access=replace(access, blocked_by=blocked_by))
+    # New-network alerts (SPEC 19): the network goes to the cache, judged at the flush.
+    network_note(principal.id, ip)
     if by_previous:
         _touch_previous(principal, request, now, digest=digests[0])
     else:

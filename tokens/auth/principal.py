@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import operator
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,6 +58,7 @@ TOKEN_COLUMNS = model_columns(
         "digest",
         "previous_secret_expires_at",
         "previous_secret_last_used_at",
+        "minted_run",
     ),
 )
 OWNER_COLUMNS = model_columns(
@@ -184,6 +186,7 @@ class Principal:
     imported_at: datetime | None = None  # legacy keys: the idle clock starts at the import
     # The owner has a second factor (SPEC 16: accounts that require it), from the user row.
     owner_has_second_factor: bool = False
+    run: dict[str, str] | None = None  # minted by a trusted publisher: its CI run (SPEC 18)
 
     @property
     def is_automation(self) -> bool:
@@ -259,6 +262,14 @@ def account_access(row: Any, *, token_type: str, token_role: str) -> AccountAcce
     )
 
 
+def _run(value: object) -> dict[str, str] | None:
+    """The minted_run column: JSON text on SQLite, a dict on PostgreSQL; None when not minted."""
+    if value is None:
+        return None
+    run = json.loads(value) if isinstance(value, str | bytes) else value
+    return run if isinstance(run, dict) else None
+
+
 def principal_from(row: Any, ip: str | None) -> Principal:
     """The bearer query's row (BEARER_ROW) as the Principal of a request from `ip`."""
     grant = Grant(
@@ -294,4 +305,5 @@ def principal_from(row: Any, ip: str | None) -> Principal:
         access=account_access(row, token_type=row.type, token_role=row.role),
         imported_at=aware(row.imported_at),
         owner_has_second_factor=bool(row.owner__has_second_factor),
+        run=_run(row.minted_run),
     )

@@ -1,7 +1,7 @@
 """GitHub secret scanning (SPEC 12): its signed alerts, checked against GitHub's public keys.
 
 tokens.api.leaks checks the signature and reads the alerts here, then revokes through
-tokens.leaks.services.credentials_revoke.
+tokens.leaks.services.credentials_revoke_later.
 """
 
 from __future__ import annotations

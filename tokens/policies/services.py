@@ -7,7 +7,10 @@ from django.db import transaction
 from accounts.models import Account
 from tokens.events import Actor, event_record
 from tokens.models import EventKind
-from tokens.policies.rules import IDLE_RANGE, LIFETIME_RANGE, Policy, policy_json
+from tokens.policies.rules import IDLE_RANGE, LIFETIME_RANGE, Policy, policy_json, policy_message
+from tokens.policies.selectors import policy_preview
+from tokens.webhooks.constants import WebhookEventType
+from tokens.webhooks.emit import token_webhook_json, webhook_emit, webhook_wanted
 
 
 def _check_ranges(policy: Policy) -> None:
@@ -34,6 +37,7 @@ def account_policies_update(*, actor: Actor, account: Account, policy: Policy) -
     after = policy_json(policy)
     if before == after:
         return account
+    blocked_before = _blocked_ids(account, Policy.of(account))
     account.max_lifetime_days = policy.max_lifetime_days
     account.max_idle_days = policy.max_idle_days
     account.automation_requires_ip_allow_list = policy.automation_requires_ip_allow_list
@@ -55,4 +59,30 @@ def account_policies_update(*, actor: Actor, account: Account, policy: Policy) -
         summary=f"{actor.label or 'Someone'} changed the token policies of {account.name}",
         details={"before": before, "after": after},
     )
+    _emit_blocked(account, policy, blocked_before)
     return account
+
+
+def _blocked_ids(account: Account, policy: Policy) -> set[int] | None:
+    """The tokens `policy` blocks in the account; None when no webhook wants to know."""
+    if not webhook_wanted(account, WebhookEventType.TOKEN_BLOCKED):
+        return None
+    return {token.pk for token, _ in policy_preview(account, policy)}
+
+
+def _emit_blocked(account: Account, policy: Policy, blocked_before: set[int] | None) -> None:
+    """`token.blocked` for each token the new policies started refusing (SPEC 19)."""
+    if blocked_before is None:
+        return
+    for token, name in policy_preview(account, policy):
+        if token.pk not in blocked_before:
+            webhook_emit(
+                account,
+                WebhookEventType.TOKEN_BLOCKED,
+                {
+                    "token": token_webhook_json(token),
+                    "account": {"id": account.pk, "slug": account.slug, "name": account.name},
+                    "policy": name,
+                    "reason": policy_message(policy, name),
+                },
+            )

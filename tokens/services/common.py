@@ -10,6 +10,7 @@ from django.http import Http404
 
 from tokens.constants import MAX_ACTIVE_TOKENS_PER_USER
 from tokens.models import Token
+from tokens.permissions import Kind
 from tokens.validation import TokenValidationError
 
 
@@ -60,12 +61,20 @@ class CreatedToken:
     secret: str
 
 
-def token_permissions_snapshot(token: Token) -> dict[str, Any]:
-    """What a token may do, for before/after in the event log (never the secret)."""
+def token_permissions_snapshot(
+    token: Token, selections: dict[Kind, list[int]] | None = None
+) -> dict[str, Any]:
+    """What a token may do, for before/after in the event log (never the secret).
+
+    `selections`: its selected ids per kind, when known (they are not read back)."""
     snapshot: dict[str, Any] = {
         "name": token.name,
         "scopes": list(token.scopes),
-        "resources": token.resources_json(),
+        "resources": token.resources_json()
+        if selections is None
+        else {
+            str(kind): "all" if token.has_all(kind) else selections.get(kind, []) for kind in Kind
+        },
         "allowed_ips": list(token.allowed_ips),
         "record_rules": list(token.record_rules),
     }

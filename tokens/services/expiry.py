@@ -21,6 +21,8 @@ from django.urls import reverse
 from accounts.models import Membership, User
 from accounts.roles import MANAGING_ROLES
 from tokens.models import Token, TokenType
+from tokens.webhooks.constants import WebhookEventType
+from tokens.webhooks.emit import token_webhook_json, webhook_emit
 
 NOTICE_DAYS = (7, 1)
 
@@ -174,5 +176,25 @@ def expiry_notices_send(*, now: datetime) -> ExpiryNoticesSent:
     for days in NOTICE_DAYS:
         ids = [pk for pk, value in due.items() if value == days and pk not in failed]
         Token.objects.filter(pk__in=ids).update(expiry_notice_days=days)
+    _emit_expiring([token for notice in result.sent for token in notice.tokens], due, now)
     result.recorded = len(due) - len(failed & set(due))
     return result
+
+
+def _emit_expiring(tokens: list[Token], due: dict[int, int], now: datetime) -> None:
+    """`token.expiring` to the webhooks of the accounts whose tokens were noticed (SPEC 19)."""
+    emitted: set[int] = set()
+    for token in tokens:
+        if token.account is None or token.pk in emitted:
+            continue  # a user token's notice is its owner's alone, as its events are
+        emitted.add(token.pk)
+        webhook_emit(
+            token.account,
+            WebhookEventType.TOKEN_EXPIRING,
+            {
+                "token": token_webhook_json(token),
+                "days_before_expiry": due[token.pk],
+                "expires_at": token.expires_at,
+            },
+            at=now,
+        )

@@ -6,7 +6,7 @@ the wizard asks it to show all of a form's problems at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -24,6 +24,7 @@ from tokens.events import Actor, event_record
 from tokens.models import ActorKind, EventKind, Token, TokenType
 from tokens.permissions import AUTOMATION_ROLES, DEFAULT_AUTOMATION_ROLE
 from tokens.policies.selectors import token_refusal
+from tokens.publishers.models import Publisher
 from tokens.selections.services import token_flags_set, token_selections_save
 from tokens.selectors import TokenReach, token_reach
 from tokens.services.common import (
@@ -185,6 +186,8 @@ def token_create(
     expires_at: datetime | _Default | None = _DEFAULT,
     legacy_key: str | None = None,
     record_rules: Iterable[Any] | None = None,
+    minted_by: Publisher | None = None,
+    minted_run: Mapping[str, str] | None = None,
 ) -> CreatedToken:
     """Issue a token and return it with its secret (the only time the secret is seen).
 
@@ -193,7 +196,9 @@ def token_create(
     `role`, and only superusers of that account create them. `expires_at` defaults
     to 90 days from now; None means never. `legacy_key` imports an old key string
     as the secret (SPEC 9). `record_rules` limit its DNS records (SPEC 14; none:
-    every record). Raises TokenValidationError (nothing is written).
+    every record). `minted_by`: the trusted publisher minting it for the CI run
+    `minted_run` (SPEC 18); its event is then `token.minted`. Raises
+    TokenValidationError (nothing is written).
     """
     now = timezone.now()
     new = token_create_check(
@@ -214,17 +219,33 @@ def token_create(
     if new.limit_holder is not None:
         _check_token_limit(new.limit_holder, now)
     secret = legacy_key if legacy_key is not None else crypto.generate(token_type)
+    run = dict(minted_run or {}) if minted_by is not None else None
     token = _token_save(new, actor=actor, secret=secret, legacy=legacy_key is not None, now=now)
+    if minted_by is not None:  # a trusted publisher's token, for one CI run (SPEC 18)
+        token.minted_by, token.minted_run = minted_by, run
+        token.save(update_fields=["minted_by", "minted_run"])
+    _created_record(token, actor=actor, minted_by=minted_by, run=run)
+    return CreatedToken(token=token, secret=secret)
+
+
+def _created_record(
+    token: Token, *, actor: Actor, minted_by: Publisher | None, run: dict[str, str] | None
+) -> None:
+    """The `token.created` event, or `token.minted` naming the publisher and the CI run."""
+    details: dict[str, Any] = {"permissions": token_permissions_snapshot(token)}
+    if minted_by is not None:
+        details["publisher"] = {"id": minted_by.pk, "name": minted_by.name}
+        details["run"] = run or {}
+    verb = "minted" if minted_by is not None else "created"
     event_record(
-        kind=EventKind.TOKEN_CREATED,
+        kind=EventKind.TOKEN_MINTED if minted_by is not None else EventKind.TOKEN_CREATED,
         actor=actor,
         account=token.account,
         token=token,
-        summary=f"{actor.label or 'Someone'} created {token.get_type_display().lower()} "
+        summary=f"{actor.label or 'Someone'} {verb} {token.get_type_display().lower()} "
         f"“{token.name}” ({token.display})",
-        details={"permissions": token_permissions_snapshot(token)},
+        details=details,
     )
-    return CreatedToken(token=token, secret=secret)
 
 
 def _token_save(new: NewToken, *, actor: Actor, secret: str, legacy: bool, now: datetime) -> Token:

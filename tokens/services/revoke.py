@@ -31,6 +31,7 @@ REVOKED_BY = {
     "cleanup": "the stale-token cleanup",
     "max_idle": "the stale-token cleanup (policy: Maximum idle time)",
     "leak_report": "a leak report",
+    "minted_expired": "the minted-token cleanup (a day after it expired)",
 }
 
 

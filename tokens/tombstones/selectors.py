@@ -15,6 +15,7 @@ _REASONS: dict[str, str] = {
     "leak_report": "Reported as leaked",
     "cleanup": "Unused for two years (stale-token cleanup)",
     "max_idle": "Unused past the account's maximum idle time (policy)",
+    "minted_expired": "Minted by a trusted publisher; deleted a day after it expired",
 }
 
 

@@ -30,6 +30,7 @@ from django.db.models.functions import Greatest
 
 from accounts import cache
 from tokens.models import Token
+from tokens.networks.services import networks_judge, networks_judge_all
 from tokens.usage.models import TokenDenial, TokenUsage
 from tokens.usage.rules import COUNTED_OPERATIONS, Denial
 
@@ -186,6 +187,7 @@ def usage_flush(*, token_id: int, days: Iterable[int] | None = None, now: dateti
         denials = _claim_denials(token_id)
         if counts or denials:
             _write(token_id, counts, lasts, denials)
+        networks_judge(token_id=token_id, now=now)  # new-network alerts (SPEC 19)
     finally:
         cache.delete(lock)
     return True
@@ -292,6 +294,7 @@ def usage_flush_all(*, now: datetime) -> int:
     usage_push()
     for token_id, days in tokens_with_buffered_usage(now).items():
         flushed += usage_flush(token_id=token_id, days=days, now=now)
+    networks_judge_all(now=now)  # tokens that noted a network and counted nothing
     return flushed
 
 

@@ -22,6 +22,7 @@ from accounts.http import AuthenticatedRequest
 from accounts.roles import BILLING_READ, MANAGE_TOKENS
 from tokens import selectors
 from tokens.models import Token
+from tokens.networks.selectors import token_known_networks, token_network_alerts
 from tokens.permissions import SCOPE_DESCRIPTIONS, Decision, Outcome, plan_allows_scoped
 from tokens.usage.rules import ACCOUNTS_OPERATION, TOKENS_OPERATION
 from tokens.usage.selectors import (
@@ -194,5 +195,8 @@ def token_detail(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
             ],
             "can_edit": can_edit,
             "narrowable": narrowable,
+            # Recent activity: new-network alerts and the networks it is known to use (SPEC 19).
+            "network_alerts": token_network_alerts(token.pk),
+            "known_networks": token_known_networks(token.pk, now),
         },
     )
