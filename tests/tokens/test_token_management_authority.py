@@ -28,7 +28,8 @@ from tests.factories import (
 )
 from tests.tokens.conftest import call, set_policy
 from tokens.events import Actor
-from tokens.models import Token, TokenRemoval
+from tokens.models import Token
+from tokens.removals.models import TokenRemoval
 from tokens.services.revoke import token_remove_from_account
 from tokens.services.roll import token_roll
 
