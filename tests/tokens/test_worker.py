@@ -155,4 +155,6 @@ def test_the_scheduling_worker_clears_a_lock_left_by_a_killed_worker(worker_proc
         wait_for(lambda: worker.says("Huey consumer started"), seconds=60)
         wait_for(lambda: worker.says("Found stale locks: expiry-notices"), seconds=30)
         assert not EXPIRY_NOTICES_LOCK.is_locked()
-        assert worker.stop(signal.SIGTERM) == 0
+        # huey clears stale locks before it installs its signal handlers: a SIGTERM that
+        # early ends it by the signal. Graceful stops are the next tests' subject.
+        assert worker.stop(signal.SIGTERM) in (0, -signal.SIGTERM)

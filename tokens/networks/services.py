@@ -58,6 +58,11 @@ def networks_judge(*, token_id: int, now: datetime) -> list[str]:
     if token is None:
         return []  # revoked meanwhile
     with transaction.atomic():
+        # Hold the token's row: a revocation racing this judgement waits for it, instead
+        # of deleting the token under rows that point at it (a deferred foreign key
+        # violation at commit on PostgreSQL).
+        if not Token.objects.select_for_update().filter(pk=token_id).exists():
+            return []  # revoked meanwhile
         new = _remember(token, noted, now)
         if new:
             _alert(token, new, now)
