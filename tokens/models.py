@@ -218,31 +218,6 @@ for _entry in KINDS:
     )
 
 
-class TokenRemoval(models.Model):
-    """A member's user token cut off from one account by a superuser of it (SPEC 6).
-
-    The token stops working in that account at once (it answers 404 there, as for
-    any account it does not act in) and keeps working in its owner's other accounts.
-    """
-
-    token = models.ForeignKey(Token, on_delete=models.CASCADE, related_name="removals")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
-    removed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    removed_by_label = models.CharField(max_length=200, help_text="Who, for humans.")
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["account__name"]
-        constraints = [
-            models.UniqueConstraint(fields=["token", "account"], name="token_removal_once"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.token_id} removed from {self.account_id}"
-
-
 class EventKind(models.TextChoices):
     TOKEN_CREATED = "token.created", "Token created"
     TOKEN_UPDATED = "token.updated", "Token permissions changed"
@@ -397,26 +372,13 @@ class Event(models.Model):
         return self.summary
 
 
-class PendingReveal(models.Model):
-    """A new secret's one reveal, not yet shown (tokens.views.reveal).
-
-    The secret is not here: it rides in the encrypted reveal cookie, which names
-    this row. Showing the secret deletes the row (one conditional DELETE), so a
-    reload, a second tab or a replayed cookie finds nothing to show.
-    """
-
-    id = models.CharField(primary_key=True, max_length=32)
-    created_at = models.DateTimeField(db_index=True)
-
-    def __str__(self) -> str:
-        return f"reveal {self.created_at:%Y-%m-%d %H:%M}"
-
-
 # Features keep their models in their package; they build on the models above, and
 # importing them here registers them with the app (and its migrations). Import them
 # from their package, not from here.
 from tokens.networks.models import TokenNetwork  # noqa: E402, F401
 from tokens.publishers.models import Publisher, UsedIdToken  # noqa: E402, F401
+from tokens.removals.models import TokenRemoval  # noqa: E402, F401
+from tokens.reveal.models import PendingReveal  # noqa: E402, F401
 from tokens.tombstones.models import RevokedToken, RevokedTokenEvent  # noqa: E402, F401
 from tokens.usage.models import TokenDenial, TokenUsage  # noqa: E402, F401
 from tokens.webhooks.models import (  # noqa: E402, F401

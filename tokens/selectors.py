@@ -17,7 +17,8 @@ from accounts.models import Account, Membership, User
 from accounts.roles import manages_account, role_can_read
 from accounts.selectors import accounts_managed_by, memberships_managing
 from tokens.kinds import Kind
-from tokens.models import PERSONAL_EVENT_KINDS, Event, Token, TokenQuerySet, TokenRemoval, TokenType
+from tokens.models import PERSONAL_EVENT_KINDS, Event, Token, TokenQuerySet, TokenType
+from tokens.removals.models import TokenRemoval
 
 # --------------------------------------------------------------------------- event log
 

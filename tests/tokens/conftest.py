@@ -2,7 +2,7 @@
 an account, and the queue on real storage.
 
 - `call(client, method, path, secret, body)`: the one way the tests call the API.
-- `basic(email, password)`: an HTTP Basic header (`POST /tokens`).
+- `basic(email, password)`: an HTTP Basic header (`POST /tokens`); `set_policy(account, ...)`.
 - `wizard_post(**overrides)`, `enter_sudo(client, password)`: the create-token wizard.
 - fixtures `owner` (a superuser of `account`) and `engineer`.
 - The queue: everywhere else a queued task runs inline (tests/conftest.py). Here
@@ -30,6 +30,7 @@ from huey.contrib.djhuey import HUEY
 from huey.storage import BaseStorage, PostgresStorage, RedisStorage, SqliteStorage
 
 from accounts.constants import Role
+from accounts.models import Account
 from tests.conftest import TEST_REDIS_URL
 from tokens.management.commands.worker import GracefulConsumer
 
@@ -52,6 +53,11 @@ def call(
     return client.generic(
         method, f"/api/v1{path}", data=data, content_type="application/json", **extra
     )
+
+
+def set_policy(account: Account, **policy: Any) -> None:
+    """Set an account's token policies directly (its columns), as a test's starting point."""
+    Account.objects.filter(pk=account.pk).update(**policy)
 
 
 def basic(email: str, password: str) -> str:

@@ -10,7 +10,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Account
 from tests.factories import (
     AccountFactory,
     MembershipFactory,
@@ -18,14 +17,10 @@ from tests.factories import (
     issue_automation_token,
     issue_user_token,
 )
-from tests.tokens.conftest import call
+from tests.tokens.conftest import call, set_policy
 from tokens.models import Token
 
 pytestmark = pytest.mark.django_db
-
-
-def set_policy(account: Account, **policy) -> None:
-    Account.objects.filter(pk=account.pk).update(**policy)
 
 
 @pytest.fixture

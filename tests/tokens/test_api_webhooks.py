@@ -6,16 +6,11 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import AccountFactory, issue_automation_token, issue_user_token
-from tests.tokens.test_api import call
+from tests.tokens.conftest import call
 from tokens.models import Event
 from tokens.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def owner(account, member_factory):
-    return member_factory(account, "superuser")
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from tokens.kinds import Kind
 from tokens.models import Event, Token
 from tokens.services.change import token_update_permissions
 from tokens.services.common import NotPermitted, SudoRequired, TokenLimitReached
-from tokens.services.issue import token_create
+from tokens.services.issue import token_create, token_create_check
 from tokens.services.revoke import token_revoke
 from tokens.validation import TokenValidationError
 
@@ -42,6 +42,31 @@ def field_errors(excinfo) -> dict[str, list[str]]:
 
 
 # --------------------------------------------------------------------------- create
+
+
+def test_the_check_refuses_what_create_refuses_and_writes_nothing(account, owner):
+    """token_create_check (the wizard's) is token_create's judgement without the write."""
+    person = Actor.person(owner)
+    with pytest.raises(TokenValidationError) as excinfo:
+        token_create_check(actor=person, token_type="user", owner=owner, name=" ", scopes=["nope"])
+    assert set(field_errors(excinfo)) == {"name", "scopes"}
+    account.max_lifetime_days = 30
+    account.save()
+    with pytest.raises(TokenValidationError) as excinfo:  # the account's policy, as on create
+        token_create_check(actor=person, token_type="automation", account=account, name="CI")
+    assert excinfo.value.error_code == "policy_violation"
+    new = token_create_check(actor=person, token_type="user", owner=owner, name="CI deploys")
+    assert new.input.scopes == ["global"] and new.owner == owner and new.role == ""
+    robot = token_create_check(
+        actor=person,
+        token_type="automation",
+        account=account,
+        name="Bot",
+        expires_at=None,
+        check_expiry=False,
+    )
+    assert robot.role == "engineer"  # the default role
+    assert not Token.objects.exists() and not Event.objects.exists()
 
 
 def test_defaults_are_global_all_resources_and_ninety_days(owner):

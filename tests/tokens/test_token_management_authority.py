@@ -26,10 +26,10 @@ from tests.factories import (
     issue_automation_token,
     issue_user_token,
 )
-from tests.tokens.conftest import call
-from tests.tokens.test_api_policies import set_policy
+from tests.tokens.conftest import call, set_policy
 from tokens.events import Actor
-from tokens.models import Token, TokenRemoval
+from tokens.models import Token
+from tokens.removals.models import TokenRemoval
 from tokens.services.revoke import token_remove_from_account
 from tokens.services.roll import token_roll
 

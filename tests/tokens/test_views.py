@@ -632,7 +632,7 @@ def test_a_reveal_cookie_for_another_token_or_person_shows_nothing(sudo_client, 
 def test_an_unclaimed_secret_is_dropped(sudo_client, engineer, monkeypatch):
     response = sudo_client.post(reverse("tokens:new"), wizard_post(name="Late"))
     later = time.time() + 6 * 60
-    monkeypatch.setattr("tokens.views.reveal.time.time", lambda: later)
+    monkeypatch.setattr("tokens.reveal.services.time.time", lambda: later)
     page = sudo_client.get(response["Location"]).content.decode()
     assert "already shown" in page and 'id="token-secret"' not in page
 

@@ -14,7 +14,7 @@ from tokens.api.lean import lean_get
 from tokens.api.responses import ok
 from tokens.api.schemas import AccountOut, BillingOut, Data, fields_of
 from tokens.api.security import ApiRequest
-from tokens.models import TokenRemoval
+from tokens.removals.models import TokenRemoval
 from tokens.usage.rules import ACCOUNTS_OPERATION
 
 ACCOUNTS_PREFIX = "/accounts"  # where tokens.api mounts this router

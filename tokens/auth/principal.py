@@ -26,10 +26,11 @@ from tokens.auth.columns import (
     record_rules_of,
 )
 from tokens.kinds import BY_KIND, Kind
-from tokens.models import Token, TokenRemoval, TokenType
+from tokens.models import Token, TokenType
 from tokens.permissions import Grant
 from tokens.policies.rules import NO_POLICY, Policy
 from tokens.records.rules import rules_json
+from tokens.removals.models import TokenRemoval
 
 _KINDS = tuple(Kind)
 _FLAGS = tuple(BY_KIND[kind].all_field for kind in _KINDS)

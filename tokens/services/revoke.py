@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from accounts.models import Account
 from tokens.events import Actor, event_record
-from tokens.models import EventKind, Token, TokenRemoval, TokenType
+from tokens.models import EventKind, Token, TokenType
+from tokens.removals.models import TokenRemoval
 from tokens.services.common import token_permissions_snapshot
 from tokens.tombstones.services import DeletedSecrets, tombstone_record
 

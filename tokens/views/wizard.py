@@ -23,6 +23,7 @@ from tokens.forms import TokenCreateForm
 from tokens.models import TokenType
 from tokens.permissions import AUTOMATION_ROLES, DEFAULT_AUTOMATION_ROLE, plan_allows_scoped
 from tokens.policies.selectors import token_blocked_in
+from tokens.reveal.services import reveal_attach, reveal_take
 from tokens.scope_words import RoleIn, role_in_words, roles_in_accounts
 from tokens.services.common import CreatedToken, NotPermitted
 from tokens.services.issue import token_create, token_create_check
@@ -39,7 +40,6 @@ from tokens.views.form import (
 )
 from tokens.views.policy_hints import policy_context
 from tokens.views.prefill import prefill, templates_for
-from tokens.views.reveal import reveal_attach, reveal_take
 
 
 def _chosen(form: TokenCreateForm, superuser_accounts: list[Account]) -> tuple[str, Account | None]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.factories import ZoneFactory, issue_user_token
-from tests.tokens.test_api import call
+from tests.tokens.conftest import call
 from tokens.events import Actor
 from tokens.publishers import exchange as exchange_module
 from tokens.publishers.models import Publisher

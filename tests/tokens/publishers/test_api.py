@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from tests.factories import AccountFactory, issue_user_token
+from tests.tokens.conftest import call, set_policy
 from tests.tokens.publishers.conftest import exchange, github_conditions
-from tests.tokens.test_api import call
-from tests.tokens.test_api_policies import set_policy
 from tokens.models import Event, Token
 from tokens.publishers.models import Publisher
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from accounts.models import Account
 from tests.support.issuer import expired, not_yet_valid, too_old
+from tests.tokens.conftest import call
 from tests.tokens.publishers.conftest import exchange, github_conditions
-from tests.tokens.test_api import call
 from tokens.models import Event, Token
 from tokens.publishers.models import UsedIdToken
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.tokens.conftest import set_policy
 from tests.tokens.publishers.conftest import add_publisher, exchange, github_conditions
 from tests.tokens.publishers.test_exchange import refused
-from tests.tokens.test_api_policies import set_policy
 from tokens.models import Token
 from tokens.publishers import exchange as exchange_module
 from tokens.publishers.services import MAX_LIVE_PER_PUBLISHER

@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import PASSWORD
+from tests.tokens.conftest import enter_sudo
 from tests.tokens.publishers.conftest import exchange
 from tokens.models import Token
 from tokens.publishers.models import Publisher, UsedIdToken
@@ -24,11 +25,6 @@ def page(account) -> str:
 
 def new(account, provider: str = "github") -> str:
     return reverse("tokens:publisher-new", args=[account.slug]) + f"?provider={provider}"
-
-
-def enter_sudo(client) -> None:
-    answer = client.post(reverse("accounts:sudo"), {"password": PASSWORD, "next": "/tokens/"})
-    assert answer.status_code == 302
 
 
 def form(issuer, **values: Any) -> dict[str, Any]:
@@ -72,7 +68,7 @@ def test_adding_needs_sudo_then_saves_what_was_sent(client, issuer, world):
     first = client.get(new(world.account))
     assert first.status_code == 302 and reverse("accounts:sudo") in first["Location"]
 
-    enter_sudo(client)
+    enter_sudo(client, PASSWORD)
     html = client.get(new(world.account)).content.decode()
     for label in ("Repository", "Repository id", "Owner id", "Workflow", "Environment", "Ref"):
         assert f">{label}</label>" in html
@@ -87,7 +83,7 @@ def test_adding_needs_sudo_then_saves_what_was_sent(client, issuer, world):
 
 def test_the_form_shows_the_rules_answers_beside_the_fields(client, issuer, world):
     client.force_login(world.owner)
-    enter_sudo(client)
+    enter_sudo(client, PASSWORD)
     answer = client.post(
         new(world.account),
         form(issuer, condition_environment="", condition_repository_id="seventy-four"),
@@ -119,7 +115,7 @@ def test_a_form_sent_after_sudo_lapsed_is_carried_out_after_the_password(client,
 def test_editing_and_deleting(client, issuer, world):
     publisher = world.add(issuer)
     client.force_login(world.owner)
-    enter_sudo(client)
+    enter_sudo(client, PASSWORD)
     edit = reverse("tokens:publisher-edit", args=[world.account.slug, publisher.pk])
     html = client.get(edit).content.decode()
     assert 'value="octo-org/octo-repo"' in html and 'value="prod"' in html
@@ -145,7 +141,7 @@ def test_another_accounts_publisher_is_not_found(client, issuer, world, member_f
     other = AccountFactory()
     theirs = add_publisher(other, member_factory(other, "superuser"), issuer)
     client.force_login(world.owner)
-    enter_sudo(client)
+    enter_sudo(client, PASSWORD)
     for name in ("tokens:publisher-edit", "tokens:publisher-delete"):
         url = reverse(name, args=[world.account.slug, theirs.pk])
         assert client.get(url).status_code == 404

@@ -37,7 +37,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from accounts.http import AuthenticatedRequest
-from tokens.models import PendingReveal
+from tokens.reveal.models import PendingReveal
 
 COOKIE_NAME = "kw_reveal"
 LIFETIME_SECONDS = 5 * 60  # a secret left unclaimed this long is dropped
