@@ -91,3 +91,12 @@ def throttled_answer(response: HttpResponse, throttled: Throttled | None) -> Htt
         response.status_code = 429
         response["Retry-After"] = str(throttled.retry_after)
     return response
+
+
+def form_error_status(request: HttpRequest) -> int:
+    """The status of a page that shows a submitted form with its errors.
+
+    200 for a normal submit: the page is the answer, and a browser logs no error for
+    it. 422 for an htmx submit, which base.html's htmx-config swaps in all the same.
+    """
+    return 422 if getattr(request, "htmx", False) else 200

@@ -16,8 +16,12 @@ its errors).
         if request.method == "POST" and not sudo_is_active(request):
             return sudo_detour(request, cancel_url=here)
 
-`@sudo_required(cancel="app:name")` does both for a view whose every request needs
-sudo mode (a GET is simply sent to /sudo/ and back to the same address).
+`sudo_gate(request, cancel_url=...)` is that check for a view whose every request
+needs sudo mode (a GET is simply sent to /sudo/ and back to the same address), and
+`@sudo_required(cancel="app:name")` the same as a decorator, for a fixed Cancel.
+
+This is the one way the panel asks for sudo mode: token creation, roll and widening,
+policies, trusted publishers, webhooks and the second factors all use it.
 
 Safety: the kept POST passed the CSRF check when it was submitted. It is carried
 out only for the same person, at the same address, within a minute of a
@@ -85,6 +89,12 @@ def sudo_kept_form_arm(request: HttpRequest, next_url: str) -> None:
     request.session.modified = True
 
 
+def sudo_kept_form_waiting(request: HttpRequest, next_url: str) -> bool:
+    """A form sent to `next_url` waits for the person to confirm (the sudo page says so)."""
+    kept = _kept_form(request)
+    return kept is not None and kept["path"] == next_url
+
+
 def _kept_form(request: HttpRequest) -> dict[str, Any] | None:
     """The form kept in the session for the signed-in person, if it is well formed."""
     kept = request.session.get(KEPT_SESSION_KEY)
@@ -133,6 +143,16 @@ def sudo_resumable(view: View) -> View:
     return wrapper
 
 
+def sudo_gate(request: HttpRequest, *, cancel_url: str) -> HttpResponse | None:
+    """None in sudo mode; else the detour to /sudo/ (a POST is kept and carried out after).
+
+    The view must be wrapped in `@sudo_resumable` for the kept POST to come back.
+    """
+    if sudo_is_active(request):
+        return None
+    return sudo_detour(request, cancel_url=cancel_url)
+
+
 def sudo_required(cancel: str) -> Callable[[View], View]:
     """Every request of the view needs sudo mode; a POST is carried out after it.
 
@@ -144,9 +164,8 @@ def sudo_required(cancel: str) -> Callable[[View], View]:
         @sudo_resumable
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not sudo_is_active(request):
-                return sudo_detour(request, cancel_url=reverse(cancel))
-            return view(request, *args, **kwargs)
+            detour = sudo_gate(request, cancel_url=reverse(cancel))
+            return detour or view(request, *args, **kwargs)
 
         return wrapper
 

@@ -51,7 +51,7 @@ from accounts.services.members import (
     membership_change_role,
     membership_remove,
 )
-from accounts.sudo import sudo_kept_form_arm
+from accounts.sudo import sudo_kept_form_arm, sudo_kept_form_waiting
 from tokens.events import Actor
 from tokens.models import Token
 
@@ -286,6 +286,7 @@ def sudo(request: AuthenticatedRequest) -> HttpResponse:
         "form": form,
         "next": next_url,
         "cancel": cancel_url,
+        "kept": sudo_kept_form_waiting(request, next_url),
         "with_factor": with_factor,
         **(with_challenge(choices, request.user) if with_factor else {}),
     }

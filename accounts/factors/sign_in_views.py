@@ -21,7 +21,7 @@ from accounts.factors.engine import FactorType
 from accounts.factors.forms import FactorForm
 from accounts.factors.selectors import factor_types_of
 from accounts.forms import SignInForm
-from accounts.http import safe_next_url, throttled_answer
+from accounts.http import form_error_status, safe_next_url, throttled_answer
 from accounts.models import User
 from accounts.services.identity import (
     CredentialsRejected,
@@ -112,5 +112,5 @@ def passkey_sign_in(request: HttpRequest) -> HttpResponse:
         else:
             return engine.passkey_login(request, authenticator, next_url)
     context = {"form": SignInForm(), "next": next_url, "passkey_error": error}
-    response = render(request, "accounts/sign_in.html", context, status=400)
+    response = render(request, "accounts/sign_in.html", context, status=form_error_status(request))
     return throttled_answer(response, throttled)

@@ -30,7 +30,7 @@ from accounts.factors.services import (
     recovery_codes_regenerate,
     totp_add,
 )
-from accounts.http import AuthenticatedRequest, client_ip
+from accounts.http import AuthenticatedRequest, client_ip, form_error_status
 from accounts.services.identity import sudo_is_active
 from accounts.sudo import sudo_detour, sudo_required, sudo_resumable
 from tokens.events import Actor
@@ -104,7 +104,10 @@ def totp_add_page(request: AuthenticatedRequest) -> HttpResponse:
         "qr_svg": mark_safe(engine.totp_qr_svg(uri)),  # noqa: S308
     }
     return render(
-        request, "accounts/security_totp.html", context, status=400 if form.errors else 200
+        request,
+        "accounts/security_totp.html",
+        context,
+        status=form_error_status(request) if form.errors else 200,
     )
 
 
@@ -137,7 +140,10 @@ def passkey_add_page(request: AuthenticatedRequest) -> HttpResponse:
             return _after_adding(request, codes)
     context = {"form": form, "creation_options": engine.passkey_creation_options(user)}
     return render(
-        request, "accounts/security_passkey.html", context, status=400 if form.errors else 200
+        request,
+        "accounts/security_passkey.html",
+        context,
+        status=form_error_status(request) if form.errors else 200,
     )
 
 

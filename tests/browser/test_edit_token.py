@@ -1,4 +1,5 @@
-"""Editing a token's permissions: the API follows at once; widening asks for the password."""
+"""Editing a token's permissions: the API follows at once; widening asks for the password,
+and is saved as soon as it is confirmed."""
 
 from __future__ import annotations
 
@@ -57,16 +58,26 @@ def test_edit_permissions_and_see_the_api_follow(page, live_server, demo, sign_i
     page.get_by_label("Name", exact=True).fill("Terraform (domains)")
     page.get_by_role("button", name="Update token").click()
 
-    # Back from the password page, the changes are still there.
+    # The password page says the change is kept; once confirmed, it is saved: the
+    # token's page shows the change, nobody presses Update token twice.
+    expect(page.get_by_text("Your change is kept")).to_be_visible()
+    shoot(page, "02-password-for-widening")
+    page.set_viewport_size(PHONE)
+    shoot(page, "02-password-for-widening-phone")
+    page.set_viewport_size(DESKTOP)
     confirm_password(page)
-    expect(page.get_by_text("your changes are kept")).to_be_visible()
-    expect(scope_box(page, "domains:read")).to_be_checked()
-    expect(scope_box(page, "zones:read")).not_to_be_checked()
-    expect(page.get_by_label("Name", exact=True)).to_have_value("Terraform (domains)")
-    shoot(page, "02-kept-after-sudo")
-    page.get_by_role("button", name="Update token").click()
-
     expect(page.get_by_text("Token “Terraform (domains)” updated.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Terraform (domains)", level=1)).to_be_visible()
+    expect(page.get_by_role("main")).to_contain_text("Read domains")
+    shoot(page, "03-widened-after-password")
+    page.set_viewport_size(PHONE)
+    shoot(page, "03-widened-after-password-phone")
+    page.set_viewport_size(DESKTOP)
+    assert Event.objects.filter(kind=EventKind.TOKEN_UPDATED).count() == 1
+
+    page.get_by_role("navigation", name="Main").last.get_by_role(
+        "link", name="Personal tokens"
+    ).click()
     row = page.get_by_role("row").filter(has_text="Terraform (domains)")
     expect(row).to_contain_text("Read domains")
     expect(row).not_to_contain_text("Read DNS zones")
@@ -85,6 +96,9 @@ def test_edit_permissions_and_see_the_api_follow(page, live_server, demo, sign_i
     shoot(page, "04-select-domain")
     page.get_by_role("button", name="Update token").click()
     expect(page.get_by_text("updated.")).to_be_visible()
+    page.get_by_role("navigation", name="Main").last.get_by_role(
+        "link", name="Personal tokens"
+    ).click()
     expect(page.get_by_role("row").filter(has_text="Terraform (domains)")).to_contain_text(
         "Domains: acme-shop.example"
     )

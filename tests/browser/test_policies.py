@@ -37,10 +37,19 @@ def test_set_a_maximum_lifetime_then_the_wizard_disables_never(
     page.set_viewport_size(DESKTOP)
 
     page.get_by_role("button", name="Save policies").click()
+    expect(page.get_by_text("Your change is kept")).to_be_visible()
+    shoot(page, "03-password-for-saving")
+    page.set_viewport_size(PHONE)
+    shoot(page, "03-password-for-saving-phone")
+    page.set_viewport_size(DESKTOP)
     confirm_password(page, "keyward-demo")
-    expect(preview).to_be_visible()  # back to the same preview, then save
-    page.get_by_role("button", name="Save policies").click()
+    # Saved once the password is confirmed: nobody presses Save policies twice.
     expect(page.get_by_text("Token policies of Acme Hosting saved.")).to_be_visible()
+    expect(page.get_by_label("Maximum lifetime")).to_have_value("60")
+    shoot(page, "04-saved-after-password")
+    page.set_viewport_size(PHONE)
+    shoot(page, "04-saved-after-password-phone")
+    page.set_viewport_size(DESKTOP)
     assert Account.objects.get(slug="acme").max_lifetime_days == 60
     assert Event.objects.filter(kind=EventKind.POLICIES_CHANGED).count() == 1
 
@@ -56,4 +65,4 @@ def test_set_a_maximum_lifetime_then_the_wizard_disables_never(
     expect(page.get_by_role("radio", name="60 days")).to_be_enabled()
     expect(page.get_by_role("radio", name="60 days")).to_be_checked()
     expect(page.get_by_text("maximum lifetime of 60 days")).to_be_visible()
-    shoot(page, "03-wizard-limited")
+    shoot(page, "05-wizard-limited")

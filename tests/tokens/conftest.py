@@ -3,7 +3,8 @@ an account, and the queue on real storage.
 
 - `call(client, method, path, secret, body)`: the one way the tests call the API.
 - `basic(email, password)`: an HTTP Basic header (`POST /tokens`); `set_policy(account, ...)`.
-- `wizard_post(**overrides)`, `enter_sudo(client, password)`: the create-token wizard.
+- `wizard_post(**overrides)`, `enter_sudo(client, password)`: the create-token wizard;
+  `through_sudo(client, detour, password)`: confirm on /sudo/ after a detour, and come back.
 - fixtures `owner` (a superuser of `account`) and `engineer`.
 - The queue: everywhere else a queued task runs inline (tests/conftest.py). Here
   `queue_on(storage)` puts the queue on a SQLite file, a Redis database or PostgreSQL,
@@ -21,6 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import OperationalError, connection
@@ -68,9 +70,22 @@ def basic(email: str, password: str) -> str:
 # --------------------------------------------------------------------------- the panel
 
 
-def enter_sudo(client: Client, password: str) -> None:
-    response = client.post(reverse("accounts:sudo"), {"password": password, "next": "/tokens/"})
+def enter_sudo(client: Client, password: str, next_url: str = "/tokens/") -> str:
+    """Confirm the password on /sudo/, coming back to `next_url`; the address it sends to."""
+    response = client.post(reverse("accounts:sudo"), {"password": password, "next": next_url})
     assert response.status_code == 302
+    return str(response["Location"])
+
+
+def through_sudo(client: Client, detour: Any, password: str) -> Any:
+    """After `detour` (a redirect to /sudo/): confirm the password there, as the page does
+    (its `next` and `cancel`), and follow it back; the answer of the address it returns to."""
+    assert detour.status_code == 302 and detour["Location"].startswith(reverse("accounts:sudo"))
+    query = parse_qs(urlsplit(detour["Location"]).query)
+    fields = {name: values[0] for name, values in query.items()}
+    confirmed = client.post(reverse("accounts:sudo"), {**fields, "password": password})
+    assert confirmed.status_code == 302 and confirmed["Location"] == fields["next"]
+    return client.get(confirmed["Location"])
 
 
 def wizard_post(**overrides: Any) -> dict[str, Any]:

@@ -97,7 +97,7 @@ def test_a_write_scope_is_offered_when_one_account_allows_it(signed_in, account,
 def test_user_role_cannot_post_a_write_scope(signed_in, account, member_factory):
     viewer = member_factory(account, Role.USER)
     response = signed_in(viewer).post(reverse("tokens:new"), wizard_post(scopes=["zones:write"]))
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "zones:write is not available: Your role in Acme Test (user) cannot change" in (
         html.unescape(response.content.decode())
     )
@@ -143,7 +143,7 @@ def test_selected_with_nothing_selected_is_refused_on_that_picker(
     response = signed_in(engineer).post(
         reverse("tokens:new"), wizard_post(scopes=["zones:read"], zones_mode="selected")
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     body = html.unescape(response.content.decode())
     picker = re.search(
         r'<fieldset class="picker field-invalid" id="picker-zones">.*?</fieldset>', body, re.S
@@ -168,7 +168,7 @@ def test_edit_refuses_selected_with_nothing(signed_in, account, member_factory):
     token = issue_user_token(engineer, scopes=["zones:read"], resources={"zones": [zone.pk]}).token
     data = wizard_post(scopes=["zones:read"], zones_mode="selected")
     response = signed_in(engineer).post(reverse("tokens:edit", args=[token.pk]), data)
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "select at least one" in response.content.decode()
     assert list(Token.objects.get(pk=token.pk).zones.values_list("pk", flat=True)) == [zone.pk]
 
@@ -185,7 +185,7 @@ def test_every_error_shows_at_once_with_a_summary(signed_in, account, member_fac
         expires_on="",
     )
     response = signed_in(engineer).post(reverse("tokens:new"), data)
-    assert response.status_code == 400
+    assert response.status_code == 200
     body = html.unescape(response.content.decode())
     summary = re.search(r'<div class="alert alert-error error-summary".*?</div>', body, re.S)
     assert summary, "no error summary"

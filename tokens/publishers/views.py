@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import account_view
-from accounts.http import AccountRequest
+from accounts.http import AccountRequest, form_error_status
 from accounts.roles import manages_account
-from accounts.services.identity import sudo_is_active
+from accounts.sudo import sudo_gate, sudo_resumable
 from tokens import selectors
 from tokens.kinds import BY_KIND, Kind
 from tokens.models import TokenType
@@ -33,7 +33,7 @@ from tokens.publishers.validation import publisher_input_clean
 from tokens.records.rules import record_rules_text, rules_from_json
 from tokens.services.common import NotPermitted
 from tokens.validation import TokenValidationError
-from tokens.views.common import actor_of, stash, to_sudo, unstash
+from tokens.views.common import actor_of
 from tokens.views.form import error_summary, pickers, rule_rows, values_of
 
 PAGE_TEMPLATE = "tokens/publishers.html"
@@ -134,7 +134,7 @@ def publishers_test(request: AccountRequest) -> HttpResponse:
             claims = form.claims()
         except ValidationError as invalid:
             form.add_error("id_token", invalid)
-    status = 200 if claims is not None else 400
+    status = 200 if claims is not None else form_error_status(request)
     return render(request, PAGE_TEMPLATE, _page(request, form, claims), status=status)
 
 
@@ -177,16 +177,10 @@ def _form_page(request: AccountRequest, publisher: Publisher | None) -> HttpResp
     """Add or edit a publisher (sudo mode first; a form sent after it lapsed is kept)."""
     if not manages_account(request.membership.role):
         return _forbidden(request)
-    here = request.path
-    stash_key = f"publisher:{request.account.pk}:{publisher.pk if publisher else 'new'}"
-    if not sudo_is_active(request):
-        if request.method == "POST":
-            stash(request, stash_key, request.POST)
-            return to_sudo(request, f"{here}?resume=1", _list_url(request))
-        return to_sudo(request, request.get_full_path(), _list_url(request))
+    detour = sudo_gate(request, cancel_url=_list_url(request))
+    if detour is not None:
+        return detour
     data: QueryDict | None = request.POST if request.method == "POST" else None
-    if request.method == "GET" and request.GET.get("resume"):
-        data = unstash(request, stash_key)  # back from sudo: carry out what was asked
     provider = _provider(request, publisher, data)
     if data is not None and not data.get("_refresh"):
         form = PublisherForm(data, provider=provider)
@@ -213,10 +207,11 @@ def _form_page(request: AccountRequest, publisher: Publisher | None) -> HttpResp
         "error_summary": error_summary(form),
         "audience": settings.KEYWARD_OIDC_AUDIENCE,
     }
-    status = 400 if form.is_bound and form.errors else 200
+    status = form_error_status(request) if form.is_bound and form.errors else 200
     return render(request, FORM_TEMPLATE, context, status=status)
 
 
+@sudo_resumable
 @require_http_methods(["GET", "POST"])
 @account_view
 def publisher_new(request: AccountRequest) -> HttpResponse:
@@ -224,6 +219,7 @@ def publisher_new(request: AccountRequest) -> HttpResponse:
     return _form_page(request, None)
 
 
+@sudo_resumable
 @require_http_methods(["GET", "POST"])
 @account_view
 def publisher_edit(request: AccountRequest, publisher_id: int) -> HttpResponse:
@@ -236,6 +232,7 @@ def publisher_edit(request: AccountRequest, publisher_id: int) -> HttpResponse:
     return _form_page(request, publisher)
 
 
+@sudo_resumable
 @require_http_methods(["GET", "POST"])
 @account_view
 def publisher_remove(request: AccountRequest, publisher_id: int) -> HttpResponse:
@@ -245,17 +242,10 @@ def publisher_remove(request: AccountRequest, publisher_id: int) -> HttpResponse
     publisher = publisher_in(request.account, publisher_id)
     if publisher is None:
         raise Http404("No such trusted publisher.")
-    here = request.path
-    stash_key = f"publisher-delete:{publisher.pk}"
-    if not sudo_is_active(request):
-        if request.method == "POST":
-            stash(request, stash_key, request.POST)
-            return to_sudo(request, f"{here}?resume=1", _list_url(request))
-        return to_sudo(request, request.get_full_path(), _list_url(request))
-    confirmed = request.method == "POST" or (
-        bool(request.GET.get("resume")) and unstash(request, stash_key) is not None
-    )
-    if confirmed:
+    detour = sudo_gate(request, cancel_url=_list_url(request))
+    if detour is not None:
+        return detour
+    if request.method == "POST":
         publisher_delete(actor=actor_of(request), publisher=publisher)
         messages.success(request, f"Trusted publisher “{publisher.name}” deleted.")
         return redirect(_list_url(request))

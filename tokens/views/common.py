@@ -1,15 +1,12 @@
-"""What several token pages share: the acting person, the detour through sudo mode, templates."""
+"""What several token pages share: the acting person, redirects, templates."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
-from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
-from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.http import AuthenticatedRequest, client_ip
 from accounts.models import User
@@ -17,7 +14,6 @@ from accounts.selectors import accounts_managed_by
 from tokens.events import Actor
 from tokens.models import Token
 
-STASH_SESSION_KEY = "token_form_stash"
 FORM_TEMPLATE = "tokens/token_form.html"
 LIST_TEMPLATE = "tokens/token_list.html"
 
@@ -25,38 +21,6 @@ LIST_TEMPLATE = "tokens/token_list.html"
 def actor_of(request: AuthenticatedRequest) -> Actor:
     """The signed-in person, as the event log records them."""
     return Actor.person(request.user, ip=client_ip(request))
-
-
-def redirect_htmx(request: HttpRequest, url: str) -> HttpResponse:
-    """A redirect that an htmx request follows with a full page load."""
-    if getattr(request, "htmx", False):
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
-
-
-def to_sudo(request: HttpRequest, next_url: str, cancel_url: str) -> HttpResponse:
-    """Send the person to confirm their password, then on to `next_url`."""
-    query = urlencode({"next": next_url, "cancel": cancel_url})
-    return redirect_htmx(request, f"{reverse('accounts:sudo')}?{query}")
-
-
-def stash(request: HttpRequest, key: str, data: QueryDict) -> None:
-    """Keep a submitted form across the sudo page, so nobody types it twice."""
-    request.session[STASH_SESSION_KEY] = {
-        "key": key,
-        "data": {name: data.getlist(name) for name in data if name != "csrfmiddlewaretoken"},
-    }
-
-
-def unstash(request: HttpRequest, key: str) -> QueryDict | None:
-    """The form stashed under `key` (once), or None."""
-    stashed = request.session.pop(STASH_SESSION_KEY, None)
-    if not isinstance(stashed, dict) or stashed.get("key") != key:
-        return None
-    data = QueryDict(mutable=True)
-    for name, values in stashed.get("data", {}).items():
-        data.setlist(name, [str(value) for value in values])
-    return data
 
 
 def managed_account_ids(user: User, tokens: Iterable[Token]) -> frozenset[int]:

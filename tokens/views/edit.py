@@ -13,9 +13,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.constants import Role
 from accounts.decorators import signed_in_required
-from accounts.http import AuthenticatedRequest, safe_next_url
+from accounts.http import AuthenticatedRequest, form_error_status, safe_next_url
 from accounts.models import Account
 from accounts.services.identity import sudo_is_active
+from accounts.sudo import sudo_detour, sudo_resumable
 from tokens import selectors
 from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
 from tokens.kinds import Kind
@@ -37,9 +38,6 @@ from tokens.views.common import (
     actor_of,
     back_url,
     replacement_url,
-    stash,
-    to_sudo,
-    unstash,
 )
 from tokens.views.form import (
     error_summary,
@@ -112,27 +110,21 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
     }
 
 
+@sudo_resumable
 @require_http_methods(["GET", "POST"])
 @signed_in_required
 def token_edit(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
-    """Edit a token's name, scopes, resources and IP allow-list (widening needs sudo)."""
+    """Edit a token's name, scopes, resources and IP allow-list (widening needs sudo).
+
+    A widening sent without sudo mode goes to /sudo/ and is saved once the person
+    confirmed it is them (accounts.sudo), after the same checks as any submit.
+    """
     token = selectors.token_get_manageable(request.user, token_id)
-    here = reverse("tokens:edit", args=[token.pk])
-    stash_key = f"edit:{token.pk}"
     if request.method == "GET":
-        stashed = unstash(request, stash_key) if request.GET.get("resume") else None
-        if stashed is not None:
-            form = TokenPermissionsForm(initial=initial_from(stashed, TokenPermissionsForm))
-            messages.info(
-                request,
-                "Your password is confirmed and your changes are kept. "
-                "Press Update token to save them.",
-            )
-        else:
-            initial = _edit_initial(token)
-            if request.GET.get("narrow"):
-                initial["scopes"] = _narrowed_scopes(request, token)
-            form = TokenPermissionsForm(initial=initial)
+        initial = _edit_initial(token)
+        if request.GET.get("narrow"):
+            initial["scopes"] = _narrowed_scopes(request, token)
+        form = TokenPermissionsForm(initial=initial)
         return render(request, FORM_TEMPLATE, _edit_context(request, form, token))
 
     if request.POST.get("_refresh"):
@@ -155,14 +147,14 @@ def token_edit(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
                 sudo=sudo_is_active(request),
             )
         except SudoRequired:
-            stash(request, stash_key, request.POST)
-            return to_sudo(request, f"{here}?resume=1", here)
+            return sudo_detour(request, cancel_url=reverse("tokens:edit", args=[token.pk]))
         except TokenValidationError as error:
             form.add_service_errors(error)
         else:
             messages.success(request, f"Token “{data['name'].strip()}” updated.")
-            return redirect(back_url(token))
-    return render(request, FORM_TEMPLATE, _edit_context(request, form, token), status=400)
+            return redirect("tokens:detail", token_id=token.pk)
+    context = _edit_context(request, form, token)
+    return render(request, FORM_TEMPLATE, context, status=form_error_status(request))
 
 
 def _narrowed_scopes(request: HttpRequest, token: Token) -> list[str]:

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponse, QueryDict
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import account_view
-from accounts.http import AccountRequest
+from accounts.http import AccountRequest, form_error_status
 from accounts.roles import manages_account
-from accounts.services.identity import sudo_is_active
+from accounts.sudo import sudo_gate, sudo_resumable
 from tokens.forms import AccountPoliciesForm
 from tokens.policies.rules import POLICY_LABELS, Policy, policy_json
 from tokens.policies.selectors import members_without_second_factor, policy_preview
 from tokens.policies.services import account_policies_update
-from tokens.views.common import actor_of, stash, to_sudo, unstash
+from tokens.views.common import actor_of
 
 TEMPLATE = "tokens/policies.html"
 
@@ -30,13 +30,15 @@ def _fingerprint(policy: Policy) -> str:
     )
 
 
+@sudo_resumable
 @require_http_methods(["GET", "POST"])
 @account_view
 def account_policies(request: AccountRequest) -> HttpResponse:
     """Show and change the account's token policies.
 
     Every change is previewed first ("N tokens would be blocked: …"); saving the
-    previewed values needs sudo mode (the form is kept across the sudo page).
+    previewed values needs sudo mode: sent without it, they are saved once the person
+    confirmed it is them (accounts.sudo), after the same checks as any submit.
     """
     account = request.account
     if not manages_account(request.membership.role):
@@ -47,28 +49,22 @@ def account_policies(request: AccountRequest) -> HttpResponse:
             status=403,
         )
     here = reverse("tokens:account-policies", args=[account.slug])
-    stash_key = f"policies:{account.pk}"
     current = Policy.of(account)
-
-    data: QueryDict | None = request.POST if request.method == "POST" else None
-    if request.method == "GET" and request.GET.get("resume"):
-        data = unstash(request, stash_key)
-        if data is not None:
-            data["step"] = "preview"  # back from sudo: show the preview again, then save
-            messages.info(request, "Your password is confirmed. Check the preview and save.")
-    if data is None:
+    if request.method == "GET":
         form = AccountPoliciesForm(initial=AccountPoliciesForm.initial_for(current))
         return render(request, TEMPLATE, {"form": form, "current": current})
 
+    data = request.POST
     form = AccountPoliciesForm(data, person=request.user)
     if not form.is_valid():
-        return render(request, TEMPLATE, {"form": form, "current": current}, status=400)
+        context = {"form": form, "current": current}
+        return render(request, TEMPLATE, context, status=form_error_status(request))
     policy = form.policy()
     previewed = data.get("previewed") == _fingerprint(policy)
     if data.get("step") == "save" and previewed:
-        if not sudo_is_active(request):
-            stash(request, stash_key, data)
-            return to_sudo(request, f"{here}?resume=1", here)
+        detour = sudo_gate(request, cancel_url=here)
+        if detour is not None:
+            return detour
         account_policies_update(actor=actor_of(request), account=account, policy=policy)
         messages.success(request, f"Token policies of {account.name} saved.")
         return redirect(here)

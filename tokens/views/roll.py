@@ -7,16 +7,14 @@ from datetime import timedelta
 from django import forms
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
-from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import signed_in_required
-from accounts.http import AuthenticatedRequest, safe_next_url
-from accounts.services.identity import sudo_is_active
+from accounts.http import AuthenticatedRequest, form_error_status, safe_next_url
+from accounts.sudo import sudo_gate, sudo_resumable
 from tokens import selectors
 from tokens.services.roll import token_roll
-from tokens.views.common import actor_of, back_url, to_sudo
+from tokens.views.common import actor_of, back_url
 from tokens.views.wizard import to_reveal
 
 # How long the old secret keeps working, in seconds: the panel's choices.
@@ -38,15 +36,16 @@ class TokenRollForm(forms.Form):
     )
 
 
+@sudo_resumable
 @require_http_methods(["GET", "POST"])
 @signed_in_required
 def token_roll_page(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
     """Roll secret: who may edit the token may roll it (never someone else's user token)."""
     token = selectors.token_get_manageable(request.user, token_id)
     back = safe_next_url(request) or back_url(token)
-    if not sudo_is_active(request):
-        here = reverse("tokens:roll", args=[token.pk])
-        return to_sudo(request, f"{here}?{urlencode({'next': back})}", back)
+    detour = sudo_gate(request, cancel_url=back)
+    if detour is not None:
+        return detour  # a roll sent after sudo mode lapsed is carried out once confirmed
     form = TokenRollForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         created = token_roll(
@@ -55,6 +54,6 @@ def token_roll_page(request: AuthenticatedRequest, token_id: int) -> HttpRespons
             grace_period=timedelta(seconds=form.cleaned_data["grace_period"]),
         )
         return to_reveal(request, created, "tokens:rolled")
-    status = 400 if form.is_bound else 200
+    status = form_error_status(request) if form.is_bound else 200
     context = {"token": token, "form": form, "back_url": back}
     return render(request, "tokens/token_roll.html", context, status=status)

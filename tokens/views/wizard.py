@@ -14,10 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.constants import Role
 from accounts.decorators import signed_in_required
-from accounts.http import AuthenticatedRequest
+from accounts.http import AuthenticatedRequest, form_error_status
 from accounts.models import Account
 from accounts.selectors import accounts_managed_by
-from accounts.services.identity import sudo_is_active
+from accounts.sudo import sudo_gate, sudo_resumable
 from tokens import selectors
 from tokens.forms import TokenCreateForm
 from tokens.models import TokenType
@@ -28,7 +28,7 @@ from tokens.scope_words import RoleIn, role_in_words, roles_in_accounts
 from tokens.services.common import CreatedToken, NotPermitted
 from tokens.services.issue import token_create, token_create_check
 from tokens.validation import TokenValidationError
-from tokens.views.common import FORM_TEMPLATE, actor_of, back_url, stash, to_sudo, unstash
+from tokens.views.common import FORM_TEMPLATE, actor_of, back_url
 from tokens.views.form import (
     error_summary,
     initial_from,
@@ -114,36 +114,27 @@ def _wizard_context(
     }
 
 
+@sudo_resumable
 @require_http_methods(["GET", "POST"])
 @signed_in_required
 def token_new(request: AuthenticatedRequest) -> HttpResponse:
-    """The create-token wizard (sudo mode first), then the one-time reveal."""
-    here = reverse("tokens:new")
-    if not sudo_is_active(request):
-        if request.method == "POST":
-            stash(request, "new", request.POST)
-            return to_sudo(request, f"{here}?resume=1", reverse("tokens:list"))
-        # Back to the same address: a template or prefill link keeps its values.
-        return to_sudo(request, request.get_full_path(), reverse("tokens:list"))
+    """The create-token wizard (sudo mode first), then the one-time reveal.
+
+    A GET goes to /sudo/ and back to the same address (a template or prefill link
+    keeps its values); a form sent after sudo mode lapsed is carried out once the
+    person confirmed it is them (accounts.sudo).
+    """
+    detour = sudo_gate(request, cancel_url=reverse("tokens:list"))
+    if detour is not None:
+        return detour
 
     superuser_accounts = list(accounts_managed_by(request.user))
     data: QueryDict | None = request.POST if request.method == "POST" else None
-    resumed = False
-    if request.method == "GET" and request.GET.get("resume"):
-        stashed = unstash(request, "new")
-        if stashed is not None:
-            data, resumed = stashed, True
-
-    if data is not None and (data.get("_refresh") or resumed):
-        # No-JS "show the scopes for this choice", or back from the sudo page:
-        # redraw with what was entered, without judging it yet.
+    if data is not None and data.get("_refresh"):
+        # No-JS "show the scopes for this choice": redraw, without judging it yet.
         form = TokenCreateForm(
             initial=initial_from(data, TokenCreateForm), superuser_accounts=superuser_accounts
         )
-        if resumed:
-            messages.info(
-                request, "Your password is confirmed. Check the form and generate the token."
-            )
     elif data is not None:
         form = TokenCreateForm(data, superuser_accounts=superuser_accounts)
         if form.is_valid():
@@ -163,7 +154,7 @@ def token_new(request: AuthenticatedRequest) -> HttpResponse:
         form = TokenCreateForm(initial=initial, superuser_accounts=superuser_accounts)
     context = _wizard_context(request, form, superuser_accounts)
     context["templates"] = templates_for(superuser_accounts)
-    status = 400 if form.is_bound and form.errors else 200
+    status = form_error_status(request) if form.is_bound and form.errors else 200
     return render(request, FORM_TEMPLATE, context, status=status)
 
 

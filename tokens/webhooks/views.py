@@ -1,7 +1,7 @@
 """The webhooks pages (SPEC 19): `/a/<slug>/webhooks/` and one endpoint's page, superusers only.
 
-Every POST is a change and goes through sudo mode first (the form is kept across the
-sudo page and applied on the way back). A new or rolled signing secret is shown in
+Every POST is a change and needs sudo mode: sent without it, it is carried out once
+the person confirmed it is them (accounts.sudo). A new or rolled signing secret is shown in
 the answer that made it, once: it is not stored anywhere it could be shown from again.
 """
 
@@ -15,10 +15,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import account_view
-from accounts.http import AccountRequest
+from accounts.http import AccountRequest, form_error_status
 from accounts.roles import manages_account
-from accounts.services.identity import sudo_is_active
-from tokens.views.common import actor_of, stash, to_sudo, unstash
+from accounts.sudo import sudo_gate, sudo_resumable
+from tokens.views.common import actor_of
 from tokens.webhooks import selectors, services
 from tokens.webhooks.constants import ATTEMPTS, TEST_EVENT_TYPE, WebhookEventType
 from tokens.webhooks.forms import WebhookForm
@@ -39,19 +39,11 @@ def _forbidden(request: AccountRequest) -> HttpResponse | None:
     )
 
 
-def _submitted(request: AccountRequest, key: str, here: str) -> QueryDict | HttpResponse | None:
-    """The change to apply now: a POST in sudo mode, or the one kept across the sudo page.
-
-    A POST without sudo mode is kept and answered with the way to the sudo page.
-    """
-    if request.method == "POST":
-        if not sudo_is_active(request):
-            stash(request, key, request.POST)
-            return to_sudo(request, f"{here}?resume=1", here)
-        return request.POST
-    if request.GET.get("resume"):
-        return unstash(request, key)
-    return None
+def _submitted(request: AccountRequest, here: str) -> QueryDict | HttpResponse | None:
+    """The change to apply now (a POST in sudo mode), the detour to /sudo/, or None (a GET)."""
+    if request.method != "POST":
+        return None
+    return sudo_gate(request, cancel_url=here) or request.POST
 
 
 def _with_secret(response: HttpResponse) -> HttpResponse:
@@ -59,6 +51,7 @@ def _with_secret(response: HttpResponse) -> HttpResponse:
     return response
 
 
+@sudo_resumable
 @require_http_methods(["GET", "POST"])
 @account_view
 def webhooks_page(request: AccountRequest) -> HttpResponse:
@@ -68,7 +61,7 @@ def webhooks_page(request: AccountRequest) -> HttpResponse:
         return refused
     account = request.account
     here = reverse("webhooks:endpoints", args=[account.slug])
-    data = _submitted(request, f"webhooks:{account.pk}:new", here)
+    data = _submitted(request, here)
     if isinstance(data, HttpResponse):
         return data
     form = WebhookForm(data) if data is not None else WebhookForm(initial={"enabled": True})
@@ -87,7 +80,7 @@ def webhooks_page(request: AccountRequest) -> HttpResponse:
                 form.add_service_errors(error)
             else:
                 return _with_secret(_detail(request, created.endpoint, secret=created.secret))
-        status = 400
+        status = form_error_status(request)
     context = {"endpoints": list(selectors.webhooks_of(account)), "form": form}
     return render(request, LIST_TEMPLATE, context, status=status)
 
@@ -112,6 +105,7 @@ def _detail(
     return render(request, DETAIL_TEMPLATE, context, status=status)
 
 
+@sudo_resumable
 @require_http_methods(["GET", "POST"])
 @account_view
 def webhook_page(request: AccountRequest, endpoint_id: int) -> HttpResponse:
@@ -124,7 +118,7 @@ def webhook_page(request: AccountRequest, endpoint_id: int) -> HttpResponse:
     if endpoint is None:
         raise Http404("No such webhook endpoint in this account.")
     here = reverse("webhooks:endpoint", args=[request.account.slug, endpoint.pk])
-    data = _submitted(request, f"webhook:{endpoint.pk}", here)
+    data = _submitted(request, here)
     if isinstance(data, HttpResponse):
         return data
     if data is None:
@@ -153,7 +147,7 @@ def _act(
             else:
                 messages.success(request, "Webhook endpoint saved.")
                 return redirect(here)
-        return _detail(request, endpoint, form=form, status=400)
+        return _detail(request, endpoint, form=form, status=form_error_status(request))
     if action in ("enable", "disable"):
         services.webhook_update(actor=actor, endpoint=endpoint, enabled=action == "enable")
         messages.success(request, f"Webhook endpoint {action}d.")

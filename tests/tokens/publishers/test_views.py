@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import PASSWORD
-from tests.tokens.conftest import enter_sudo
+from tests.tokens.conftest import enter_sudo, through_sudo
 from tests.tokens.publishers.conftest import exchange
 from tokens.models import Token
 from tokens.publishers.models import Publisher, UsedIdToken
@@ -88,7 +88,7 @@ def test_the_form_shows_the_rules_answers_beside_the_fields(client, issuer, worl
         new(world.account),
         form(issuer, condition_environment="", condition_repository_id="seventy-four"),
     )
-    assert answer.status_code == 400
+    assert answer.status_code == 200
     html = answer.content.decode()
     assert "A number, e.g. 74." in html
     assert "Nothing was saved" in html
@@ -104,10 +104,7 @@ def test_a_form_sent_after_sudo_lapsed_is_carried_out_after_the_password(client,
     sent = client.post(new(world.account), form(issuer))
     assert sent.status_code == 302 and reverse("accounts:sudo") in sent["Location"]
     assert not Publisher.objects.exists()
-    resumed = client.post(
-        reverse("accounts:sudo"), {"password": PASSWORD, "next": new(world.account) + "&resume=1"}
-    )
-    back = client.get(resumed["Location"])
+    back = through_sudo(client, sent, PASSWORD)
     assert back.status_code == 302
     assert Publisher.objects.get().name == "Deploys"
 
@@ -172,7 +169,7 @@ def test_the_tester_says_which_condition_held_and_mints_nothing(client, issuer, 
     assert "does not match" in html and "repository_id: 999" in html
 
     bad = client.post(test, {"id_token": "neither a token nor JSON"})
-    assert bad.status_code == 400
+    assert bad.status_code == 200
     assert "neither an ID token" in bad.content.decode()
 
 
