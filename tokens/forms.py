@@ -158,6 +158,31 @@ class TokenPermissionsForm(forms.Form):
                 self.add_error(field, message)
 
 
+class TokenEditForm(TokenPermissionsForm):
+    """Edit permissions: the permissions, and an earlier expiry (never a later one)."""
+
+    expires_on = forms.DateField(
+        label="Bring the expiry forward to",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional. The token stops working at the end of this day (UTC). An edit "
+        "can bring the expiry earlier, never later.",
+    )
+
+    SERVICE_FIELDS = {**TokenPermissionsForm.SERVICE_FIELDS, "expires_at": "expires_on"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["expires_on"].widget.attrs["min"] = timezone.localdate().isoformat()
+
+    def expires_at(self) -> datetime | None:
+        """The earlier expiry asked for (the end of that day), or None to keep it."""
+        day = self.cleaned_data.get("expires_on")
+        if day is None:
+            return None
+        return datetime.combine(day, time.max, tzinfo=timezone.get_current_timezone())
+
+
 class TokenCreateForm(TokenPermissionsForm):
     """The create-token wizard: the permissions plus type, account, role and expiry."""
 

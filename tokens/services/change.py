@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
@@ -38,11 +39,14 @@ def token_update_permissions(
     allowed_ips: Iterable[str] | str | None,
     tls_access: bool | None = None,
     record_rules: Iterable[Any] | None = None,
+    expires_at: datetime | None = None,
     sudo: bool,
 ) -> Token:
     """Change a token's name, scopes, resources, IP allow-list, record rules (and TLS).
 
     `record_rules` None keeps the token's rules; an empty list removes them.
+    `expires_at` None keeps the expiry; a moment brings it earlier (never later: an
+    edit cannot extend a token, but it can bring one within a maximum lifetime).
 
     The secret never changes. Anything that widens what the token can do needs
     `sudo=True` (the caller re-checked the password recently); narrowing does
@@ -50,6 +54,8 @@ def token_update_permissions(
     """
     token = token_locked(token)
     before = token_permissions_snapshot(token)
+    expiry_before = token.expires_at
+    new_expiry = _shortened_expiry(token, expires_at)
     updated, resources_now = _token_changed(
         token,
         name=name,
@@ -59,12 +65,16 @@ def token_update_permissions(
         tls_access=tls_access,
         record_rules=record_rules,
     )
+    updated.expires_at = new_expiry
     if token.is_automation:
         refuse_by_policy(edit_refusal(token, allowed_ips=updated.allowed_ips))
     if not sudo and _permissions_widen(token, updated, resources_now):
         raise SudoRequired()
     _token_save(token, updated, resources_now)
     after = token_permissions_snapshot(token)
+    if token.expires_at != expiry_before:
+        before["expires_at"] = expiry_before.isoformat() if expiry_before else None
+        after["expires_at"] = token.expires_at.isoformat() if token.expires_at else None
     if after != before:
         event_record(
             kind=EventKind.TOKEN_UPDATED,
@@ -76,6 +86,23 @@ def token_update_permissions(
             details={"before": before, "after": after},
         )
     return token
+
+
+def _shortened_expiry(token: Token, expires_at: datetime | None) -> datetime | None:
+    """The token's expiry after the edit: `expires_at` if it shortens it, else a refusal."""
+    if expires_at is None:
+        return token.expires_at
+    if expires_at <= timezone.now():
+        raise TokenValidationError({"expires_at": "Choose a date in the future."})
+    if token.expires_at is not None and expires_at > token.expires_at:
+        until = f"{token.expires_at:%b} {token.expires_at.day}, {token.expires_at.year}"
+        raise TokenValidationError(
+            {
+                "expires_at": f"An edit can only bring the expiry earlier: this token expires "
+                f"{until}. To keep it working longer, create a replacement."
+            }
+        )
+    return expires_at
 
 
 def _token_changed(
@@ -130,7 +157,7 @@ def _token_save(token: Token, updated: Token, resources: dict[Kind, list[int] | 
     """Write the change to the (locked) token's row and its selections."""
     token.name, token.scopes = updated.name, updated.scopes
     token.allowed_ips, token.tls_access = updated.allowed_ips, updated.tls_access
-    token.record_rules = updated.record_rules
+    token.record_rules, token.expires_at = updated.record_rules, updated.expires_at
     token_flags_set(token, resources)
     token.save(
         update_fields=[
@@ -139,6 +166,7 @@ def _token_save(token: Token, updated: Token, resources: dict[Kind, list[int] | 
             "allowed_ips",
             "tls_access",
             "record_rules",
+            "expires_at",
             *(entry.all_field for entry in KINDS),
         ]
     )

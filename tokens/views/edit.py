@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -18,12 +19,12 @@ from accounts.models import Account
 from accounts.services.identity import sudo_is_active
 from accounts.sudo import sudo_detour, sudo_resumable
 from tokens import selectors
-from tokens.forms import TokenPermissionsForm, resource_field_name, resource_mode_name
+from tokens.forms import TokenEditForm, resource_field_name, resource_mode_name
 from tokens.kinds import Kind
 from tokens.models import Token
 from tokens.permissions import plan_allows_scoped
-from tokens.policies.rules import NO_POLICY, Policy
-from tokens.policies.selectors import blocked_in
+from tokens.policies.rules import NO_POLICY, Policy, PolicyName
+from tokens.policies.selectors import Blocked, blocked_in
 from tokens.records.rules import record_rules_text, rules_from_json
 from tokens.scope_words import RoleIn, roles_in_accounts
 from tokens.services.change import token_update_permissions
@@ -67,7 +68,7 @@ def _edit_initial(token: Token) -> dict[str, Any]:
     return initial
 
 
-def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token) -> dict[str, Any]:
+def _edit_context(request: HttpRequest, form: TokenEditForm, token: Token) -> dict[str, Any]:
     reach = selectors.token_reach(
         token_type=token.type,
         owner_id=token.user_id,
@@ -84,8 +85,10 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
         scoped = True
         accounts = [m.account for m in reach.memberships]
     policy = Policy.of(token.account) if token.is_automation else NO_POLICY
+    blocked = blocked_in(token, accounts, now=timezone.now())
     return {
-        "blocked": blocked_in(token, accounts, now=timezone.now()),
+        "blocked": blocked,
+        "expiry_limits": _expiry_limits(token, blocked),
         "allow_list_required": policy.automation_requires_ip_allow_list,
         "policy_account": token.account,
         "mode": "edit",
@@ -110,6 +113,19 @@ def _edit_context(request: HttpRequest, form: TokenPermissionsForm, token: Token
     }
 
 
+def _expiry_limits(token: Token, blocked: list[Blocked]) -> list[tuple[Account, datetime]]:
+    """Per account whose maximum lifetime blocks the token: the latest expiry it allows,
+    so the person can bring the token within it (Edit may shorten the expiry)."""
+    limits = []
+    for item in blocked:
+        if item.policy != PolicyName.MAX_LIFETIME:
+            continue
+        latest = Policy.of(item.account).latest_expiry(token.created_at)
+        if latest is not None:
+            limits.append((item.account, latest))
+    return limits
+
+
 @sudo_resumable
 @require_http_methods(["GET", "POST"])
 @signed_in_required
@@ -124,14 +140,14 @@ def token_edit(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
         initial = _edit_initial(token)
         if request.GET.get("narrow"):
             initial["scopes"] = _narrowed_scopes(request, token)
-        form = TokenPermissionsForm(initial=initial)
+        form = TokenEditForm(initial=initial)
         return render(request, FORM_TEMPLATE, _edit_context(request, form, token))
 
     if request.POST.get("_refresh"):
         # Enter in a text field (a resource search without JS): redraw, change nothing.
-        form = TokenPermissionsForm(initial=initial_from(request.POST, TokenPermissionsForm))
+        form = TokenEditForm(initial=initial_from(request.POST, TokenEditForm))
         return render(request, FORM_TEMPLATE, _edit_context(request, form, token))
-    form = TokenPermissionsForm(request.POST)
+    form = TokenEditForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -144,6 +160,7 @@ def token_edit(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
                 allowed_ips=data["allowed_ips"],
                 tls_access=bool(data["tls_access"]) if token.is_automation else None,
                 record_rules=form.record_rules(),
+                expires_at=form.expires_at(),
                 sudo=sudo_is_active(request),
             )
         except SudoRequired:
