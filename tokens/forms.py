@@ -83,7 +83,7 @@ class TokenPermissionsForm(forms.Form):
         max_length=MAX_NAME_LENGTH,
         required=False,  # the service explains what a name is for
         help_text="What the token is for, e.g. “CI deploys” or “Terraform”.",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "CI deploys"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     scopes = forms.MultipleChoiceField(
         label="Scopes",

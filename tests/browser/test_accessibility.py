@@ -23,6 +23,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from accounts.models import Membership
 from tests.browser.conftest import SCREENSHOTS
+from tests.browser.token_steps import generate
 from tokens.models import Token
 
 AXE_JS = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -85,7 +86,7 @@ def _generate(page: Page, base: str, ids: dict[str, int]) -> None:
     """From the wizard on screen: a read-only token, then its one-time reveal."""
     page.get_by_label("Name", exact=True).fill("axe check")
     page.get_by_role("checkbox", name=re.compile(r"^zones:read ")).check()
-    page.get_by_role("button", name="Generate token").click()
+    generate(page)
 
 
 def _stale_form(page: Page, base: str, ids: dict[str, int]) -> None:

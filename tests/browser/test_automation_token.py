@@ -12,6 +12,7 @@ from tests.browser.token_steps import (
     PHONE,
     api_get,
     confirm_password,
+    generate,
     read_secret,
     scope_box,
 )
@@ -57,7 +58,7 @@ def test_superuser_automation_token_and_member_revocation(page, live_server, dem
     page.set_viewport_size(PHONE)
     shoot(page, "03-wizard-phone")
     page.set_viewport_size(DESKTOP)
-    page.get_by_role("button", name="Generate token").click()
+    generate(page)
 
     secret = read_secret(page)
     assert secret.startswith("kwa_")
@@ -116,7 +117,7 @@ def test_solo_plan_explains_full_access(page, live_server, demo, sign_in, shoot)
     expect(scope_box(page, "zones:read")).to_have_count(0)
     shoot(page, "solo-note")
     page.get_by_label("Name", exact=True).fill("Portfolio deploys")
-    page.get_by_role("button", name="Generate token").click()
+    generate(page)
     secret = read_secret(page)
     assert Token.objects.get(name="Portfolio deploys").scopes == ["global"]
     assert api_get(page, live_server.url, "/api/v1/whoami", secret).status == 200

@@ -11,6 +11,7 @@ from tests.browser.token_steps import (
     PHONE,
     api_get,
     confirm_password,
+    generate,
     new_member,
     read_secret,
     scope_box,
@@ -52,7 +53,7 @@ def test_new_member_creates_copies_and_uses_a_token(page, live_server, demo, sig
     page.set_viewport_size(PHONE)
     shoot(page, "03-wizard-phone")
     page.set_viewport_size(DESKTOP)
-    page.get_by_role("button", name="Generate token").click()
+    generate(page)
 
     secret = read_secret(page)
     expect(page.get_by_text(f'curl -H "Authorization: Bearer {secret}"')).to_be_visible()
@@ -98,7 +99,7 @@ def test_wizard_refuses_a_past_custom_date(page, live_server, demo, sign_in, sho
     scope_box(page, "zones:read").check()
     page.get_by_label("Custom date").check()
     page.get_by_label("Expiry date").fill("2020-01-01")
-    page.get_by_role("button", name="Generate token").click()
+    page.get_by_role("button", name="Review token").click()
     # Beside the field and in the summary at the top (issue 14).
     past = "The expiry date must be in the future."
     expect(page.locator(".field-error", has_text=past)).to_be_visible()
@@ -126,7 +127,7 @@ def test_wizard_works_without_javascript(browser, live_server, demo, shoot):
     expect(page.get_by_label("Name", exact=True)).to_have_value("No-JS bot")
     scope_box(page, "registrar:read").check()
     shoot(page, "billing-scopes")
-    page.get_by_role("button", name="Generate token").click()
+    generate(page)
 
     secret = read_secret(page)
     assert secret.startswith("kwa_")

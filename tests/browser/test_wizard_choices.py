@@ -33,7 +33,7 @@ def test_a_user_role_member_sees_write_scopes_disabled_and_every_error_at_once(
         expect(scope_box(page, scope)).to_be_disabled()
     reason = "Your role in Acme Hosting (user) cannot change DNS zones and records."
     expect(scope_box(page, "zones:write")).to_have_accessible_name(re.compile(re.escape(reason)))
-    expect(page.get_by_text(reason)).to_be_visible()
+    expect(page.get_by_text(reason, exact=True)).to_be_visible()
     expect(
         page.get_by_role("radio", name=re.compile(r"^90 days ?: \w{3} \d{1,2}, \d{4}$"))
     ).to_be_checked()
@@ -43,7 +43,7 @@ def test_a_user_role_member_sees_write_scopes_disabled_and_every_error_at_once(
     page.get_by_label("Name", exact=True).fill("Everything wrong")
     page.get_by_label("IP allow-list (optional)").fill("203.0.113.0/24\nnot-an-ip\n10.0.0.300")
     page.get_by_role("radio", name="Custom date").check()
-    page.get_by_role("button", name="Generate token").click()
+    page.get_by_role("button", name="Review token").click()
 
     summary = page.locator(".error-summary")
     expect(summary).to_contain_text("There are 4 problems to fix")

@@ -58,11 +58,18 @@ def api_get(page: Page, base_url: str, path: str, secret: str):
     )
 
 
+def generate(page: Page) -> None:
+    """From the filled wizard: Review token, then Generate token on the review."""
+    page.get_by_role("button", name="Review token").click()
+    expect(page.get_by_role("heading", name=re.compile("^Review "))).to_be_visible()
+    page.get_by_role("button", name="Generate token").click()
+
+
 def create_user_token(page: Page, name: str, scopes: list[str], password: str = PASSWORD) -> str:
     """Walk the wizard for a user token and return the revealed secret."""
     start_wizard(page, password)
     page.get_by_label("Name", exact=True).fill(name)
     for scope in scopes:
         scope_box(page, scope).check()
-    page.get_by_role("button", name="Generate token").click()
+    generate(page)
     return read_secret(page)

@@ -89,8 +89,10 @@ def through_sudo(client: Client, detour: Any, password: str) -> Any:
 
 
 def wizard_post(**overrides: Any) -> dict[str, Any]:
-    """The create-token wizard's fields: a user token reading zones for 90 days, all resources."""
+    """The create-token wizard's fields: a user token reading zones for 90 days, all resources,
+    sent from the review with Generate token (`step="review"` asks for the review)."""
     data: dict[str, Any] = {
+        "step": "generate",
         "name": "CI deploys",
         "token_type": "user",
         "scopes": ["zones:read"],

@@ -32,11 +32,17 @@ def sudo_client(client, engineer, password):
     return client
 
 
-def test_wizard_shows_one_blank_rule(sudo_client):
+def test_wizard_shows_no_blank_rule_until_one_is_added(sudo_client):
     page = sudo_client.get(reverse("tokens:new")).content.decode()
     assert "Limit to records" in page
-    assert 'name="rule-0-name"' in page and 'name="rule-1-name"' not in page
+    assert 'name="rule-0-name"' not in page
+    assert "No rules: the token reaches every record." in page
     assert "Add a rule" in page
+    added = sudo_client.post(reverse("tokens:new"), wizard_post(_refresh="add-rule"))
+    html = added.content.decode()
+    assert 'name="rule-0-name"' in html and 'name="rule-1-name"' not in html
+    assert "Record types (rule 1)" in html
+    assert "placeholder" not in html.split('name="rule-0-name"')[1].split(">")[0]
 
 
 def test_wizard_creates_a_token_with_rules(sudo_client):

@@ -51,7 +51,7 @@ def initial_from(data: QueryDict, form_class: type[TokenPermissionsForm]) -> dic
 
 
 def rule_rows(form: TokenPermissionsForm) -> dict[str, Any]:
-    """The "Limit to records" rows: those sent or stored, then one blank row to fill.
+    """The "Limit to records" rows: those sent or stored; a blank one after "Add a rule".
 
     The Add and Remove buttons submit the form to redraw it (`_refresh` says
     which), so they work without JavaScript; htmx swaps only this section.
@@ -65,11 +65,8 @@ def rule_rows(form: TokenPermissionsForm) -> dict[str, Any]:
         index = int(action[12:])
         if index < len(rows):
             del rows[index]
-    blank = {"name": "", "types": []}
-    if len(rows) < MAX_RECORD_RULES and (
-        action == "add-rule" or not rows or rows[-1]["name"] or rows[-1]["types"]
-    ):
-        rows.append(blank)
+    if len(rows) < MAX_RECORD_RULES and action == "add-rule":
+        rows.append({"name": "", "types": []})
     return {
         "rows": [{**row, "index": n, "number": n + 1} for n, row in enumerate(rows)],
         "types": RecordType.values,

@@ -17,12 +17,14 @@ from typing import Any
 
 from django.http import QueryDict
 
-from accounts.models import Account
+from accounts.constants import Role
+from accounts.models import Account, Membership
 from tokens.constants import EXPIRY_CHOICES_DAYS, MAX_NAME_LENGTH
 from tokens.forms import resource_mode_name
 from tokens.kinds import Kind
 from tokens.models import TokenType
-from tokens.permissions import SCOPES
+from tokens.permissions import DEFAULT_AUTOMATION_ROLE, SCOPES
+from tokens.scope_words import RoleIn, roles_in_accounts, scope_refusal
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class TokenTemplate:
     selected: tuple[str, ...] = ()  # kinds set to "selected" (the person picks them)
     record_rules: tuple[dict[str, object], ...] = ()
     tls_access: bool = False
+    role: str = ""  # an automation template's role: the least that does the job
     expiration: str = ""  # "30", "60", "90", "never"; "" keeps the wizard's default
     name: str = field(default="")
 
@@ -78,6 +81,7 @@ TEMPLATES: tuple[TokenTemplate, ...] = (
         scopes=("certificates:write",),
         token_type="automation",
         superusers_only=True,
+        role=Role.USER,  # with TLS management: renews certificates, changes nothing else
         tls_access=True,
     ),
 )
@@ -87,9 +91,47 @@ PREFILL_KEYS = ("template", "name", "scopes", "expires", "type", "account")
 EXPIRES_VALUES = (*(str(days) for days in EXPIRY_CHOICES_DAYS), "never")
 
 
-def templates_for(superuser_accounts: Sequence[Account]) -> list[TokenTemplate]:
-    """The template cards this person is offered."""
-    return [t for t in TEMPLATES if not t.superusers_only or superuser_accounts]
+@dataclass(frozen=True)
+class TemplateOffer:
+    """A template card: the template, and why this person cannot use it (None: they can)."""
+
+    template: TokenTemplate
+    refusal: str | None = None
+
+
+def template_refusal(
+    template: TokenTemplate,
+    superuser_accounts: Sequence[Account],
+    memberships: Sequence[Membership],
+) -> str | None:
+    """Why the template does not fit this person's roles, in words naming both; None if it
+    fits (every scope it ticks is one their role allows, as the wizard's checkboxes say)."""
+    if template.superusers_only and not superuser_accounts:
+        roles = ", ".join(
+            f"{m.get_role_display().lower()} in {m.account.name}" for m in memberships
+        )
+        return (
+            f"{template.title} makes an automation token, which only a superuser of an account "
+            f"creates; your role is {roles or 'none'}."
+        )
+    if template.token_type == TokenType.AUTOMATION:
+        roles = [RoleIn(template.role or DEFAULT_AUTOMATION_ROLE, tls_access=template.tls_access)]
+    else:
+        roles = roles_in_accounts(memberships)
+    for scope in template.scopes:
+        refusal = scope_refusal(scope, roles)
+        if refusal is not None:
+            return f"{template.title} is not for your role: {refusal[0].lower()}{refusal[1:]}"
+    return None
+
+
+def templates_for(
+    superuser_accounts: Sequence[Account], memberships: Sequence[Membership]
+) -> list[TemplateOffer]:
+    """The template cards, each offered or disabled with the reason."""
+    return [
+        TemplateOffer(t, template_refusal(t, superuser_accounts, memberships)) for t in TEMPLATES
+    ]
 
 
 def _from_template(template: TokenTemplate) -> dict[str, Any]:
@@ -100,6 +142,8 @@ def _from_template(template: TokenTemplate) -> dict[str, Any]:
         "tls_access": template.tls_access,
         "rule_rows": [dict(rule) for rule in template.record_rules],
     }
+    if template.role:
+        initial["role"] = template.role
     for kind in Kind:
         initial[resource_mode_name(kind)] = "selected" if kind in template.selected else "all"
     if template.expiration:
@@ -111,19 +155,34 @@ def _account(value: str, superuser_accounts: Sequence[Account]) -> Account | Non
     return next((a for a in superuser_accounts if value in (a.slug, str(a.pk))), None)
 
 
+def _template_prefill(
+    slug: str,
+    superuser_accounts: Sequence[Account],
+    memberships: Sequence[Membership],
+    initial: dict[str, Any],
+    dropped: list[str],
+) -> None:
+    """Fill `initial` from the template `slug`, or say in `dropped` why it was not used."""
+    template = TEMPLATES_BY_SLUG.get(slug)
+    if template is None:
+        dropped.append(f"template “{slug[:40]}”")
+        return
+    refusal = template_refusal(template, superuser_accounts, memberships)
+    if refusal is not None:
+        dropped.append(f"template “{template.title}” ({refusal.rstrip('.')})")
+        return
+    initial.update(_from_template(template))
+
+
 def prefill(
-    query: QueryDict, superuser_accounts: Sequence[Account]
+    query: QueryDict, superuser_accounts: Sequence[Account], memberships: Sequence[Membership]
 ) -> tuple[dict[str, Any], list[str]]:
     """The wizard's initial values from the link, and a notice per value dropped."""
     initial: dict[str, Any] = {}
     dropped: list[str] = []
     slug = query.get("template", "")
     if slug:
-        template = TEMPLATES_BY_SLUG.get(slug)
-        if template is None or template not in templates_for(superuser_accounts):
-            dropped.append(f"template “{slug[:40]}”")
-        else:
-            initial.update(_from_template(template))
+        _template_prefill(slug, superuser_accounts, memberships, initial, dropped)
     name = query.get("name", "").strip()
     if name:
         if len(name) <= MAX_NAME_LENGTH and name.isprintable():

@@ -16,7 +16,7 @@ from accounts.constants import Role
 from accounts.decorators import signed_in_required
 from accounts.http import AuthenticatedRequest, form_error_status
 from accounts.models import Account
-from accounts.selectors import accounts_managed_by
+from accounts.selectors import accounts_managed_by, memberships_of
 from accounts.sudo import sudo_gate, sudo_resumable
 from tokens import selectors
 from tokens.forms import TokenCreateForm
@@ -40,6 +40,7 @@ from tokens.views.form import (
 )
 from tokens.views.policy_hints import policy_context
 from tokens.views.prefill import prefill, templates_for
+from tokens.views.review import new_token_review, stored_token_review
 
 
 def _chosen(form: TokenCreateForm, superuser_accounts: list[Account]) -> tuple[str, Account | None]:
@@ -71,6 +72,9 @@ def _name_warning(
         f"You already have an active token named “{name}”. You can still create this one; "
         "a distinct name tells them apart in lists and logs."
     )
+
+
+REVIEW_TEMPLATE = "tokens/token_review.html"
 
 
 def _wizard_context(
@@ -129,22 +133,10 @@ def token_new(request: AuthenticatedRequest) -> HttpResponse:
         return detour
 
     superuser_accounts = list(accounts_managed_by(request.user))
+    memberships = list(memberships_of(request.user))
     data: QueryDict | None = request.POST if request.method == "POST" else None
-    if data is not None and data.get("_refresh"):
-        # No-JS "show the scopes for this choice": redraw, without judging it yet.
-        form = TokenCreateForm(
-            initial=initial_from(data, TokenCreateForm), superuser_accounts=superuser_accounts
-        )
-    elif data is not None:
-        form = TokenCreateForm(data, superuser_accounts=superuser_accounts)
-        if form.is_valid():
-            created = _create(request, form, superuser_accounts)
-            if created is not None:
-                return to_reveal(request, created)
-        else:
-            _judge_the_rest(request, form, superuser_accounts)
-    else:
-        initial, dropped = prefill(request.GET, superuser_accounts)
+    if data is None:
+        initial, dropped = prefill(request.GET, superuser_accounts, memberships)
         if dropped:
             messages.info(
                 request,
@@ -152,10 +144,57 @@ def token_new(request: AuthenticatedRequest) -> HttpResponse:
                 "Check the form before you generate the token.",
             )
         form = TokenCreateForm(initial=initial, superuser_accounts=superuser_accounts)
+    elif data.get("_refresh") or data.get("step") == "edit":
+        # No-JS "show the scopes for this choice", or "Change something" on the review:
+        # redraw with what was entered, without judging it yet.
+        form = TokenCreateForm(
+            initial=initial_from(data, TokenCreateForm), superuser_accounts=superuser_accounts
+        )
+    else:
+        form = TokenCreateForm(data, superuser_accounts=superuser_accounts)
+        answer = _submitted(request, form, superuser_accounts)
+        if answer is not None:
+            return answer
     context = _wizard_context(request, form, superuser_accounts)
-    context["templates"] = templates_for(superuser_accounts)
+    context["templates"] = templates_for(superuser_accounts, memberships)
+    context["chosen_template"] = (data or request.GET).get("template", "")
     status = form_error_status(request) if form.is_bound and form.errors else 200
     return render(request, FORM_TEMPLATE, context, status=status)
+
+
+def _submitted(
+    request: AuthenticatedRequest, form: TokenCreateForm, superuser_accounts: list[Account]
+) -> HttpResponse | None:
+    """A sent wizard: its review, or (`step=generate`, from the review) the token and its
+    reveal; None when the form has errors to show (added to `form`)."""
+    if not form.is_valid():
+        _judge_the_rest(request, form, superuser_accounts)
+        return None
+    if form.data.get("step") == "generate":
+        created = _create(request, form, superuser_accounts)
+        return to_reveal(request, created) if created is not None else None
+    try:
+        new = token_create_check(**_service_arguments(request, form, superuser_accounts))
+    except TokenValidationError as error:
+        form.add_service_errors(error)
+        return None
+    except NotPermitted as refusal:
+        form.add_error(None, str(refusal))
+        return None
+    context = {
+        "review": new_token_review(new),
+        "name": new.input.name,
+        "account": new.account,
+        "role_label": Role(new.role).label.lower() if new.role else "",
+        "fields": [
+            (name, value)
+            for name in form.data
+            if name not in ("csrfmiddlewaretoken", "step", "_refresh")
+            for value in form.data.getlist(name)
+        ],
+        "cancel_url": reverse("tokens:list"),
+    }
+    return render(request, REVIEW_TEMPLATE, context)
 
 
 def _service_arguments(
@@ -283,6 +322,7 @@ def token_reveal(
             "whoami_url": request.build_absolute_uri("/api/v1/whoami"),
             "back_url": back_url(token),
             "blocked": token_blocked_in(token),
+            "review": stored_token_review(token) if secret else None,
         },
         request=request,
     )
