@@ -66,3 +66,40 @@ def test_set_a_maximum_lifetime_then_the_wizard_disables_never(
     expect(page.get_by_role("radio", name="60 days")).to_be_checked()
     expect(page.get_by_text("maximum lifetime of 60 days")).to_be_visible()
     shoot(page, "05-wizard-limited")
+
+
+def test_a_token_blocked_by_the_maximum_lifetime_is_brought_within_it(
+    page, live_server, demo, sign_in, shoot
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import issue_automation_token
+    from tokens.policies.selectors import token_blocked_in
+
+    acme = Account.objects.get(slug="acme")
+    bot = issue_automation_token(
+        acme, "Nightly backup", expires_at=timezone.now() + timedelta(days=90)
+    ).token
+    Account.objects.filter(pk=acme.pk).update(max_lifetime_days=30)
+    sign_in(page, "owner@example.com")
+    page.goto(f"{live_server.url}/tokens/{bot.pk}/edit/")
+    expect(page.get_by_text("Blocked by policy")).to_be_visible()
+    expect(page.get_by_text("allows a maximum lifetime that ends")).to_be_visible()
+    later = timezone.localdate() + timedelta(days=120)  # later than its expiry: refused
+    page.get_by_label("Bring the expiry forward to").fill(later.isoformat())
+    page.get_by_role("button", name="Update token").click()
+    refused = page.locator(".field-error", has_text="An edit can only bring the expiry earlier")
+    expect(refused).to_be_visible()
+    soon = timezone.localdate() + timedelta(days=20)
+    page.get_by_label("Bring the expiry forward to").fill(soon.isoformat())
+    shoot(page, "blocked-edit")
+    page.set_viewport_size(PHONE)
+    shoot(page, "blocked-edit-phone")
+    page.set_viewport_size(DESKTOP)
+    page.get_by_role("button", name="Update token").click()
+    expect(page.get_by_text("Token “Nightly backup” updated.")).to_be_visible()
+    bot.refresh_from_db()
+    assert bot.expires_at.date() == soon
+    assert token_blocked_in(bot) == []
