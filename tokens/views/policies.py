@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.contrib import messages
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -63,7 +65,8 @@ def account_policies(request: AccountRequest) -> HttpResponse:
     form = AccountPoliciesForm(data, person=request.user)
     if not form.is_valid():
         return render(request, TEMPLATE, {"form": form, "current": current}, status=400)
-    policy = form.policy()
+    # Force SSO is set on the SSO page: the policies form keeps it as it is.
+    policy = replace(form.policy(), require_sso=current.require_sso)
     previewed = data.get("previewed") == _fingerprint(policy)
     if data.get("step") == "save" and previewed:
         if not sudo_is_active(request):

@@ -18,6 +18,7 @@ from accounts.http import AuthenticatedRequest
 from accounts.models import Account
 from accounts.selectors import accounts_managed_by
 from accounts.services.identity import sudo_is_active
+from accounts.sso.session import sso_session_accounts
 from tokens import selectors
 from tokens.forms import TokenCreateForm
 from tokens.models import TokenType
@@ -199,7 +200,10 @@ def _create(
     request: AuthenticatedRequest, form: TokenCreateForm, superuser_accounts: list[Account]
 ) -> CreatedToken | None:
     try:
-        return token_create(**_service_arguments(request, form, superuser_accounts))
+        arguments = _service_arguments(request, form, superuser_accounts)
+        # SPEC 17: created in a session through an account's SSO: authorized there at once.
+        sso_accounts = set() if arguments["owner"] is None else sso_session_accounts(request)
+        return token_create(**arguments, sso_accounts=sso_accounts)
     except TokenValidationError as error:
         form.add_service_errors(error)
     except NotPermitted as refusal:
