@@ -37,6 +37,7 @@ from accounts.sso.services import (
     sso_force_set,
     sso_turn_off,
 )
+from accounts.sso.session import sso_session_valid
 from accounts.sudo import sudo_detour, sudo_resumable
 from tokens.events import Actor
 
@@ -110,6 +111,14 @@ def sso_settings(request: AccountRequest) -> HttpResponse:
         return flow.sso_start(request, sso, purpose=flow.TEST, email=request.user.email)
     if action == "force_preview":
         return _page(request, sso, blank, preview=list(tokens_needing_sso(account)))
+    if action == "force_on" and not sso_session_valid(request, account.pk):
+        # Forcing from a session that did not come through SSO would shut its author out.
+        messages.error(
+            request,
+            "Run Test sign-in first: force SSO is turned on from a session that came "
+            "through the account's single sign-on.",
+        )
+        return redirect(here)
     try:
         if action == "turn_off":
             sso_turn_off(actor=actor, account=account)
