@@ -56,7 +56,7 @@ class SsoRefused(Exception):
 def sso_start(
     request: HttpRequest, sso: AccountSso, *, purpose: str, next_url: str = "", email: str = ""
 ) -> HttpResponse:
-    """Redirect to `sso`'s identity provider for `purpose` (SIGN_IN or TEST)."""
+    """Send the browser on to `sso`'s identity provider for `purpose` (SIGN_IN or TEST)."""
     provider = get_adapter(request).get_provider(request, sso.provider_id)
     auth_params = provider.get_auth_params()
     if email:
@@ -66,9 +66,15 @@ def sso_start(
         "account": sso.account_id,
         "user": request.user.pk if request.user.is_authenticated else None,
     }
-    return provider.redirect(  # type: ignore[no-any-return]
+    response = provider.redirect(
         request, "login", next_url=next_url or None, data=data, auth_params=auth_params
     )
+    if response.status_code != 302:
+        return response  # type: ignore[no-any-return]
+    # The page's CSP allows forms to post only here (form-action 'self'), and browsers
+    # apply it to the redirects that follow a post: a page on this site goes on instead.
+    context = {"url": response["Location"], "account": sso.account, "issuer": sso.issuer}
+    return render(request, "accounts/sso_redirect.html", context)
 
 
 def refusal_page(request: HttpRequest, refused: SsoRefused, *, status: int = 403) -> HttpResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -76,13 +78,20 @@ def force_sso(world: SsoWorld) -> None:
 def through_idp(
     client: Client, world: SsoWorld, start, *, email: str, password: str = "idp-password"
 ):
-    """Follow `start` (a response redirecting to the provider) through its sign-in page;
-    answers Keyward's response to the callback."""
-    assert start.status_code == 302, start.content[:500]
-    callback = world.provider.sign_in(start["Location"], email=email, password=password)
+    """Follow `start` (the page sending the browser on to the provider) through its sign-in
+    page; answers Keyward's response to the callback."""
+    callback = world.provider.sign_in(idp_url(start), email=email, password=password)
     parts = urlsplit(callback)
     assert parts.netloc == "testserver", callback
     return client.get(f"{parts.path}?{parts.query}")
+
+
+def idp_url(start) -> str:
+    """Where the page that starts an SSO sign-in sends the browser (its meta refresh)."""
+    assert start.status_code == 200, start.content[:500]
+    found = re.search(rb'<meta http-equiv="refresh" content="0; url=([^"]+)">', start.content)
+    assert found, start.content[:500]
+    return html.unescape(found.group(1).decode())
 
 
 def sso_sign_in(client: Client, world: SsoWorld, email: str, **kwargs):

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.urls import reverse
 
 from accounts.models import User
-from tests.accounts.sso.conftest import sso_sign_in, through_idp
+from tests.accounts.sso.conftest import idp_url, sso_sign_in, through_idp
 from tokens.models import Event, EventKind
 
 
@@ -26,8 +26,8 @@ def test_a_member_signs_in_with_sso(client, sso_world):
 def test_the_authorization_request_has_pkce_state_nonce_and_login_hint(client, sso_world):
     start = client.post(reverse("accounts:sign-in-sso"), {"email": sso_world.owner.email})
 
-    query = {k: v[0] for k, v in parse_qs(urlsplit(start["Location"]).query).items()}
-    assert start["Location"].startswith(sso_world.provider.issuer)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(idp_url(start)).query).items()}
+    assert idp_url(start).startswith(sso_world.provider.issuer)
     assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) >= 43
     assert query["state"] and len(query["nonce"]) == 32
     assert query["login_hint"] == sso_world.owner.email
@@ -61,7 +61,7 @@ def test_an_email_that_is_not_a_member_gets_a_clear_page_and_no_account(client, 
 def test_a_tampered_state_is_refused(client, sso_world):
     start = client.post(reverse("accounts:sign-in-sso"), {"email": sso_world.owner.email})
     callback = sso_world.provider.sign_in(
-        start["Location"], email=sso_world.owner.email, password="idp-password"
+        idp_url(start), email=sso_world.owner.email, password="idp-password"
     )
     parts = urlsplit(callback)
     query = parts.query.replace("state=", "state=x")
@@ -76,7 +76,7 @@ def test_a_tampered_state_is_refused(client, sso_world):
 def test_a_callback_used_twice_signs_in_once(client, sso_world):
     start = client.post(reverse("accounts:sign-in-sso"), {"email": sso_world.owner.email})
     callback = sso_world.provider.sign_in(
-        start["Location"], email=sso_world.owner.email, password="idp-password"
+        idp_url(start), email=sso_world.owner.email, password="idp-password"
     )
     parts = urlsplit(callback)
     assert client.get(f"{parts.path}?{parts.query}").status_code == 302
@@ -96,7 +96,7 @@ def test_a_code_issued_to_another_client_is_refused(client, sso_world, oidc_prov
         client_secret=sso_world.client.client_secret,
     )
     start = client.post(reverse("accounts:sign-in-sso"), {"email": sso_world.owner.email})
-    location = start["Location"].replace(sso_world.client.client_id, other.client_id)
+    location = idp_url(start).replace(sso_world.client.client_id, other.client_id)
     callback = urlsplit(
         oidc_provider.sign_in(location, email=sso_world.owner.email, password="idp-password")
     )
