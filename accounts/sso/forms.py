@@ -83,6 +83,5 @@ class SsoSignInForm(forms.Form):
     email = forms.EmailField(
         label="Work email",
         max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-        help_text="Your organisation's identity provider takes over.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )

@@ -60,8 +60,8 @@ def test_set_up_test_force_then_a_member_authorizes_a_token(
 
     # The superuser sets SSO up: the settings, behind the password.
     sign_in(page, "owner@example.com")
-    page.goto(f"{live_server.url}/a/globex/")
-    page.get_by_role("navigation", name="Main").last.get_by_role("link", name="SSO").click()
+    page.goto(f"{live_server.url}/a/globex/policies/")
+    page.get_by_role("link", name="single sign-on page").click()
     expect(page.get_by_role("heading", name="Single sign-on", exact=True)).to_be_visible()
     expect(page.get_by_text("Not set up")).to_be_visible()
     page.get_by_label("Issuer URL").fill(oidc_provider.issuer)
