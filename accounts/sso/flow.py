@@ -27,6 +27,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
+from requests import RequestException
 
 from accounts.factors import engine
 from accounts.http import client_ip
@@ -66,11 +67,20 @@ def sso_start(
         "account": sso.account_id,
         "user": request.user.pk if request.user.is_authenticated else None,
     }
-    response = provider.redirect(
-        request, "login", next_url=next_url or None, data=data, auth_params=auth_params
-    )
+    try:
+        response = provider.redirect(
+            request, "login", next_url=next_url or None, data=data, auth_params=auth_params
+        )
+    except (RequestException, ValueError, KeyError):  # its discovery document, fetched now
+        logger.warning("SSO provider of account %s unreachable", sso.account_id)
+        refused = SsoRefused(
+            f"{sso.account.name}'s identity provider ({sso.issuer}) cannot be reached or did "
+            "not answer with its discovery document. Nothing changed; try again later.",
+            title="The identity provider is not answering",
+        )
+        return refusal_page(request, refused, status=502)
     if response.status_code != 302:
-        return response  # type: ignore[no-any-return]
+        return response
     # The page's CSP allows forms to post only here (form-action 'self'), and browsers
     # apply it to the redirects that follow a post: a page on this site goes on instead.
     context = {"url": response["Location"], "account": sso.account, "issuer": sso.issuer}

@@ -79,6 +79,6 @@ def sso_callback(request: HttpRequest, provider_id: str) -> HttpResponse:
     """The redirect URI `/accounts/oidc/<provider_id>/login/callback/` (allauth's view)."""
     try:
         view = OAuth2CallbackView.adapter_view(SsoOAuth2Adapter(request, provider_id))
-        return view(request)  # type: ignore[no-any-return]
+        return view(request)
     except SocialApp.DoesNotExist:
         raise Http404("No single sign-on here.") from None

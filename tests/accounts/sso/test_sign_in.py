@@ -137,3 +137,15 @@ def test_sso_as_another_person_than_the_signed_in_one_is_refused(client, sso_wor
     assert b"A different person" in answer.content
     assert client.session["_auth_user_id"] == str(sso_world.engineer.pk)
     assert "sso_sign_ins" not in client.session
+
+
+def test_an_unreachable_provider_is_said_and_nothing_starts(client, sso_world):
+    sso = sso_world.sso
+    sso.issuer = "http://127.0.0.1:1"
+    sso.save()
+
+    answer = client.post(reverse("accounts:sign-in-sso"), {"email": sso_world.owner.email})
+
+    assert answer.status_code == 502
+    assert b"cannot be reached" in answer.content
+    assert "_auth_user_id" not in client.session
