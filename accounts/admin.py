@@ -2,6 +2,7 @@
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -29,8 +30,9 @@ from accounts.services.identity import user_delete, user_deletion_blockers
 from tokens.events import Actor
 
 # allauth's own pages would show a factor's stored data (secrets) and email rows
-# Keyward does not use: support sees factors on the person's page instead.
-for _model in (Authenticator, EmailAddress):
+# Keyward does not use: support sees factors on the person's page instead. Its social
+# account tables stay empty (single sign-on builds its apps from accounts.sso).
+for _model in (Authenticator, EmailAddress, SocialAccount, SocialApp, SocialToken):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
 

@@ -57,6 +57,9 @@ SIGN_IN_MAX_FAILURES_PER_IP = 20
 
 # Sudo mode: the password re-check lasts this long.
 SUDO_DURATION = timedelta(minutes=10)
+# SPEC 17: how long a sign-in through an account's SSO counts for that account (force SSO,
+# and authorizing a token for it).
+SSO_SESSION_MAX_AGE = timedelta(hours=24)
 
 # Sudo mode's 10 minutes include the time to come back from it: a form kept across the
 # sudo page (accounts.sudo) waits this long, and is carried out within a minute of the
@@ -75,6 +78,7 @@ class AuthMethod(models.TextChoices):
     TOTP = "totp", "authenticator app"
     RECOVERY_CODE = "recovery_code", "recovery code"
     PASSKEY = "passkey", "passkey"
+    SSO = "sso", "identity provider (single sign-on)"
 
 
 # The number of recovery codes a person gets at a time (allauth's MFA_RECOVERY_CODE_COUNT).

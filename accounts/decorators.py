@@ -14,6 +14,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.http import AccountRequest, AuthenticatedRequest, HtmxRequest
 from accounts.selectors import membership_get
+from accounts.sso.session import sso_session_valid
 
 View = Callable[..., HttpResponse]
 
@@ -64,6 +65,14 @@ def account_view(view: View) -> View:
                 account_request,
                 "accounts/two_factor_required.html",
                 {"account": membership.account},
+                status=403,
+            )
+        if membership.account.force_sso and not sso_session_valid(request, membership.account_id):
+            # SPEC 17: only a session that came through the account's SSO works in it.
+            return render(
+                account_request,
+                "accounts/sso_required.html",
+                {"account": membership.account, "next": request.get_full_path()},
                 status=403,
             )
         return view(account_request, *args, **kwargs)

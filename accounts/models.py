@@ -312,3 +312,7 @@ class Purge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.value}".strip()
+
+
+# Models of the accounts' feature packages, registered with the app here.
+from accounts.sso.models import AccountSso  # noqa: E402, F401

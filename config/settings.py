@@ -71,6 +71,10 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    # Single sign-on (SPEC 17): one OpenID Connect provider app per enterprise account,
+    # built by accounts.sso.adapter from the account's own settings (no SocialApp rows).
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "accounts",
     "tokens",
 ]
@@ -184,6 +188,14 @@ MFA_ALLOW_UNVERIFIED_EMAIL = True  # support creates people; there is no email v
 MFA_TOTP_ISSUER = "Keyward"
 MFA_TOTP_TOLERANCE = 1  # the code of the previous or next 30 seconds too (clock drift)
 MFA_RECOVERY_CODES_SHOW_ONCE = True
+# Single sign-on (SPEC 17, docs/sso.md): accounts.sso's adapter gives allauth the apps and
+# takes over at the end of the flow (match the verified email to a member, or refuse);
+# allauth never creates a person, a social account row or a membership.
+SOCIALACCOUNT_ADAPTER = "accounts.sso.adapter.SsoAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 5
 
 # The cache holds rate limits and counters. With Redis, short socket timeouts keep
 # an outage from holding requests: accounts.cache fails open on an error and then
@@ -329,8 +341,9 @@ KEYWARD_SECRET_SCANNING_KEYS = os.environ.get("KEYWARD_SECRET_SCANNING_KEYS", ""
 # tests and a receiver on this machine. Never in production (check --deploy: keyward.W002).
 KEYWARD_WEBHOOKS_ALLOW_PRIVATE = env_bool("KEYWARD_WEBHOOKS_ALLOW_PRIVATE", False)
 # Trusted publishers (SPEC 18): the `aud` CI requests its ID tokens for (shown on the
-# Trusted publishers page), and the issuers trusted over plain http (tests only: every
-# other issuer's discovery document and keys are fetched over https).
+# Trusted publishers page), and the issuers trusted over plain http (tests and the local
+# SSO demo only: every other issuer's discovery document and keys are fetched over https).
+# Single sign-on (SPEC 17) accepts an http issuer URL only when it is listed here too.
 KEYWARD_OIDC_AUDIENCE = os.environ.get("KEYWARD_OIDC_AUDIENCE", "keyward").strip() or "keyward"
 KEYWARD_OIDC_INSECURE_ISSUERS = env_list("KEYWARD_OIDC_INSECURE_ISSUERS")
 

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from accounts.sso.provider import sso_callback
 from config.favicon import favicon
 from config.health import healthz
 from tokens.api import lean_urls
@@ -23,6 +24,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     re_path(r"^api(?:/|$)(?s:.*)", api_not_found),  # every other path under /api/: JSON 404
     path("", include("accounts.urls")),
+    # Single sign-on's redirect URI (allauth's name: its openid_connect adapter reverses it).
+    path(
+        "accounts/oidc/<str:provider_id>/login/callback/",
+        sso_callback,
+        name="openid_connect_callback",
+    ),
     path("", include("accounts.factors.urls")),  # the names allauth's login stages use
     path("", include(event_log_patterns)),
     path("", include("tokens.urls")),

@@ -244,6 +244,8 @@ class EventKind(models.TextChoices):
     PUBLISHER_CREATED = "publisher.created", "Trusted publisher added"
     PUBLISHER_UPDATED = "publisher.updated", "Trusted publisher changed"
     PUBLISHER_DELETED = "publisher.deleted", "Trusted publisher deleted"
+    SSO_CHANGED = "account.sso_changed", "Single sign-on changed"
+    TOKEN_SSO_AUTHORIZED = "token.sso_authorized", "Token authorized for single sign-on"
 
 
 # Sign-in, sudo and second factors belong to a person, not an account (SPEC 9, 16): only
@@ -379,6 +381,7 @@ from tokens.networks.models import TokenNetwork  # noqa: E402, F401
 from tokens.publishers.models import Publisher, UsedIdToken  # noqa: E402, F401
 from tokens.removals.models import TokenRemoval  # noqa: E402, F401
 from tokens.reveal.models import PendingReveal  # noqa: E402, F401
+from tokens.sso.models import TokenSsoAuthorization  # noqa: E402, F401
 from tokens.tombstones.models import RevokedToken, RevokedTokenEvent  # noqa: E402, F401
 from tokens.usage.models import TokenDenial, TokenUsage  # noqa: E402, F401
 from tokens.webhooks.models import (  # noqa: E402, F401

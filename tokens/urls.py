@@ -3,6 +3,7 @@
 from django.urls import path
 
 from tokens.publishers import views as publishers
+from tokens.sso import views as sso_views
 from tokens.views import detail, edit, events, form, lists, policies, roll, wizard
 
 app_name = "tokens"
@@ -19,6 +20,11 @@ urlpatterns = [
     path("tokens/<int:token_id>/roll/", roll.token_roll_page, name="roll"),
     path("tokens/<int:token_id>/rolled/", wizard.token_reveal, {"rolled": True}, name="rolled"),
     path("tokens/<int:token_id>/delete/", edit.token_delete, name="delete"),
+    path(
+        "tokens/<int:token_id>/sso/<slug:slug>/",
+        sso_views.token_sso_authorize_view,
+        name="sso-authorize",
+    ),
     path("tokens/<int:token_id>/row/", edit.token_row, name="row"),
     path("a/<slug:slug>/tokens/", lists.account_token_list, name="account-list"),
     path("a/<slug:slug>/policies/", policies.account_policies, name="account-policies"),

@@ -16,7 +16,9 @@ from typing import Any, cast
 
 from allauth.account.internal.flows.login import (
     get_authentication_records,
+    perform_login,
     perform_password_login,
+    record_authentication,
 )
 from allauth.account.internal.stagekit import clear_login
 from allauth.account.models import Login
@@ -59,6 +61,7 @@ __all__ = [
     "recovery_codes_unused",
     "recovery_codes_were_shown",
     "sign_in_records",
+    "sso_login",
     "totp_code_matches",
     "totp_generate_secret",
     "totp_pending_secret",
@@ -87,6 +90,19 @@ def login_begin(request: HttpRequest, *, user: User, email: str, redirect_url: s
     """
     login = Login(user=user, email=email, redirect_url=redirect_url or None)
     return perform_password_login(request, {"email": email}, login)
+
+
+def sso_login(
+    request: HttpRequest, *, user: User, provider_id: str, redirect_url: str
+) -> HttpResponse:
+    """An account's identity provider vouched for the person (SPEC 17): run the login stages.
+
+    Recorded as allauth's "socialaccount" method; a person with a second factor is asked
+    for it next, as after a password.
+    """
+    record_authentication(request, user, method="socialaccount", provider=provider_id)
+    login = Login(user=user, email=user.email, redirect_url=redirect_url or None)
+    return perform_login(request, login)
 
 
 def login_pending(request: HttpRequest) -> LoginStage | None:

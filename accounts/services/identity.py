@@ -177,11 +177,14 @@ def sign_in_record(*, request: HttpRequest, user: User) -> None:
 def _sign_in_method(records: list[dict[str, Any]]) -> tuple[str, str]:
     """(method, second factor) of the latest sign-in in allauth's records."""
     latest = records[-1] if records else {}
+    # An account's identity provider (allauth's "socialaccount"), maybe then a factor.
+    by_sso = any(record.get("method") == "socialaccount" for record in records[-2:])
+    first = AuthMethod.SSO if by_sso else AuthMethod.PASSWORD
     if latest.get("method") != "mfa":
-        return AuthMethod.PASSWORD, ""
+        return first, ""
     if latest.get("passwordless"):
         return AuthMethod.PASSKEY, ""
-    return AuthMethod.PASSWORD, factor_method(str(latest.get("type")))
+    return first, factor_method(str(latest.get("type")))
 
 
 # --------------------------------------------------------------------------- sudo mode

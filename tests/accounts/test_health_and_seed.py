@@ -15,6 +15,8 @@ from accounts.models import (
     User,
     Zone,
 )
+from accounts.sso.crypto import secret_open
+from accounts.sso.models import AccountSso
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +74,18 @@ def test_seed_demo_creates_spec_data_and_is_idempotent():
         assert getattr(solo, related).exists()
     owner = User.objects.get(email="owner@example.com")
     assert owner.check_password("keyward-demo")
+
+    # Enterprise with single sign-on on `make sso-demo`'s provider (tested, not forced).
+    globex = Account.objects.get(slug="globex")
+    assert globex.plan == "enterprise" and not globex.force_sso
+    sso = AccountSso.objects.get(account=globex)
+    assert (sso.issuer, sso.client_id, sso.domains) == (
+        "http://127.0.0.1:9400",
+        "keyward-sso-demo",
+        ["example.com"],
+    )
+    assert sso.enabled and sso.provider_id == "sso-globex"
+    assert secret_open(sso.client_secret_sealed, account_id=globex.pk) == "keyward-sso-demo-secret"
 
 
 def test_production_settings_refuse_to_start_without_secret_key():

@@ -24,6 +24,7 @@ from tokens.auth.columns import aware, json_array
 from tokens.auth.principal import BEARER_ROW, bearer_sql
 from tokens.kinds import BY_KIND, Kind
 from tokens.models import Token
+from tokens.sso.models import TokenSsoAuthorization
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +81,11 @@ def _as_stored(field, value):
 def _expected(name: str, token: Token, membership: Membership | None):
     """What the ORM says column `name` holds: the token's, its owner's, the account's."""
     source, _, field_name = name.rpartition("__")
+    if name == "sso_authorized":  # SPEC 17: authorized, or the account does not force SSO
+        account = membership.account if membership else token.account
+        if account is None or not account.force_sso:
+            return True
+        return token.sso_authorizations.filter(account=account).exists()
     if source == "membership":
         return membership.role if membership else None
     if source == "owner":
@@ -91,6 +97,8 @@ def _expected(name: str, token: Token, membership: Membership | None):
 
 
 def _field(name: str):
+    if name == "sso_authorized":
+        return BooleanField()
     source, _, field_name = name.rpartition("__")
     model = {"": Token, "owner": User, "account": Account}.get(source)
     return model._meta.get_field(field_name) if model else None
@@ -126,6 +134,23 @@ def test_every_column_of_an_automation_token_reads_its_own_value():
         assert token.user is None
         _check_every_column(_row(created.secret, account.pk), token)
         _check_every_column(_row(created.secret), token)  # its own account is joined
+
+
+def test_sso_authorized_reads_the_tokens_own_authorization(account):
+    """Where the account forces SSO, each token reads whether it is authorized there."""
+    Account.objects.filter(pk=account.pk).update(force_sso=True)
+    account.refresh_from_db()
+    owner = UserFactory(email="sso-columns@example.com")
+    membership = Membership.objects.create(user=owner, account=account, role="engineer")
+    elsewhere = AccountFactory()
+    for number in range(2):
+        created = issue_user_token(owner, name=f"SSO {number}", scopes=["zones:read"])
+        authorized_in = account if number else elsewhere
+        TokenSsoAuthorization.objects.create(token=created.token, account=authorized_in)
+        token = Token.objects.select_related("user").get(pk=created.token.pk)
+        row = _row(created.secret, account.pk)
+        assert row.sso_authorized in (bool(number), int(number))
+        _check_every_column(row, token, membership)
 
 
 def test_a_row_with_a_column_too_many_or_too_few_is_refused():

@@ -39,7 +39,7 @@ from tokens.constants import LAST_USED_INTERVAL, MAX_CREDENTIAL_LENGTH
 from tokens.models import Token
 from tokens.networks.buffer import network_note
 from tokens.permissions import token_is_usable
-from tokens.policies.rules import Policy, policy_violation
+from tokens.policies.rules import policy_violation
 from tokens.usage.services import buffered_days, usage_flush
 
 _KEYWARD_PREFIX_RE = re.compile(r"^kw[ua]_")
@@ -132,7 +132,7 @@ def authenticate(request: HttpRequest, account_id: int | None = None) -> Princip
         raise _fail(ip, problem)
     access = principal.access
     if access is not None and not access.policy.is_off:  # no cost for accounts without one
-        blocked_by = _policy_violation(principal, access.policy, now)
+        blocked_by = _policy_violation(principal, access, now)
         if blocked_by is not None:
             # Blocked in this account (never revoked); a refused request is not a use,
             # so it neither refreshes the idle clock nor records the address.
@@ -179,17 +179,17 @@ def access_in_accounts(
         if access is None:
             continue
         if not access.policy.is_off:
-            blocked_by = _policy_violation(principal, access.policy, now)
+            blocked_by = _policy_violation(principal, access, now)
             if blocked_by is not None:
                 access = replace(access, blocked_by=blocked_by)
         found[access.id] = access
     return found
 
 
-def _policy_violation(principal: Principal, policy: Policy, now: datetime) -> str | None:
+def _policy_violation(principal: Principal, access: AccountAccess, now: datetime) -> str | None:
     grant = principal.grant
     return policy_violation(
-        policy,
+        access.policy,
         token_type=principal.type,
         created_at=principal.created_at,
         expires_at=grant.expires_at,
@@ -198,6 +198,7 @@ def _policy_violation(principal: Principal, policy: Policy, now: datetime) -> st
         now=now,
         client_ip=principal.client_ip,
         owner_has_second_factor=principal.owner_has_second_factor,
+        sso_authorized=access.sso_authorized,
     )
 
 

@@ -31,6 +31,7 @@ from tokens.permissions import Grant
 from tokens.policies.rules import NO_POLICY, Policy
 from tokens.records.rules import rules_json
 from tokens.removals.models import TokenRemoval
+from tokens.sso.models import TokenSsoAuthorization
 
 _KINDS = tuple(Kind)
 _FLAGS = tuple(BY_KIND[kind].all_field for kind in _KINDS)
@@ -81,10 +82,19 @@ ACCOUNT_COLUMNS = (
             "automation_requires_ip_allow_list",
             "allowed_networks",
             "require_2fa",
+            "force_sso",
         ),
         prefix="account__",
     ),
     Column("membership__role", "m.role"),
+    # SPEC 17: where the account forces SSO, whether the token is authorized for it (the
+    # subquery runs only there; one unique index serves it).
+    Column(
+        "sso_authorized",
+        "CASE WHEN a.force_sso THEN EXISTS (SELECT 1 FROM "  # noqa: S608 (no user input)
+        f"{TokenSsoAuthorization._meta.db_table} s "
+        "WHERE s.token_id = t.id AND s.account_id = a.id) ELSE TRUE END",
+    ),
 )
 BEARER_ROW = Select(TOKEN_COLUMNS, OWNER_COLUMNS, ACCOUNT_COLUMNS)
 ACCOUNT_ROW = Select(ACCOUNT_COLUMNS)
@@ -152,6 +162,8 @@ class AccountAccess:
     # The account's policy the token breaks (a PolicyName), judged once per request:
     # authorize() refuses it there (403), and the refused request is not a use.
     blocked_by: str | None = None
+    # The token is authorized for the account's SSO, or the account does not force it (SPEC 17).
+    sso_authorized: bool = True
 
     def as_json(self) -> dict[str, object]:
         return {"id": self.id, "slug": self.slug, "name": self.name, "plan": self.plan}
@@ -229,12 +241,14 @@ def _policy(row: Any) -> Policy:
     needs_allow_list = row.account__automation_requires_ip_allow_list
     networks = json_array(row.account__allowed_networks)
     require_2fa = bool(row.account__require_2fa)
+    require_sso = bool(row.account__force_sso)
     if (
         lifetime is None
         and idle is None
         and not needs_allow_list
         and not networks
         and not require_2fa
+        and not require_sso
     ):
         return NO_POLICY
     return Policy(
@@ -243,6 +257,7 @@ def _policy(row: Any) -> Policy:
         automation_requires_ip_allow_list=bool(needs_allow_list),
         allowed_networks=networks,
         require_2fa=require_2fa,
+        require_sso=require_sso,
     )
 
 
@@ -260,6 +275,7 @@ def account_access(row: Any, *, token_type: str, token_role: str) -> AccountAcce
         row.account__plan,
         role=role,
         policy=_policy(row),
+        sso_authorized=bool(row.sso_authorized),
     )
 
 

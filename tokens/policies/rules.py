@@ -24,6 +24,7 @@ class PolicyName(StrEnum):
     IP_ALLOW_LIST_REQUIRED = "ip_allow_list_required"
     ALLOWED_NETWORKS = "allowed_networks"
     TWO_FACTOR_REQUIRED = "two_factor_required"
+    SSO_REQUIRED = "sso_required"
 
 
 POLICY_LABELS: dict[str, str] = {
@@ -32,6 +33,7 @@ POLICY_LABELS: dict[str, str] = {
     PolicyName.IP_ALLOW_LIST_REQUIRED: "Automation tokens need an IP allow-list",
     PolicyName.ALLOWED_NETWORKS: "Allowed networks",
     PolicyName.TWO_FACTOR_REQUIRED: "Members need two-factor authentication",
+    PolicyName.SSO_REQUIRED: "Needs SSO authorization",
 }
 
 
@@ -46,6 +48,9 @@ class Policy:
     # SPEC 16: a member's user tokens work in the account only while the member has a
     # second factor (automation tokens are unaffected).
     require_2fa: bool = False
+    # SPEC 17 (force SSO): a member's user token works in the account only once its owner
+    # authorized it for the account's SSO. Set on the SSO page, not with the policies.
+    require_sso: bool = False
 
     @property
     def is_off(self) -> bool:
@@ -60,6 +65,7 @@ class Policy:
             automation_requires_ip_allow_list=bool(account.automation_requires_ip_allow_list),
             allowed_networks=tuple(account.allowed_networks or ()),
             require_2fa=bool(account.require_2fa),
+            require_sso=bool(account.force_sso),
         )
         return NO_POLICY if policy == NO_POLICY else policy
 
@@ -105,6 +111,12 @@ def policy_message(policy: Policy, name: str) -> str:
             "The account requires two-factor authentication: the token's owner has no second "
             "factor. Add one on the Security page (/security/) and the token works again."
         )
+    if name == PolicyName.SSO_REQUIRED:
+        return (
+            "The account requires single sign-on: the token's owner has not authorized it "
+            "for the account's SSO. Sign in with SSO, then press Authorize for SSO on the "
+            "token's page, and the token works here."
+        )
     return "The account allows tokens only from its allowed networks."
 
 
@@ -120,6 +132,7 @@ def policy_violation(
     client_ip: str | None = None,
     check_network: bool = True,
     owner_has_second_factor: bool = True,
+    sso_authorized: bool = True,
 ) -> str | None:
     """The first policy of an account that a token breaks there (a PolicyName), or None.
 
@@ -129,7 +142,8 @@ def policy_violation(
     to the exact moment), the IP allow-list automation tokens need, and the
     allowed networks `client_ip` must fall in (an unknown address, None, falls
     in none), and a second factor for the owner of a user token where the account
-    requires two-factor authentication (SPEC 16). `check_network=False` leaves
+    requires two-factor authentication (SPEC 16), and the SSO authorization of a user
+    token where the account forces single sign-on (SPEC 17). `check_network=False` leaves
     networks out: at creation or in a preview there is no request address to judge.
     """
     latest = policy.latest_expiry(created_at)  # None: no maximum lifetime
@@ -146,4 +160,6 @@ def policy_violation(
         return PolicyName.ALLOWED_NETWORKS
     if policy.require_2fa and token_type == "user" and not owner_has_second_factor:
         return PolicyName.TWO_FACTOR_REQUIRED
+    if policy.require_sso and token_type == "user" and not sso_authorized:
+        return PolicyName.SSO_REQUIRED
     return None

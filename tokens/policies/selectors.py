@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db.models import prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -44,9 +45,17 @@ class Blocked:
     def label(self) -> str:
         return POLICY_LABELS[self.policy]
 
+    @property
+    def text(self) -> str:
+        """ "Maximum lifetime in Acme", "Needs SSO authorization for Acme" (SPEC 17)."""
+        joint = "for" if self.policy == PolicyName.SSO_REQUIRED else "in"
+        return f"{self.label} {joint} {self.account.name}"
 
-def token_breaks(token: Token, policy: Policy, *, now: datetime) -> str | None:
-    """The policy a stored token breaks (a PolicyName), or None.
+
+def token_breaks(
+    token: Token, policy: Policy, *, now: datetime, account_id: int | None = None
+) -> str | None:
+    """The policy a stored token breaks (a PolicyName) in the account `account_id`, or None.
 
     Allowed networks are judged from the address the token was last used from:
     a token never used has no address to judge (its next request will be).
@@ -64,7 +73,15 @@ def token_breaks(token: Token, policy: Policy, *, now: datetime) -> str | None:
         client_ip=token.last_used_ip,
         check_network=token.last_used_ip is not None,
         owner_has_second_factor=_owner_has_second_factor(token, policy),
+        sso_authorized=_sso_authorized(token, policy, account_id),
     )
+
+
+def _sso_authorized(token: Token, policy: Policy, account_id: int | None) -> bool:
+    """Whether a user token is authorized for the account's SSO, read only where it is forced."""
+    if not policy.require_sso or token.type != TokenType.USER or account_id is None:
+        return True
+    return any(item.account_id == account_id for item in token.sso_authorizations.all())
 
 
 def _owner_has_second_factor(token: Token, policy: Policy) -> bool:
@@ -118,7 +135,7 @@ def blocked_in(token: Token, accounts: Iterable[Account], *, now: datetime) -> l
     """The accounts among `accounts` (those the token acts in) whose policies block it."""
     found = []
     for account in accounts:
-        broken = token_breaks(token, Policy.of(account), now=now)
+        broken = token_breaks(token, Policy.of(account), now=now, account_id=account.pk)
         if broken is not None:
             found.append(Blocked(account, broken))
     return found
@@ -154,6 +171,10 @@ def blocked_by_token(tokens: Sequence[Token], *, now: datetime) -> dict[int, lis
             .order_by("account__name")
         ):
             accounts_of.setdefault(membership.user_id, []).append(membership.account)
+    if any(account.force_sso for accounts in accounts_of.values() for account in accounts):
+        # SPEC 17: each user token's SSO authorizations, read once for the table.
+        users = [token for token in tokens if token.type == TokenType.USER]
+        prefetch_related_objects(users, "sso_authorizations")
     result = {}
     for token in tokens:
         accounts: list[Account]
@@ -172,7 +193,7 @@ def policy_preview(account: Account, policy: Policy) -> list[tuple[Token, str]]:
     now = timezone.now()
     found = []
     for token in tokens_acting_in(account).order_by("name", "pk"):
-        broken = token_breaks(token, policy, now=now)
+        broken = token_breaks(token, policy, now=now, account_id=account.pk)
         if broken is not None:
             found.append((token, broken))
     return found

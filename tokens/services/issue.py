@@ -6,7 +6,7 @@ the wizard asks it to show all of a form's problems at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -34,6 +34,7 @@ from tokens.services.common import (
     refuse_by_policy,
     token_permissions_snapshot,
 )
+from tokens.sso.services import token_sso_authorize_at_creation
 from tokens.validation import Resources, TokenInput, TokenValidationError, clean_token_input
 
 
@@ -188,6 +189,7 @@ def token_create(
     record_rules: Iterable[Any] | None = None,
     minted_by: Publisher | None = None,
     minted_run: Mapping[str, str] | None = None,
+    sso_accounts: Collection[int] = (),
 ) -> CreatedToken:
     """Issue a token and return it with its secret (the only time the secret is seen).
 
@@ -197,8 +199,9 @@ def token_create(
     to 90 days from now; None means never. `legacy_key` imports an old key string
     as the secret (SPEC 9). `record_rules` limit its DNS records (SPEC 14; none:
     every record). `minted_by`: the trusted publisher minting it for the CI run
-    `minted_run` (SPEC 18); its event is then `token.minted`. Raises
-    TokenValidationError (nothing is written).
+    `minted_run` (SPEC 18); its event is then `token.minted`. `sso_accounts`: the
+    accounts whose SSO the creating session came through; a user token is authorized
+    there at creation (SPEC 17). Raises TokenValidationError (nothing is written).
     """
     now = timezone.now()
     new = token_create_check(
@@ -224,6 +227,8 @@ def token_create(
     if minted_by is not None:  # a trusted publisher's token, for one CI run (SPEC 18)
         token.minted_by, token.minted_run = minted_by, run
         token.save(update_fields=["minted_by", "minted_run"])
+    if sso_accounts:
+        token_sso_authorize_at_creation(token, actor=actor, account_ids=sso_accounts)
     _created_record(token, actor=actor, minted_by=minted_by, run=run)
     return CreatedToken(token=token, secret=secret)
 

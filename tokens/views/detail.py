@@ -20,10 +20,12 @@ from django.views.decorators.http import require_GET
 from accounts.decorators import signed_in_required
 from accounts.http import AuthenticatedRequest
 from accounts.roles import BILLING_READ, MANAGE_TOKENS
+from accounts.sso.session import sso_session_accounts
 from tokens import selectors
 from tokens.models import Token
 from tokens.networks.selectors import token_known_networks, token_network_alerts
 from tokens.permissions import SCOPE_DESCRIPTIONS, Decision, Outcome, plan_allows_scoped
+from tokens.sso.selectors import token_sso_needs
 from tokens.usage.rules import ACCOUNTS_OPERATION, TOKENS_OPERATION
 from tokens.usage.selectors import (
     AccountExplanation,
@@ -195,6 +197,8 @@ def token_detail(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
             ],
             "can_edit": can_edit,
             "narrowable": narrowable,
+            # SPEC 17: accounts forcing SSO where this user token is not authorized yet.
+            "sso_needs": token_sso_needs(token, sso_session_accounts(request)),
             # Recent activity: new-network alerts and the networks it is known to use (SPEC 19).
             "network_alerts": token_network_alerts(token.pk),
             "known_networks": token_known_networks(token.pk, now),

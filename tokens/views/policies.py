@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -59,7 +61,8 @@ def account_policies(request: AccountRequest) -> HttpResponse:
     if not form.is_valid():
         context = {"form": form, "current": current}
         return render(request, TEMPLATE, context, status=form_error_status(request))
-    policy = form.policy()
+    # Force SSO is set on the SSO page: the policies form keeps it as it is.
+    policy = replace(form.policy(), require_sso=current.require_sso)
     previewed = data.get("previewed") == _fingerprint(policy)
     if data.get("step") == "save" and previewed:
         detour = sudo_gate(request, cancel_url=here)

@@ -17,6 +17,7 @@ from accounts.decorators import signed_in_required
 from accounts.http import AuthenticatedRequest, form_error_status
 from accounts.models import Account
 from accounts.selectors import accounts_managed_by, memberships_of
+from accounts.sso.session import sso_session_accounts
 from accounts.sudo import sudo_gate, sudo_resumable
 from tokens import selectors
 from tokens.forms import TokenCreateForm
@@ -229,7 +230,10 @@ def _create(
     request: AuthenticatedRequest, form: TokenCreateForm, superuser_accounts: list[Account]
 ) -> CreatedToken | None:
     try:
-        return token_create(**_service_arguments(request, form, superuser_accounts))
+        arguments = _service_arguments(request, form, superuser_accounts)
+        # SPEC 17: created in a session through an account's SSO: authorized there at once.
+        sso_accounts = set() if arguments["owner"] is None else sso_session_accounts(request)
+        return token_create(**arguments, sso_accounts=sso_accounts)
     except TokenValidationError as error:
         form.add_service_errors(error)
     except NotPermitted as refusal:

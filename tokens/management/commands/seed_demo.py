@@ -15,6 +15,8 @@ from accounts.constants import Plan, Role
 from accounts.factors import engine
 from accounts.factors.services import totp_add
 from accounts.models import Account, Certificate, Domain, Membership, Record, Service, User, Zone
+from accounts.sso.crypto import secret_seal
+from accounts.sso.models import AccountSso
 from tokens.events import Actor, EventChannel
 from tokens.models import Token
 from tokens.services.issue import token_create
@@ -75,7 +77,46 @@ ACCOUNTS = {
         "certificates": ["solo.example"],
         "services": {"Portfolio": ("www.solo.example", "portfolio-origin.solo.example")},
     },
+    # Enterprise, with single sign-on on the local OpenID provider of `make sso-demo`
+    # (tests/support/sso_demo.json): SSO_DEMO below.
+    "globex": {
+        "name": "Globex Corporation",
+        "plan": Plan.ENTERPRISE,
+        "billing_email": "owner@example.com",
+        "members": {
+            "owner@example.com": Role.SUPERUSER,
+            "engineer@example.com": Role.ENGINEER,
+            "viewer@example.com": Role.USER,
+        },
+        "zones": {"globex.example": [("A", "", "192.0.2.40"), ("CNAME", "www", "globex.example.")]},
+        "domains": {"globex.example": True},
+        "certificates": ["www.globex.example"],
+        "services": {"Globex portal": ("www.globex.example", "portal-origin.globex.example")},
+    },
 }
+
+# Globex's identity provider: `make sso-demo` (issuer http://127.0.0.1:9400); owner@, engineer@
+# and viewer@example.com sign in there with DEMO_PASSWORD.
+SSO_DEMO = {
+    "issuer": "http://127.0.0.1:9400",
+    "client_id": "keyward-sso-demo",
+    "client_secret": "keyward-sso-demo-secret",
+}
+
+
+def _seed_sso(account: Account, now: datetime) -> None:
+    """Globex's SSO, configured and marked tested (not forced), once (the secret sealed)."""
+    if AccountSso.objects.filter(account=account).exists():
+        return
+    AccountSso.objects.create(
+        account=account,
+        issuer=SSO_DEMO["issuer"],
+        client_id=SSO_DEMO["client_id"],
+        client_secret_sealed=secret_seal(SSO_DEMO["client_secret"], account_id=account.pk),
+        domains=["example.com"],
+        enabled=True,
+        tested_at=now,
+    )
 
 
 def _seed_people() -> dict[str, User]:
@@ -235,6 +276,7 @@ class Command(BaseCommand):
         users = _seed_people()
         for slug, spec in ACCOUNTS.items():
             _seed_account(slug, spec, users, now)
+        _seed_sso(Account.objects.get(slug="globex"), now)
         self.seed_tokens(users)
         totp_secret = _seed_authenticator_app(users[TWO_FACTOR_PERSON])
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
@@ -251,6 +293,10 @@ class Command(BaseCommand):
                     f" {totp_secret} (time-based, 6 digits)"
                 )
         self.stdout.write(f"  {SUPPORT[0]:<24} Support staff: the Django admin at /admin/")
+        self.stdout.write(
+            "Single sign-on: run `make sso-demo` too, then Sign in with SSO as owner@example.com "
+            f"(Globex Corporation; the identity provider's password is {DEMO_PASSWORD!r})."
+        )
 
     def seed_tokens(self, users: dict[str, User]) -> None:
         """A few tokens of each type, one expired; their secrets are never printed.
