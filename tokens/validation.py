@@ -182,6 +182,7 @@ def clean_resources(
                 pk__in=[item for item in ids if 0 < item < 2**63],  # beyond: no such row
                 account_id__in=account_ids,
             )
+            .order_by()
             .values_list("pk", flat=True)
         )
         missing = [item for item in ids if item not in found]

@@ -7,6 +7,8 @@ from unittest import mock
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.constants import Plan
@@ -188,6 +190,29 @@ def test_selected_resources_must_be_in_the_owners_accounts(owner, account):
     token = create_user_token(owner, resources={"zones": [mine.pk], "domains": "all"}).token
     assert not token.has_all(Kind.ZONES) and token.selected_ids(Kind.ZONES) == [mine.pk]
     assert token.has_all(Kind.DOMAINS)
+
+
+def test_a_selection_is_written_once_and_not_read_back(owner, account):
+    """A new token's selection: one INSERT per selected kind, no read of what it cannot
+    have yet, and the event's snapshot lists exactly what was written."""
+    zones = [ZoneFactory(account=account) for _ in range(3)]
+    domain = DomainFactory(account=account)
+    selected = {"zones": [zones[2].pk, zones[0].pk, zones[2].pk], "domains": [domain.pk]}
+    with CaptureQueriesContext(connection) as captured:
+        token = create_user_token(owner, resources=selected).token
+    through = {Token.zones.through._meta.db_table, Token.domains.through._meta.db_table}
+    statements = [query["sql"] for query in captured.captured_queries]
+    touching = [sql for sql in statements if any(table in sql for table in through)]
+    assert len(touching) == 2 and all(sql.startswith("INSERT") for sql in touching)
+    assert not any("tokens_token" in sql for sql in statements if sql.startswith("UPDATE"))
+    assert token.selected_ids(Kind.ZONES) == sorted([zones[0].pk, zones[2].pk])
+    assert token.selected_ids(Kind.DOMAINS) == [domain.pk]
+    snapshot = Event.objects.get(kind="token.created").details["permissions"]["resources"]
+    assert snapshot == {
+        **{str(kind): "all" for kind in Kind},
+        "zones": sorted([zones[0].pk, zones[2].pk]),
+        "domains": [domain.pk],
+    }
 
 
 def test_ip_allow_list_is_normalised(owner):

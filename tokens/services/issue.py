@@ -21,11 +21,12 @@ from accounts.selectors import memberships_managing
 from tokens import crypto
 from tokens.constants import DEFAULT_EXPIRY, MAX_ACTIVE_TOKENS_PER_USER
 from tokens.events import Actor, event_record
+from tokens.kinds import Kind
 from tokens.models import ActorKind, EventKind, Token, TokenType
 from tokens.permissions import AUTOMATION_ROLES, DEFAULT_AUTOMATION_ROLE
 from tokens.policies.selectors import token_refusal
 from tokens.publishers.models import Publisher
-from tokens.selections.services import token_flags_set, token_selections_save
+from tokens.selections.services import token_flags_set, token_selections_add
 from tokens.selectors import TokenReach, token_reach
 from tokens.services.common import (
     CreatedToken,
@@ -222,22 +223,37 @@ def token_create(
     if new.limit_holder is not None:
         _check_token_limit(new.limit_holder, now)
     secret = legacy_key if legacy_key is not None else crypto.generate(token_type)
+    # A trusted publisher's token is for one CI run (SPEC 18).
     run = dict(minted_run or {}) if minted_by is not None else None
-    token = _token_save(new, actor=actor, secret=secret, legacy=legacy_key is not None, now=now)
-    if minted_by is not None:  # a trusted publisher's token, for one CI run (SPEC 18)
-        token.minted_by, token.minted_run = minted_by, run
-        token.save(update_fields=["minted_by", "minted_run"])
+    token = _token_save(
+        new,
+        actor=actor,
+        secret=secret,
+        legacy=legacy_key is not None,
+        now=now,
+        minted_by=minted_by,
+        minted_run=run,
+    )
     if sso_accounts:
         token_sso_authorize_at_creation(token, actor=actor, account_ids=sso_accounts)
-    _created_record(token, actor=actor, minted_by=minted_by, run=run)
+    _created_record(token, new.input.resources, actor=actor, minted_by=minted_by, run=run)
     return CreatedToken(token=token, secret=secret)
 
 
 def _created_record(
-    token: Token, *, actor: Actor, minted_by: Publisher | None, run: dict[str, str] | None
+    token: Token,
+    resources: Mapping[Kind, list[int] | None],
+    *,
+    actor: Actor,
+    minted_by: Publisher | None,
+    run: dict[str, str] | None,
 ) -> None:
-    """The `token.created` event, or `token.minted` naming the publisher and the CI run."""
-    details: dict[str, Any] = {"permissions": token_permissions_snapshot(token)}
+    """The `token.created` event, or `token.minted` naming the publisher and the CI run.
+
+    Its permissions snapshot takes the selection from what was written (`resources`,
+    cleaned), rather than reading it back."""
+    selections = {kind: ids for kind, ids in resources.items() if ids}
+    details: dict[str, Any] = {"permissions": token_permissions_snapshot(token, selections)}
     if minted_by is not None:
         details["publisher"] = {"id": minted_by.pk, "name": minted_by.name}
         details["run"] = run or {}
@@ -253,7 +269,16 @@ def _created_record(
     )
 
 
-def _token_save(new: NewToken, *, actor: Actor, secret: str, legacy: bool, now: datetime) -> Token:
+def _token_save(
+    new: NewToken,
+    *,
+    actor: Actor,
+    secret: str,
+    legacy: bool,
+    now: datetime,
+    minted_by: Publisher | None,
+    minted_run: dict[str, str] | None,
+) -> Token:
     """Write the new token's row and its selected resources; only the secret's digest is kept."""
     cleaned = new.input
     token = Token(
@@ -272,8 +297,10 @@ def _token_save(new: NewToken, *, actor: Actor, secret: str, legacy: bool, now: 
         is_legacy=legacy,
         created_at=now,
         expires_at=cleaned.expires_at,
+        minted_by=minted_by,
+        minted_run=minted_run,
     )
     token_flags_set(token, cleaned.resources)
-    token.save()
-    token_selections_save(token, cleaned.resources)
+    token.save(force_insert=True)
+    token_selections_add(token, cleaned.resources)
     return token

@@ -52,7 +52,12 @@ class WebhookEndpoint(models.Model):
         return self.url
 
     def wants(self, event_type: str) -> bool:
-        return event_type in self.event_types
+        return self.types_want(self.event_types, event_type)
+
+    @staticmethod
+    def types_want(event_types: list[str], event_type: str) -> bool:
+        """Whether an endpoint subscribed to `event_types` receives `event_type`."""
+        return event_type in event_types
 
     def previous_secret_signs(self, now: datetime) -> bool:
         return (
