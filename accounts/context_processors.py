@@ -6,6 +6,7 @@ from functools import cache
 
 from django.http import HttpRequest
 
+from accounts.http import chosen_account_slug
 from accounts.models import Membership
 from accounts.selectors import memberships_of
 
@@ -20,9 +21,10 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         # Evaluated once per render, only by templates that show the switcher.
         return list(memberships_of(user))
 
+    # An account's page shows that account; any other page the one chosen in the switcher.
     current = getattr(request, "membership", None)
     if current is None:
-        slug = request.session.get("account_slug")
+        slug = chosen_account_slug(request)
         current = next((m for m in memberships() if m.account.slug == slug), None)
         if current is None and memberships():
             current = memberships()[0]

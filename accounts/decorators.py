@@ -43,7 +43,9 @@ def account_view(view: View) -> View:
     """Resolve `slug` to the signed-in user's membership (404 for any other account).
 
     The view receives an AccountRequest: `request.membership` and `request.account`;
-    the account becomes the one the switcher shows as current.
+    the page's top bar is that account's. Visiting a page of another account (a
+    link from a token's page to its plan) does not change the account the person
+    chose in the switcher: only the switcher does (accounts.views.overview).
     """
 
     @signed_in_required
@@ -56,8 +58,6 @@ def account_view(view: View) -> View:
         account_request = cast(AccountRequest, request)
         account_request.membership = membership
         account_request.account = membership.account
-        if request.session.get("account_slug") != slug:
-            request.session["account_slug"] = slug
         if membership.account.require_2fa and not request.user.has_second_factor:
             # SPEC 16: in an account that requires it, a member without a second factor
             # sees only the way to add one.

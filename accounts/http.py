@@ -36,6 +36,21 @@ class AccountRequest(AuthenticatedRequest):
     account: Account
 
 
+# The account a person chose in the switcher: the top bar of the pages that belong to no
+# account (Personal tokens, Profile) shows its links, and `/` leads to it.
+CHOSEN_ACCOUNT_SESSION_KEY = "account_slug"
+
+
+def account_choose(request: HttpRequest, slug: str) -> None:
+    """Remember `slug` as the account the person chose (written only when it changes)."""
+    if request.session.get(CHOSEN_ACCOUNT_SESSION_KEY) != slug:
+        request.session[CHOSEN_ACCOUNT_SESSION_KEY] = slug
+
+
+def chosen_account_slug(request: HttpRequest) -> str | None:
+    return request.session.get(CHOSEN_ACCOUNT_SESSION_KEY)
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The caller's IP: REMOTE_ADDR, or the address our trusted proxies saw; None if unknown.
 

@@ -30,6 +30,8 @@ from accounts.forms import DeleteAccountForm, MemberRoleForm, SignInForm, SudoFo
 from accounts.http import (
     AccountRequest,
     AuthenticatedRequest,
+    account_choose,
+    chosen_account_slug,
     client_ip,
     safe_next_url,
     throttled_answer,
@@ -90,19 +92,24 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 @signed_in_required
 def home(request: AuthenticatedRequest) -> HttpResponse:
-    """Send the user to the account they used last, or their first one."""
+    """Send the user to the account they chose last, or their first one."""
     memberships = list(selectors.memberships_of(request.user))
     if not memberships:
         return render(request, "accounts/no_account.html")
-    slug = request.session.get("account_slug")
+    slug = chosen_account_slug(request)
     chosen = next((m for m in memberships if m.account.slug == slug), memberships[0])
     return redirect("accounts:overview", slug=chosen.account.slug)
 
 
 @account_view
 def overview(request: AccountRequest) -> HttpResponse:
-    """The account's resources, as far as the member's role may read them."""
+    """The account's resources, as far as the member's role may read them.
+
+    The account's home, where the switcher leads: arriving here chooses the account
+    for the pages that belong to none (Personal tokens, Profile).
+    """
     account, role = request.account, request.membership.role
+    account_choose(request, account.slug)
     sections: list[tuple[str, str, list[Model]]] = []
     if role_can_read(role, "zones"):
         sections.append(("zones", "DNS zones", list(selectors.zones_of(account))))

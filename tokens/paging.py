@@ -2,11 +2,11 @@
 
 A page is read from where the previous one stopped (`?before=<cursor>` for
 "Older", `?after=<cursor>` for "Newer") instead of skipping rows with OFFSET,
-and nothing is counted: a page costs the same at the millionth row as at the
-first. The cursor is the created_at (microseconds since the epoch) and the id of
-a row, readable and harmless: it only says where to resume within what the
-viewer may already see. A malformed or out-of-range cursor is ignored (the first
-page is shown), never an error.
+and paging counts nothing: a page costs the same at the millionth row as at the
+first (a list that shows a total counts its own filtered set). The cursor is the
+created_at (microseconds since the epoch) and the id of a row, readable and
+harmless: it only says where to resume within what the viewer may already see. A
+malformed or out-of-range cursor is ignored (the first page is shown), never an error.
 
 Rows may come from several querysets ("streams", each an ordered range of one
 index): each gives at most one page past the cursor and the pages are merged.

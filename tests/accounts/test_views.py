@@ -129,3 +129,37 @@ def test_profile_shows_a_short_list_of_sign_ins(client, account, member_factory)
     html = client.get(reverse("accounts:profile")).content.decode()
     assert "198.51.100.14<" in html
     assert "198.51.100.4<" not in html  # only the latest ten
+
+
+def _top_bar(body: str) -> tuple[str, bool]:
+    """The account the switcher shows, and whether the wide nav links to Account tokens."""
+    current = body.split('id="switcher-name">', 1)[1].split("<", 1)[0]
+    wide = body.split('class="mainnav mainnav-wide"', 1)[1].split("</nav>", 1)[0]
+    return current, "Account tokens" in wide
+
+
+def test_the_top_bar_keeps_the_chosen_account_after_a_visit_elsewhere(
+    client, account, member_factory
+):
+    """A superuser of one account and engineer of another looks at the other's plan (a
+    link from a token's page): Personal tokens and Profile keep the first account's links."""
+    user = member_factory(account, "superuser")
+    other = AccountFactory(name="Zeta Side")
+    MembershipFactory(user=user, account=other, role="engineer")
+    client.force_login(user)
+    client.get(reverse("accounts:overview", args=[account.slug]))  # chosen in the switcher
+
+    plan = client.get(reverse("accounts:plan", args=[other.slug])).content.decode()
+    assert _top_bar(plan) == ("Zeta Side", False)  # an account's page: that account's bar
+    for page in ("tokens:list", "accounts:profile"):
+        body = client.get(reverse(page)).content.decode()
+        assert _top_bar(body) == (account.name, True), page
+    assert client.get("/")["Location"] == reverse("accounts:overview", args=[account.slug])
+
+    # Choosing the other account in the switcher (its overview) moves the bar there.
+    client.get(reverse("accounts:overview", args=[other.slug]))
+    for page in ("tokens:list", "accounts:profile"):
+        assert _top_bar(client.get(reverse(page)).content.decode()) == ("Zeta Side", False)
+    # And an account page of the first still shows the first's links.
+    events = client.get(reverse("events:event-log", args=[account.slug])).content.decode()
+    assert _top_bar(events) == (account.name, True)

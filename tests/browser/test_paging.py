@@ -67,3 +67,38 @@ def test_paging_works_without_javascript(browser, live_server, scale, sign_in):
     assert names.first.inner_text() != first
     expect(page.get_by_label("State")).to_have_value("active")
     context.close()
+
+
+def test_search_account_tokens_by_name_count_and_pages(page, live_server, scale, sign_in, shoot):
+    sign_in(page, "scale-owner@example.com")
+    page.goto(f"{live_server.url}/a/scale/tokens/")
+    expect(page.get_by_text("120 tokens act in Scale Hosting · 25 per page")).to_be_visible()
+    names = page.locator('td[data-label="Name"] .cell-title')
+    expect(names).to_have_count(25)
+
+    page.get_by_label("Name").fill("purge")  # htmx asks as the person types
+    expect(page).to_have_url(re.compile(r"q=purge"))
+    status = page.locator(".list-count")
+    expect(status).to_contain_text(re.compile(r"^\d+ tokens? match(es)? “purge”\.$"))
+    purges = int(status.inner_text().split()[0])
+    assert 0 < purges <= 25  # seed_scale names a seventh of them "cdn purge ..."
+    expect(names).to_have_count(purges)
+    expect(names.filter(has_not_text="purge")).to_have_count(0)
+    expect(page.get_by_role("link", name="Older")).to_have_count(0)
+    shoot(page, "account-tokens-search")
+
+    # "o": ci deploy, terraform, monitoring, laptop: more than a page.
+    page.get_by_label("Name").fill("o")
+    expect(status).to_contain_text(re.compile(r"^\d+ tokens match “o” · 25 per page"))
+    matching = int(status.inner_text().split()[0])
+    assert 25 < matching < 120
+    page.get_by_role("link", name="Older").click()
+    expect(page).to_have_url(re.compile(r"\?q=o&before=\d+-\d+$"))
+    expect(page.get_by_label("Name")).to_have_value("o")
+    expect(names.filter(has_not_text="o")).to_have_count(0)
+    expect(status).to_contain_text(f"{matching} tokens match “o”")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_label("Name").fill("no such token")
+    expect(page.get_by_role("heading", name="No tokens match “no such token”")).to_be_visible()
+    shoot(page, "account-tokens-search-phone")

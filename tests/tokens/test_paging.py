@@ -260,15 +260,58 @@ def test_account_tokens_are_paged_with_filters_kept(client, account, owner, memb
     everything, _ = _walk(client, url)
     active_of_member, last = _walk(client, url, {"owner": member.pk, "state": "active"})
 
-    assert [len(page) for page in everything] == [50, 50, 10]
+    # 25 to a page: a reasonable scroll of cards on a phone.
+    assert [len(page) for page in everything] == [25, 25, 25, 25, 10]
     assert len({pk for page in everything for pk in page}) == 110
-    assert [len(page) for page in active_of_member] == [50]
+    assert [len(page) for page in active_of_member] == [25, 25]
     assert sorted(pk for page in active_of_member for pk in page) == sorted(mine[20:])
-    assert not last.context["pager"].has_other_pages
+    assert last.context["pager"].older_url is None
+    assert last.context["count"] == 50  # the filtered set, on every page
 
-    second = client.get(url, {"type": "user"})
-    older = second.context["pager"].older_url
+    second = client.get(url, {"type": "user", "q": "member 1"})
+    assert second.context["count"] == 11  # "member 1" and "member 10" to "member 19"
+    first = client.get(url, {"type": "user"})
+    assert first.context["count"] == 70
+    older = first.context["pager"].older_url
     assert older.startswith("?type=user&before=")
     htmx = client.get(url + older, HTTP_HX_REQUEST="true")
     assert htmx.content.decode().lstrip().startswith('<div id="token-table">')
-    assert len(htmx.context["rows"]) == 20
+    assert len(htmx.context["rows"]) == 25
+
+
+def test_account_tokens_search_by_name_keeps_the_search_in_the_paging_links(client, account, owner):
+    for n in range(30):
+        issue_automation_token(account, name=f"Deploy {n}", creator=owner)
+    for n in range(5):
+        issue_automation_token(account, name=f"Backup {n}", creator=owner)
+    client.force_login(owner)
+    url = reverse("tokens:account-list", args=[account.slug])
+
+    response = client.get(url, {"q": "  ePLo "})  # anywhere in the name, any case, trimmed
+    body = response.content.decode()
+    assert response.context["count"] == 30 and len(response.context["rows"]) == 25
+    assert "30 tokens match “ePLo”" in body and "25 per page" in body
+    assert response.context["pager"].older_url.startswith("?q=ePLo&before=")
+    assert 'value="ePLo"' in body
+    pages, _ = _walk(client, url, {"q": "deploy"})
+    assert [len(page) for page in pages] == [25, 5]
+
+    everything = client.get(url).content.decode()
+    assert f"35 tokens act in {account.name}" in everything and "per page" in everything
+    nothing = client.get(url, {"q": "nope"}).content.decode()
+    assert "No tokens match “nope”" in nothing
+    assert client.get(url, {"q": "x" * 500}).status_code == 200  # cut to 100, never an error
+
+
+def test_account_tokens_page_queries_do_not_grow_with_tokens(client, account, owner):
+    client.force_login(owner)
+    url = reverse("tokens:account-list", args=[account.slug])
+    counts = []
+    for total in (3, 60):
+        for n in range(total - Token.objects.filter(account=account).count()):
+            issue_automation_token(account, name=f"Bot {total}-{n}", creator=owner)
+        client.get(url)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url, {"q": "bot"}).status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]

@@ -264,10 +264,22 @@ def test_personal_page_has_no_type_column_and_a_plain_counter(client, account, m
     client.force_login(owner)
     body = client.get(reverse("tokens:list")).content.decode()
     assert "0 of 100 active tokens used." in body  # none created: nothing to explain
-    issue_automation_token(account, creator=owner)
-    issue_automation_token(account, name="Second", creator=owner)
+    first = issue_automation_token(account, creator=owner).token
+    second = issue_automation_token(account, name="Second", creator=owner).token
     body = client.get(reverse("tokens:list")).content.decode()
-    assert "2 of 100 active tokens used, 2 of them automation tokens you created." in body
+    text = re.sub(r"<[^>]+>", "", body)
+    assert "2 of 100 active tokens used, 2 of them automation tokens you created." in text
+    # The words link to them: a list of the automation tokens, each to its page.
+    assert '<a href="#automation-created">2 of them automation tokens you created</a>' in body
+    created = body[body.index('id="automation-created"') :]
+    for token in (first, second):
+        assert f'href="{reverse("tokens:detail", args=[token.pk])}">{token.name}</a>' in created
+    # No longer a superuser: named, not linked (its page is for the account's superusers).
+    owner.memberships.update(role=Role.ENGINEER)
+    created = client.get(reverse("tokens:list")).content.decode()
+    created = created[created.index('id="automation-created"') :]
+    assert "Second" in created and reverse("tokens:detail", args=[second.pk]) not in created
+    owner.memberships.update(role=Role.SUPERUSER)
     account_page = client.get(reverse("tokens:account-list", args=[account.slug])).content
     assert b'<th scope="col">Type</th>' in account_page
 

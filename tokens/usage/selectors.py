@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Max, Sum
 
 from accounts.models import Account
-from tokens.kinds import BY_KIND, Kind
+from tokens.kinds import BY_KIND, OPERATION_KIND, Kind
 from tokens.models import Token
 from tokens.permissions import Decision, Grant, explain, suggest_scopes
 from tokens.records.rules import rules_from_json
@@ -124,6 +124,8 @@ class AccountExplanation:
     role: str
     decisions: dict[str, Decision]
     resources: dict[str, str | list[int]]
+    # The selected resources' names, per partially selected kind (the panel's words).
+    resource_names: dict[str, list[str]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, object]:
         operations: dict[str, dict[str, object]] = {}
@@ -183,20 +185,50 @@ def token_explanations(
         accounts = [(m.account, m.role) for m in reach.memberships]
     partial = [kind for kind in Kind if kind not in grant.all_kinds]
     selected = token_selections(token_ids=[token_id], kinds=partial).get(token_id, {})
-    owners: dict[Kind, dict[int, int]] = {}
+    owners: dict[Kind, list[tuple[int, int, str]]] = {}
     for kind in partial:
         ids = selected.get(kind, [])
         model = BY_KIND[kind].model
-        owners[kind] = dict(model.objects.filter(pk__in=ids).values_list("pk", "account_id"))
+        owners[kind] = list(
+            model.objects.filter(pk__in=ids)
+            .order_by("name", "pk")
+            .values_list("pk", "account_id", "name")
+        )
     explanations = []
     for account, account_role in accounts:
         resources: dict[str, str | list[int]] = {}
+        names: dict[str, list[str]] = {}
         for kind in Kind:
             if kind in grant.all_kinds:
                 resources[str(kind)] = "all"
             else:
-                in_account = owners[kind].items()
-                resources[str(kind)] = sorted(pk for pk, owner in in_account if owner == account.pk)
+                here = [(pk, name) for pk, owner, name in owners[kind] if owner == account.pk]
+                resources[str(kind)] = sorted(pk for pk, _name in here)
+                names[str(kind)] = [name for _pk, name in here]
         decisions = explain(grant, role=account_role, plan=account.plan)
-        explanations.append(AccountExplanation(account, account_role, decisions, resources))
+        explanations.append(AccountExplanation(account, account_role, decisions, resources, names))
     return explanations
+
+
+def denial_names(
+    denials: list[TokenDenial], accounts: list[Account]
+) -> tuple[dict[int, str], dict[tuple[int, int], str]]:
+    """Names for the recent denials: of their accounts, and of their resources.
+
+    Only names within `accounts` (those the token acts in, already read) are given:
+    a denial in another account names nothing the viewer could not see. One query
+    per kind of resource the denials name, at most one per kind.
+    """
+    account_names = {account.pk: account.name for account in accounts}
+    wanted: dict[Kind, set[int]] = defaultdict(set)
+    for denial in denials:
+        kind = OPERATION_KIND.get(denial.operation)
+        in_reach = denial.account_id in account_names and denial.resource_id is not None
+        if kind is not None and in_reach:
+            wanted[kind].add(denial.resource_id)
+    resource_names: dict[tuple[int, int], str] = {}
+    for kind, ids in wanted.items():
+        rows = BY_KIND[kind].model.objects.filter(pk__in=ids, account_id__in=account_names)
+        for pk, account_id, name in rows.values_list("pk", "account_id", "name"):
+            resource_names[(account_id, pk)] = name
+    return account_names, resource_names

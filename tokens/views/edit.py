@@ -236,21 +236,22 @@ def token_delete(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
     slug = request.GET.get("account") or request.POST.get("account") or ""
     revocation = selectors.token_get_revocable(request.user, token_id, slug)
     token = revocation.token
-    back = safe_next_url(request)
-    if not back:
-        back = (
-            reverse("tokens:account-list", args=[slug])
-            if slug
-            else reverse("tokens:list")
-            if revocation.revoked_by == "owner"
-            else back_url(token)
-        )
+    listed = (
+        reverse("tokens:account-list", args=[slug])
+        if slug
+        else reverse("tokens:list")
+        if revocation.revoked_by == "owner"
+        else back_url(token)
+    )
+    back = safe_next_url(request) or listed  # Cancel goes back where the person came from
+    # Once deleted, the token's own page is a 404: the person lands on its list instead.
+    done = listed if back == reverse("tokens:detail", args=[token.pk]) else back
     if request.method == "POST":
         message = _revoke(request, revocation)
         if request.htmx:
             return render(request, f"{LIST_TEMPLATE}#deleted", {"message": message})
         messages.success(request, message)
-        return redirect(back)
+        return redirect(done)
     context = {
         **_row_context(request, token),
         "token": token,

@@ -105,6 +105,16 @@ def token_list(request: AuthenticatedRequest) -> HttpResponse:
         .active()
         .aggregate(active=Count("pk"), automation=Count("pk", filter=Q(type=TokenType.AUTOMATION)))
     )
+    created: list[Token] = []
+    if counts["automation"]:
+        # The automation tokens the counter names, each linked to its page.
+        created = list(
+            Token.objects.counting_towards_limit(request.user)
+            .active()
+            .filter(type=TokenType.AUTOMATION)
+            .select_related("account")
+            .order_by("account__name", "name", "pk")
+        )
     return render(
         request,
         LIST_TEMPLATE,
@@ -114,10 +124,16 @@ def token_list(request: AuthenticatedRequest) -> HttpResponse:
             "active_count": counts["active"],
             "token_limit": MAX_ACTIVE_TOKENS_PER_USER,
             "automation_count": counts["automation"],
+            "automation_created": created,
+            "managed": managed_account_ids(request.user, created),
             "list_url": reverse("tokens:list"),
         },
     )
 
+
+# A page of the account's tokens: 25 cards stay a reasonable scroll on a phone.
+PER_PAGE = 25
+MAX_SEARCH = 100
 
 ACCOUNT_FILTERS = {
     "type": {"": "All types", TokenType.USER: "User tokens", TokenType.AUTOMATION: "Automation"},
@@ -136,6 +152,7 @@ def account_token_list(request: AccountRequest) -> HttpResponse:
         Membership.objects.filter(account=account).select_related("user").order_by("user__email")
     )
     filters = {
+        "q": request.GET.get("q", "").strip()[:MAX_SEARCH],
         "type": request.GET.get("type", ""),
         "state": request.GET.get("state", ""),
         "owner": request.GET.get("owner", ""),
@@ -158,8 +175,14 @@ def account_token_list(request: AccountRequest) -> HttpResponse:
         tokens = tokens.filter(type=TokenType.AUTOMATION)
     elif filters["owner"]:
         tokens = tokens.filter(type=TokenType.USER, user_id=int(filters["owner"]))
-    pager = keyset_page([tokens], request.GET, params=filters, load=tokens)
+    if filters["q"]:
+        tokens = tokens.filter(name__icontains=filters["q"])
+    pager = keyset_page([tokens], request.GET, params=filters, load=tokens, per_page=PER_PAGE)
     context = {
+        # One COUNT of the filtered set (an account's tokens, not the event log's millions;
+        # docs/performance.md measures it at 5,000 tokens).
+        "count": tokens.count(),
+        "per_page": PER_PAGE,
         # The account's superuser: its automation tokens are theirs to change.
         "rows": token_rows(pager.rows, request.user, account, managed={account.pk}),
         "pager": pager,

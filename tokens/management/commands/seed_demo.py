@@ -205,6 +205,7 @@ def _token_specs(users: dict[str, User]) -> list[dict]:
     acme_zones = list(
         Zone.objects.filter(account=acme).order_by("name").values_list("pk", flat=True)
     )
+    acme_zone_ids = dict(Zone.objects.filter(account=acme).values_list("name", "pk"))
     acme_services = list(
         Service.objects.filter(account=acme).order_by("name").values_list("pk", flat=True)
     )
@@ -217,6 +218,20 @@ def _token_specs(users: dict[str, User]) -> list[dict]:
             "owner": engineer,
             "scopes": ["zones:write"],
             "resources": {"zones": acme_zones[:2]},
+        },
+        {
+            # SPEC 14's ACME DNS-01 template: only the challenge records, of one zone, from
+            # one host. Its owner is also in Solo Studio, where it selects nothing.
+            "token_type": "user",
+            "name": "certbot on web1",
+            "owner": owner,
+            "scopes": ["zones:write"],
+            "resources": {"zones": [acme_zone_ids["acme.example"]]},
+            "record_rules": [
+                {"name": "_acme-challenge", "types": ["TXT"]},
+                {"name": "_acme-challenge.*", "types": ["TXT"]},
+            ],
+            "allowed_ips": ["203.0.113.10"],
         },
         {
             "token_type": "user",
