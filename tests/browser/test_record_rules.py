@@ -74,6 +74,7 @@ def test_a_viewer_is_not_offered_acme(page, live_server, demo, sign_in, shoot):
     expect(templates.get_by_role("link", name="ACME DNS-01 certificates")).to_have_count(0)
     expect(templates.get_by_role("link", name="CDN purge from CI")).to_have_count(0)
     expect(templates).to_contain_text(
-        "ACME DNS-01 certificates is not for your role: your role in Acme Hosting (user)"
+        "ACME DNS-01 certificates is not for your role: none of your roles (user in Acme "
+        "Hosting, user in Globex Corporation) can change DNS zones and records."
     )
     _both_widths(page, shoot, "viewer-templates")

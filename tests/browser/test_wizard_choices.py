@@ -31,7 +31,10 @@ def test_a_user_role_member_sees_write_scopes_disabled_and_every_error_at_once(
     expect(scope_box(page, "global")).to_be_enabled()
     for scope in ("zones:write", "services:write", "purge_all"):
         expect(scope_box(page, scope)).to_be_disabled()
-    reason = "Your role in Acme Hosting (user) cannot change DNS zones and records."
+    reason = (
+        "None of your roles (user in Acme Hosting, user in Globex Corporation) "
+        "can change DNS zones and records."
+    )
     expect(scope_box(page, "zones:write")).to_have_accessible_name(re.compile(re.escape(reason)))
     expect(page.get_by_text(reason, exact=True)).to_be_visible()
     expect(
