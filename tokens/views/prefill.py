@@ -167,7 +167,7 @@ def _template_prefill(
         return
     refusal = template_refusal(template, superuser_accounts, memberships)
     if refusal is not None:
-        dropped.append(f"template “{template.title}” ({refusal.rstrip('.')})")
+        dropped.append(refusal.rstrip("."))
         return
     initial.update(_from_template(template))
 
