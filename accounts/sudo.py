@@ -25,7 +25,8 @@ policies, trusted publishers, webhooks and the second factors all use it.
 
 Safety: the kept POST passed the CSRF check when it was submitted. It is carried
 out only for the same person, at the same address, within a minute of a
-confirmation made for that address, and only once; a GET cannot forge one.
+confirmation made for that address, and only once; a GET cannot forge one. Coming
+back to the address without confirming (Cancel on /sudo/) drops it.
 """
 
 from __future__ import annotations
@@ -115,9 +116,9 @@ def _kept_form_ready(request: HttpRequest) -> QueryDict | None:
     if kept is None or kept["path"] != request.get_full_path():
         return None
     ready_at = kept.get("ready_at")
-    if not isinstance(ready_at, int | float):
-        return None
     del request.session[KEPT_SESSION_KEY]
+    if not isinstance(ready_at, int | float):
+        return None  # back here without confirming (Cancel on /sudo/): the change is dropped
     if time.time() - ready_at > SUDO_KEPT_FORM_READY_SECONDS or not sudo_is_active(request):
         return None
     data = QueryDict(mutable=True)

@@ -174,6 +174,19 @@ def test_a_kept_form_waits_for_a_confirmation_made_for_it(client, totp_person):
     assert engine.Authenticator.objects.filter(pk=app.pk).exists()
 
 
+def test_coming_back_without_confirming_drops_the_kept_form(client, totp_person):
+    """Cancel on /sudo/ leads back to the page: the change is not carried out later."""
+    client.force_login(totp_person)
+    app = engine.Authenticator.objects.get(user=totp_person, type="totp")
+    remove = reverse("accounts:security-remove", args=[app.pk])
+    client.post(remove)
+    assert client.get(remove).status_code == 200  # back without confirming
+    assert KEPT_SESSION_KEY not in client.session
+    client.post(SUDO, {"code": totp_person.totp.now(), "next": remove})
+    assert client.get(remove).status_code == 200  # the confirmation page, nothing replayed
+    assert engine.Authenticator.objects.filter(pk=app.pk).exists()
+
+
 def test_a_kept_form_is_someone_elses_after_a_sign_out(
     client, totp_person, account, member_factory
 ):

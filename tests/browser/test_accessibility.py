@@ -23,7 +23,6 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from accounts.models import Membership
 from tests.browser.conftest import SCREENSHOTS
-from tests.browser.token_steps import generate
 from tokens.models import Token
 
 AXE_JS = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -82,11 +81,16 @@ def _confirm_sudo(page: Page, base: str, ids: dict[str, int]) -> None:
     page.get_by_role("button", name="Confirm password").click()
 
 
-def _generate(page: Page, base: str, ids: dict[str, int]) -> None:
-    """From the wizard on screen: a read-only token, then its one-time reveal."""
+def _review(page: Page, base: str, ids: dict[str, int]) -> None:
+    """From the wizard on screen: a read-only token, then its review."""
     page.get_by_label("Name", exact=True).fill("axe check")
     page.get_by_role("checkbox", name=re.compile(r"^zones:read ")).check()
-    generate(page)
+    page.get_by_role("button", name="Review token").click()
+
+
+def _generate(page: Page, base: str, ids: dict[str, int]) -> None:
+    """From the review on screen: Generate token, then its one-time reveal."""
+    page.get_by_role("button", name="Generate token").click()
 
 
 def _stale_form(page: Page, base: str, ids: dict[str, int]) -> None:
@@ -130,6 +134,7 @@ STEPS = [
     Step("profile", "owner", _visit("/profile/"), "Profile"),
     Step("sudo", "owner", _visit("/sudo/?next=/tokens/new/"), "Confirm your password"),
     Step("wizard", "owner", _confirm_sudo, "Create token"),
+    Step("review", "owner", _review, "Review “axe check”"),
     Step("reveal", "owner", _generate, "Token “axe check” created"),
     Step("roll", "owner", _visit("/tokens/{laptop}/roll/"), "Roll the secret of “Laptop CLI”"),
     Step("security", "owner", _visit("/security/"), "Security"),

@@ -107,12 +107,10 @@ def template_refusal(
     """Why the template does not fit this person's roles, in words naming both; None if it
     fits (every scope it ticks is one their role allows, as the wizard's checkboxes say)."""
     if template.superusers_only and not superuser_accounts:
-        roles = ", ".join(
-            f"{m.get_role_display().lower()} in {m.account.name}" for m in memberships
-        )
+        held = ", ".join(f"{m.get_role_display().lower()} in {m.account.name}" for m in memberships)
         return (
             f"{template.title} makes an automation token, which only a superuser of an account "
-            f"creates; your role is {roles or 'none'}."
+            f"creates; your role is {held or 'none'}."
         )
     if template.token_type == TokenType.AUTOMATION:
         roles = [RoleIn(template.role or DEFAULT_AUTOMATION_ROLE, tls_access=template.tls_access)]
@@ -169,7 +167,7 @@ def _template_prefill(
         return
     refusal = template_refusal(template, superuser_accounts, memberships)
     if refusal is not None:
-        dropped.append(f"template “{template.title}” ({refusal.rstrip('.')})")
+        dropped.append(refusal.rstrip("."))
         return
     initial.update(_from_template(template))
 

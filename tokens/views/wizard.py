@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.http import HttpResponse, QueryDict
@@ -182,6 +182,7 @@ def _submitted(
     except NotPermitted as refusal:
         form.add_error(None, str(refusal))
         return None
+    sent = cast(QueryDict, form.data)
     context = {
         "review": new_token_review(new),
         "name": new.input.name,
@@ -189,9 +190,9 @@ def _submitted(
         "role_label": Role(new.role).label.lower() if new.role else "",
         "fields": [
             (name, value)
-            for name in form.data
+            for name in sent
             if name not in ("csrfmiddlewaretoken", "step", "_refresh")
-            for value in form.data.getlist(name)
+            for value in sent.getlist(name)
         ],
         "cancel_url": reverse("tokens:list"),
     }
