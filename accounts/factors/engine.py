@@ -62,6 +62,7 @@ __all__ = [
     "recovery_codes_were_shown",
     "sign_in_records",
     "sso_login",
+    "sso_reauthenticated",
     "totp_code_matches",
     "totp_generate_secret",
     "totp_pending_secret",
@@ -103,6 +104,11 @@ def sso_login(
     record_authentication(request, user, method="socialaccount", provider=provider_id)
     login = Login(user=user, email=user.email, redirect_url=redirect_url or None)
     return perform_login(request, login)
+
+
+def sso_reauthenticated(request: HttpRequest, *, user: User, provider_id: str) -> None:
+    """A signed-in person came through an account's identity provider again (SPEC 17)."""
+    record_authentication(request, user, method="socialaccount", provider=provider_id)
 
 
 def login_pending(request: HttpRequest) -> LoginStage | None:

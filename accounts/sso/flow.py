@@ -33,6 +33,7 @@ from accounts.factors import engine
 from accounts.http import client_ip
 from accounts.models import Membership, User
 from accounts.roles import manages_account
+from accounts.services.identity import sign_in_record
 from accounts.sso.models import AccountSso
 from accounts.sso.selectors import email_domain, member_for_sso, sso_by_provider_id
 from accounts.sso.services import sso_test_passed
@@ -144,7 +145,9 @@ def sso_finish(request: HttpRequest, sociallogin: SocialLogin) -> HttpResponse:
         return refusal_page(request, refused)
     sso_session_mark(request, account_id=sso.account_id, user_id=user.pk)
     next_url = str(state.get("next") or "")
-    if request.user.is_authenticated:
+    if request.user.is_authenticated:  # the button of "<Account> requires single sign-on"
+        engine.sso_reauthenticated(request, user=user, provider_id=sso.provider_id)
+        sign_in_record(request=request, user=user)
         return redirect(next_url or reverse("accounts:overview", args=[sso.account.slug]))
     request.session["account_slug"] = sso.account.slug
     return engine.sso_login(request, user=user, provider_id=sso.provider_id, redirect_url=next_url)

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from accounts.sso.discovery import DiscoveryFailed, discovery_check, issuer_normalize
+from accounts.sso.selectors import domains_vouched_elsewhere
 
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -39,9 +40,12 @@ class SsoSettingsForm(forms.Form):
         "separated by commas (example.com).",
     )
 
-    def __init__(self, *args: Any, has_secret: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, has_secret: bool = False, account_id: int | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.has_secret = has_secret
+        self.account_id = account_id
         if has_secret:
             self.fields["client_secret"].help_text = (
                 "A secret is stored (encrypted, never shown). Leave empty to keep it; "
@@ -67,6 +71,12 @@ class SsoSettingsForm(forms.Form):
             raise forms.ValidationError("Enter at least one email domain.")
         if len(domains) > 50:
             raise forms.ValidationError("At most 50 domains.")
+        taken = sorted(set(domains) & domains_vouched_elsewhere(self.account_id))
+        if taken:
+            raise forms.ValidationError(
+                f"Another account's single sign-on already vouches for {', '.join(taken)}: "
+                "a domain signs in through one identity provider. Ask Keyward support."
+            )
         return domains
 
     def clean(self) -> dict[str, Any]:

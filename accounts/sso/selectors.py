@@ -41,6 +41,17 @@ def sso_for_email(email: str) -> AccountSso | None:
     return None
 
 
+def domains_vouched_elsewhere(account_id: int | None) -> set[str]:
+    """The email domains other accounts' SSO settings vouch for (a domain has one provider)."""
+    others = AccountSso.objects.all()
+    if account_id is not None:
+        others = others.exclude(account_id=account_id)
+    found: set[str] = set()
+    for domains in others.values_list("domains", flat=True):
+        found.update(domains or ())
+    return found
+
+
 def sso_by_provider_id(provider_id: str) -> AccountSso | None:
     """The SSO whose allauth provider id is `provider_id` (`sso-<slug>`), enterprise only."""
     if not provider_id.startswith(PROVIDER_ID_PREFIX):

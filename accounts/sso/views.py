@@ -94,7 +94,7 @@ def sso_settings(request: AccountRequest) -> HttpResponse:
         return sudo_detour(request, cancel_url=here)
     actor = Actor.person(request.user, ip=client_ip(request))
     if action == "save":
-        form = SsoSettingsForm(request.POST, has_secret=sso is not None)
+        form = SsoSettingsForm(request.POST, has_secret=sso is not None, account_id=account.pk)
         if not form.is_valid():
             return _page(request, sso, form, status=form_error_status(request))
         data = form.cleaned_data

@@ -114,6 +114,7 @@ def _admin_submit(page: Page, base: str, ids: dict[str, int]) -> None:
 
 STEPS = [
     Step("sign-in", "anonymous", _visit("/sign-in/"), "Sign in"),
+    Step("sign-in-sso", "anonymous", _visit("/sign-in/sso/"), "Sign in with SSO"),
     Step("overview", "owner", _visit("/a/acme/"), "Acme Hosting"),
     Step("menus-open", "owner", _open_menus, "Acme Hosting"),
     Step("personal-tokens", "owner", _visit("/tokens/"), "Personal tokens"),
@@ -130,6 +131,7 @@ STEPS = [
         "Remove viewer@example.com?",
     ),
     Step("policies", "owner", _visit("/a/acme/policies/"), "Token policies"),
+    Step("sso", "owner", _visit("/a/globex/sso/"), "Single sign-on"),
     Step("plan", "owner", _visit("/a/acme/plan/"), "Plan"),
     Step("profile", "owner", _visit("/profile/"), "Profile"),
     Step("sudo", "owner", _visit("/sudo/?next=/tokens/new/"), "Confirm your password"),

@@ -15,7 +15,13 @@ from playwright.sync_api import Page, expect
 from accounts.models import Account, User
 from accounts.sso.models import AccountSso
 from accounts.sso.services import sso_configure, sso_test_passed
-from tests.browser.token_steps import DESKTOP, PHONE, api_get, confirm_password
+from tests.browser.token_steps import (
+    DESKTOP,
+    PHONE,
+    api_get,
+    confirm_password,
+    create_user_token,
+)
 from tests.factories import issue_user_token
 from tokens.events import Actor
 from tokens.models import Event, EventKind
@@ -128,6 +134,10 @@ def test_set_up_test_force_then_a_member_authorizes_a_token(
     expect(member.get_by_text("now works in Globex Corporation under its SSO")).to_be_visible()
     expect(member.get_by_text("Needs SSO authorization for Globex Corporation")).to_have_count(0)
     assert api_get(member, live_server.url, zones, laptop.secret).status == 200
+
+    # A token created in this session (it came through Globex's SSO) works there at once.
+    fresh = create_user_token(member, "Made after SSO", ["zones:read"], password="keyward-demo")
+    assert api_get(member, live_server.url, zones, fresh).status == 200
     member.close()
 
 

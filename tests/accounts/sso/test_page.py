@@ -202,3 +202,24 @@ def test_force_sso_is_refused_before_a_successful_test(client, sso_world, passwo
     followed = client.post(page(sso_world), {"action": "force_on"}, follow=True)
     assert b"Run a successful Test sign-in before forcing single sign-on" in followed.content
     assert not Account.objects.get(pk=sso_world.account.pk).force_sso
+
+
+def test_a_domain_another_account_vouches_for_is_refused(client, sso_world, password):
+    other = AccountFactory(plan=Plan.ENTERPRISE)
+    AccountSso.objects.create(
+        account=other, issuer="https://idp.other.example", client_id="x", domains=["taken.example"]
+    )
+    signed_in_with_sudo(client, sso_world.owner, password)
+    sso = sso_world.sso
+    response = client.post(
+        page(sso_world),
+        {
+            "action": "save",
+            "issuer": sso.issuer,
+            "client_id": sso.client_id,
+            "domains": f"{sso_world.domain}\ntaken.example",
+        },
+    )
+    assert response.status_code == 400
+    assert "already vouches for taken.example" in response.content.decode()
+    assert AccountSso.objects.get(account=sso_world.account).domains == [sso_world.domain]

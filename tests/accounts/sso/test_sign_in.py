@@ -125,6 +125,8 @@ def test_a_signed_in_person_passes_the_forced_page_after_sso(client, sso_world):
 
     assert answer.status_code == 302 and answer["Location"] == overview
     assert client.get(overview).status_code == 200
+    event = Event.objects.get(kind=EventKind.SIGN_IN, actor_user=sso_world.engineer)
+    assert event.details["method"] == "sso"
 
 
 def test_sso_as_another_person_than_the_signed_in_one_is_refused(client, sso_world):
