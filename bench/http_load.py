@@ -197,6 +197,22 @@ def _measure(sides: dict[str, Side], tool: str, options: argparse.Namespace) -> 
     return measured
 
 
+def _revision() -> str:
+    """The commit measured (`git describe`), or "unknown" outside a git checkout."""
+    try:
+        described = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return described.stdout.strip() or "unknown"
+
+
 def run(options: argparse.Namespace) -> None:
     started = time.monotonic()
     tool = wrk.ensure_wrk()
@@ -234,7 +250,8 @@ def run(options: argparse.Namespace) -> None:
             else "has Django's database defaults"
         )
         print(
-            f"\ngunicorn {options.workers} sync workers each, DEBUG off, PostgreSQL, "
+            f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Keyward {_revision()}: "
+            f"gunicorn {options.workers} sync workers each, DEBUG off, PostgreSQL, "
             f"Redis, wrk on 127.0.0.1, {options.duration} s a measurement, {options.runs} run(s); "
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
             f"{time.monotonic() - started:.0f} s in all. The reference {reference_db}.\n"

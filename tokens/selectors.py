@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypedDict
 
+from django.db import connection
 from django.db.models import (
     Prefetch,
     Q,
@@ -16,7 +18,7 @@ from accounts.constants import Role
 from accounts.models import Account, Membership, User
 from accounts.roles import manages_account, role_can_read
 from accounts.selectors import accounts_managed_by, memberships_managing
-from tokens.kinds import Kind
+from tokens.kinds import BY_KIND, Kind
 from tokens.models import PERSONAL_EVENT_KINDS, Event, Token, TokenQuerySet, TokenType
 from tokens.removals.models import TokenRemoval
 
@@ -297,3 +299,22 @@ def token_reach(
         memberships = memberships.exclude(account_id__in=removed)
     in_reach = list(memberships.select_related("account").order_by("account__name", "pk"))
     return TokenReach([membership.account_id for membership in in_reach], in_reach)
+
+
+def resources_in_accounts(kind: Kind, ids: Sequence[int], account_ids: Sequence[int]) -> set[int]:
+    """Which of `ids` name a resource of `kind` in one of `account_ids` (the others: no such
+    row, or another account's). One plain query: every token creation and permission change
+    asks it per selected kind, and the ORM took ten times the query's cost to build it."""
+    ids = [pk for pk in ids if 0 < pk < 2**63]  # beyond: no such row
+    if not ids or not account_ids:
+        return set()
+    meta = BY_KIND[kind].model._meta
+    pk, account = meta.pk.column, meta.get_field("account").column  # type: ignore[union-attr]
+    sql = (
+        f"SELECT {pk} FROM {meta.db_table} "  # noqa: S608 (names and placeholders only)
+        f"WHERE {pk} IN ({', '.join(['%s'] * len(ids))}) "
+        f"AND {account} IN ({', '.join(['%s'] * len(account_ids))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*ids, *account_ids])
+        return {pk for (pk,) in cursor.fetchall()}

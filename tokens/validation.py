@@ -31,7 +31,7 @@ from tokens.records.rules import (
     rules_json,
 )
 from tokens.scope_words import RoleIn, roles_in_accounts, scope_refusal
-from tokens.selectors import TokenReach
+from tokens.selectors import TokenReach, resources_in_accounts
 
 # "All resources" in a resources mapping; otherwise a collection of ids.
 ALL: Final = "all"
@@ -176,15 +176,7 @@ def clean_resources(
                 "With none selected the token would reach none."
             )
             continue
-        found = set(
-            BY_KIND[kind]
-            .model.objects.filter(
-                pk__in=[item for item in ids if 0 < item < 2**63],  # beyond: no such row
-                account_id__in=account_ids,
-            )
-            .order_by()
-            .values_list("pk", flat=True)
-        )
+        found = resources_in_accounts(kind, ids, account_ids)
         missing = [item for item in ids if item not in found]
         if missing:
             shown = ", ".join(str(item) for item in missing[:10])
