@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from accounts.dates import when_text
 from accounts.factors.selectors import factor_rows_of
 from accounts.factors.services import factors_remove_all
 from accounts.http import client_ip
@@ -86,8 +87,8 @@ class UserAdmin(DjangoUserAdmin):
                 (
                     row.label,
                     row.name if row.name != row.label else row.detail,
-                    row.added.strftime("%Y-%m-%d %H:%M UTC"),
-                    row.last_used.strftime("%Y-%m-%d %H:%M UTC") if row.last_used else "never",
+                    f"{when_text(row.added)} UTC",
+                    f"{when_text(row.last_used)} UTC" if row.last_used else "never",
                 )
                 for row in rows
             ),

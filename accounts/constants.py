@@ -45,6 +45,20 @@ def plan_scopes_automation_tokens(plan: str) -> bool:
 # Monthly price in US dollars, shown by the billing endpoint.
 # Keyed by the plan string (a Plan member is one), as rows and tokens carry it.
 PLAN_MONTHLY_PRICE_USD: dict[str, int] = {Plan.SOLO: 10, Plan.TEAMS: 50, Plan.ENTERPRISE: 300}
+# What each plan adds to the one before it, in the plan page's words.
+PLAN_ADDS: dict[str, tuple[str, ...]] = {
+    Plan.SOLO: (
+        "Personal tokens with chosen scopes and resources",
+        "Automation tokens with the scope global on all resources, capped by their role",
+        "Token policies: maximum lifetime, idle time, allowed networks",
+    ),
+    Plan.TEAMS: ("Automation tokens with chosen scopes, resources and DNS record rules",),
+    Plan.ENTERPRISE: (
+        "Single sign-on with OpenID Connect: members sign in through your identity provider",
+        "Force SSO: the panel and members' personal tokens work in the account only through "
+        "its single sign-on",
+    ),
+}
 
 # Password throttling (sign-in, `POST /api/v1/tokens`, sudo): wrong passwords counted
 # over a window per email (sudo: per user) AND client IP, the lockout a person meets;

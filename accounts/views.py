@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors
 from accounts.constants import (
+    PLAN_ADDS,
     PLAN_MONTHLY_PRICE_USD,
     Plan,
     Role,
@@ -126,7 +127,11 @@ def overview(request: AccountRequest) -> HttpResponse:
 
 @account_view
 def plan(request: AccountRequest) -> HttpResponse:
-    """The plans, the account's own, and what scoped automation tokens need (any member)."""
+    """The plans, the account's own, and what scoped automation tokens need (any member).
+
+    Each plan card says what it adds to the one before it (PLAN_ADDS).
+    """
+    labels = dict(Plan.choices)
     plans = [
         {
             "value": value,
@@ -134,8 +139,10 @@ def plan(request: AccountRequest) -> HttpResponse:
             "price": PLAN_MONTHLY_PRICE_USD[value],
             "scoped_automation": plan_scopes_automation_tokens(value),
             "current": value == request.account.plan,
+            "below": labels[Plan.values[index - 1]] if index else "",
+            "adds": PLAN_ADDS[value],
         }
-        for value, label in Plan.choices
+        for index, (value, label) in enumerate(Plan.choices)
     ]
     scoped_here = plan_scopes_automation_tokens(request.account.plan)
     return render(request, "accounts/plan.html", {"plans": plans, "scoped_here": scoped_here})

@@ -120,6 +120,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
             ],
+            # One date format in every template: the `when`, `day` and `short_day` filters.
+            "builtins": ["accounts.templatetags.dates"],
         },
     },
 ]

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.dates import DateOutOfRange, plus
+from accounts.dates import DateOutOfRange, day_text, plus
 from accounts.models import Certificate
 from accounts.services.resources import ResourceValidationError, log_write
 from tokens.events import Actor
@@ -38,7 +38,7 @@ def certificate_renew(*, actor: Actor, certificate: Certificate) -> Certificate:
         actor=actor,
         account=certificate.account,
         summary=f"renewed the certificate {certificate.name} until "
-        f"{certificate.expires_at:%Y-%m-%d}",
+        f"{day_text(certificate.expires_at)}",
         details={
             "action": "certificate.renewed",
             "certificate": {"id": certificate.pk, "name": certificate.name},

@@ -7,7 +7,7 @@ import re
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.dates import DateOutOfRange, plus_years
+from accounts.dates import DateOutOfRange, day_text, plus_years
 from accounts.models import Account, Domain
 from accounts.services.resources import ResourceValidationError, log_write
 from tokens.events import Actor
@@ -74,7 +74,7 @@ def domain_renew(*, actor: Actor, domain: Domain) -> Domain:
     log_write(
         actor=actor,
         account=domain.account,
-        summary=f"renewed the domain {domain.name} until {domain.expires_at:%Y-%m-%d}",
+        summary=f"renewed the domain {domain.name} until {day_text(domain.expires_at)}",
         details={
             "action": "domain.renewed",
             "domain": {"id": domain.pk, "name": domain.name},

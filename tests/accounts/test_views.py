@@ -163,3 +163,31 @@ def test_the_top_bar_keeps_the_chosen_account_after_a_visit_elsewhere(
     # And an account page of the first still shows the first's links.
     events = client.get(reverse("events:event-log", args=[account.slug])).content.decode()
     assert _top_bar(events) == (account.name, True)
+
+
+def test_support_staff_get_the_admin_not_create_token(client, account, member_factory):
+    from tests.factories import UserFactory
+
+    support = UserFactory(email="support@example.org", is_staff=True)
+    client.force_login(support)
+    new_token = reverse("tokens:new")
+    admin = f'href="{reverse("admin:index")}"'
+    for url in (reverse("tokens:list"), reverse("accounts:profile"), "/"):
+        body = client.get(url).content.decode()
+        assert f'href="{new_token}"' not in body, url  # a token of theirs could act nowhere
+        assert admin in body, url
+    assert "You are support staff" in client.get("/").content.decode()
+
+    member = member_factory(account)
+    client.force_login(member)
+    body = client.get(reverse("tokens:list")).content.decode()
+    assert f'href="{new_token}"' in body and admin not in body
+
+
+def test_a_person_in_no_account_is_not_offered_a_token(client):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(email="alone@example.org"))
+    body = client.get(reverse("tokens:list")).content.decode()
+    assert f'href="{reverse("tokens:new")}"' not in body
+    assert "you belong to none" in body and reverse("admin:index") not in body

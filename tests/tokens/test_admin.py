@@ -478,7 +478,7 @@ def test_find_by_value_says_when_and_by_whom_a_token_was_revoked(client, staff, 
     tombstone = RevokedToken.objects.get()
     assert (
         f"This token was revoked on {tombstone.revoked_at:%b} {tombstone.revoked_at.day}, "
-        f"{tombstone.revoked_at:%Y, %H:%M} UTC by support staff (support: support@keyward.test)"
+        f"{tombstone.revoked_at:%Y %H:%M} UTC by support staff (support: support@keyward.test)"
     ) in html
     assert "deploy bot" in html and "ticket 4521" in html
     assert tokens["automation"].secret not in html and tombstone.digest not in html

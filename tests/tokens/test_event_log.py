@@ -302,3 +302,16 @@ def test_htmx_filter_answers_with_the_results_fragment(client, account, member_f
     html = response.content.decode()
     assert 'id="event-results"' in html
     assert "<html" not in html
+
+
+def test_the_log_names_the_actor_once_per_event(client, account, member_factory):
+    owner = member_factory(account, "superuser", email="olivia@example.org")
+    bot = issue_automation_token(account, name="Nightly", creator=owner).token
+    client.force_login(owner)
+    body = client.get(reverse("events:event-log", args=[account.slug])).content.decode()
+    row = body[body.index(f'<tr id="event-{Event.objects.get(token_id=bot.pk).pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert row.count("olivia@example.org") == 1  # in Who, not again in What
+    assert "Created automation token “Nightly”" in row
+    # The stored summary keeps its actor: emails, webhooks and the admin read it alone.
+    assert Event.objects.get(token_id=bot.pk).summary.startswith("olivia@example.org created")

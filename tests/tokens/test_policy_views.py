@@ -272,7 +272,7 @@ def test_the_event_log_shows_a_policy_change(client, account, boss):
     )
     client.force_login(boss)
     page = client.get(reverse("events:event-log", args=[account.slug])).content.decode()
-    assert "changed the token policies of Acme Test" in page
+    assert "Changed the token policies of Acme Test" in page  # who: in its own column
     assert "Maximum lifetime (days)" in page  # the before/after table
 
 

@@ -205,5 +205,26 @@ def test_a_token_used_on_two_days_gets_a_table_of_them(client, account, member_f
     _use(token, [0, 20])
     body = page(client, owner, token)
     assert "<svg" not in body
-    assert "Used on 2 days in the last 30 days (UTC)" in body
+    assert "Used on 2 days in the last 30 days" in body
     assert body.count("<td>Read DNS zones and records <code") == 2
+
+
+def test_dates_in_one_format_and_utc_said_once(client, account, member_factory):
+    owner = member_factory(account, Role.SUPERUSER)
+    token = issue_user_token(owner, name="Dated").token
+    token.last_used_at = timezone.now()
+    token.save()
+    for url in (
+        reverse("tokens:detail", args=[token.pk]),
+        reverse("tokens:list"),
+        reverse("tokens:account-list", args=[account.slug]),
+        reverse("events:event-log", args=[account.slug]),
+        reverse("accounts:profile"),
+    ):
+        client.force_login(owner)
+        body = re.sub(r"<[^>]+>", " ", client.get(url).content.decode())
+        assert body.count("UTC") == 1, url
+        assert "Times are in UTC." in body
+    body = page(client, owner, token)
+    created = token.created_at.astimezone(UTC)
+    assert f"{created:%b} {created.day}, {created:%Y %H:%M}" in body

@@ -304,6 +304,23 @@ def test_plan_page_for_members_only(client, account, member_factory):
     assert client.get(reverse("accounts:plan", args=[other.slug])).status_code == 404
 
 
+def test_each_plan_says_what_it_adds_enterprise_single_sign_on(client, account, member_factory):
+    client.force_login(member_factory(account, Role.USER))
+    body = html.unescape(client.get(reverse("accounts:plan", args=[account.slug])).content.decode())
+    cards = {
+        name: card for name, card in re.findall(r"<h2>(\w+)</h2>(.*?)</ul>\s*</li>", body, re.S)
+    }
+    assert set(cards) == {"Solo", "Teams", "Enterprise"}
+    assert "Everything in" not in cards["Solo"]
+    assert "Everything in Solo, and:" in cards["Teams"]
+    assert "chosen scopes, resources and DNS record rules" in cards["Teams"]
+    assert "Everything in Teams, and:" in cards["Enterprise"]
+    assert "Single sign-on with OpenID Connect" in cards["Enterprise"]
+    assert "Force SSO" in cards["Enterprise"]
+    assert "record rules" not in cards["Enterprise"]  # said once, where it is added
+    assert "Single sign-on" not in cards["Teams"]
+
+
 def test_solo_note_names_global_and_links_the_plan(signed_in, member_factory):
     solo = AccountFactory(name="Solo Co", slug="solo-co", plan=Plan.SOLO)
     owner = member_factory(solo, Role.SUPERUSER)

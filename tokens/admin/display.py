@@ -9,11 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib import admin
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from accounts.dates import day_text, when_text
 from tokens.models import Token
 from tokens.policies.selectors import Blocked
 
@@ -38,13 +37,13 @@ def column(description: str, **options: Any) -> Callable[[Callable], Callable]:
 
 
 def day(moment: datetime) -> str:
-    """A date as support reads it: "Nov 23, 2026"."""
-    return date_format(timezone.localtime(moment), "M j, Y")
+    """A date as support reads it: "Nov 23, 2026" (the panel's format, accounts.dates)."""
+    return day_text(moment)
 
 
 def when(moment: datetime) -> str:
-    """A moment as support reads it everywhere in the admin: "Nov 23, 2026, 22:30 UTC"."""
-    return date_format(timezone.localtime(moment), "M j, Y, H:i T")
+    """A moment as support reads it everywhere in the admin: "Nov 23, 2026 22:30 UTC"."""
+    return f"{when_text(moment)} UTC"
 
 
 def token_state(token: Token, blocked: list[Blocked], now: datetime) -> SafeString:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from accounts.dates import short_day_text
 from tokens.usage.selectors import UsageSummary
 
 # The chart's drawing box (SVG user units; the SVG scales to the page width).
@@ -99,7 +100,7 @@ def _chart(
                 allowed_height=allowed_height,
                 denied_y=CHART_HEIGHT - allowed_height - denied_height,
                 denied_height=denied_height,
-                title=f"{day:%b %-d}: {allowed} allowed, {denied} denied",
+                title=f"{short_day_text(day)}: {allowed} allowed, {denied} denied",
             )
         )
     return Chart(
