@@ -119,13 +119,13 @@ def test_scripted_500_then_200_then_the_default(webhook_receiver):
 
 def test_a_scripted_delay_makes_a_client_time_out(webhook_receiver):
     webhook_receiver.secret = SECRET
-    webhook_receiver.script(Answer(200, delay=0.6), 200)
+    webhook_receiver.script(Answer(200, delay=2.0), 200)
     body = event()
 
     started = time.monotonic()
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(webhook_receiver.url, content=body, headers=signed(body), timeout=0.2)
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 1.5  # the client gave up, long before the answer
     answer = httpx.post(webhook_receiver.url, content=body, headers=signed(body), timeout=5)
 
     assert answer.status_code == 200

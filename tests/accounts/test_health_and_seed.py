@@ -124,3 +124,39 @@ def test_production_settings_pass_the_deploy_check():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_seed_demo_gives_its_tokens_some_usage_once(client):
+    """The demo's token pages are not empty on first look: usage over recent days, a last use,
+    some denials; running the seed again adds nothing."""
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from tokens.models import Token
+    from tokens.usage.models import TokenDenial, TokenUsage
+
+    call_command("seed_demo", verbosity=0)
+    usage, denials = TokenUsage.objects.count(), TokenDenial.objects.count()
+    call_command("seed_demo", verbosity=0)
+    assert (TokenUsage.objects.count(), TokenDenial.objects.count()) == (usage, denials)
+
+    now = timezone.now()
+    for token in Token.objects.all():
+        assert token.last_used_at is not None and token.last_used_at <= now, token.name
+        assert token.last_used_ip and token.last_used_user_agent
+        if token.is_expired(now):
+            assert token.last_used_at < token.expires_at  # it stopped when it expired
+            assert not TokenUsage.objects.filter(token=token).exists()
+        else:
+            days = set(TokenUsage.objects.filter(token=token).values_list("day", flat=True))
+            assert days, token.name
+            assert token.created_at.date() <= min(days)  # used only once it existed
+    assert TokenDenial.objects.filter(reason="record_not_allowed").exists()
+    assert TokenDenial.objects.filter(reason="not_selected").exists()
+    assert TokenUsage.objects.filter(denied__gt=0).exists()
+
+    client.force_login(User.objects.get(email="owner@example.com"))
+    ci = Token.objects.get(name="CI deploys")
+    body = client.get(reverse("tokens:detail", args=[ci.pk])).content.decode()
+    assert 'class="bar-allowed"' in body and "Outside the resources it selects" in body
+    assert "Acme website" in body  # the denied service, by name

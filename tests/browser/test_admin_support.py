@@ -92,9 +92,10 @@ def test_support_revokes_from_the_token_page_and_finds_it_revoked(page, live_ser
         last_used_at=timezone.now() - timedelta(hours=3), last_used_ip="203.0.113.7"
     )
     acme = Account.objects.get(slug="acme")
-    acme.max_idle_days = 7  # the demo's never-used automation tokens: blocked by policy
+    acme.max_idle_days = 7  # the demo's automation tokens, idle a month: blocked by policy
     acme.save(update_fields=["max_idle_days"])
-    Token.objects.filter(account=acme).update(created_at=timezone.now() - timedelta(days=30))
+    a_month_ago = timezone.now() - timedelta(days=30)
+    Token.objects.filter(account=acme).update(created_at=a_month_ago, last_used_at=a_month_ago)
     whoami = f"{live_server.url}/api/v1/whoami"
     auth = {"Authorization": f"Bearer {leaked.secret}"}
 

@@ -228,3 +228,11 @@ def test_dates_in_one_format_and_utc_said_once(client, account, member_factory):
     body = page(client, owner, token)
     created = token.created_at.astimezone(UTC)
     assert f"{created:%b} {created.day}, {created:%Y %H:%M}" in body
+
+
+def test_a_token_on_everything_says_so_in_one_line(client, account, member_factory):
+    owner = member_factory(account, Role.SUPERUSER)
+    token = issue_user_token(owner, name="Everything", scopes=["global"]).token
+    acme = section(page(client, owner, token), f"In {account.name}")
+    assert f"Resources: all of them in {account.name}" in acme
+    assert "DNS zones: all" not in acme

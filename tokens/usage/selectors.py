@@ -223,9 +223,9 @@ def denial_names(
     wanted: dict[Kind, set[int]] = defaultdict(set)
     for denial in denials:
         kind = OPERATION_KIND.get(denial.operation)
-        in_reach = denial.account_id in account_names and denial.resource_id is not None
-        if kind is not None and in_reach:
-            wanted[kind].add(denial.resource_id)
+        resource_id = denial.resource_id
+        if kind is not None and resource_id is not None and denial.account_id in account_names:
+            wanted[kind].add(resource_id)
     resource_names: dict[tuple[int, int], str] = {}
     for kind, ids in wanted.items():
         rows = BY_KIND[kind].model.objects.filter(pk__in=ids, account_id__in=account_names)

@@ -91,6 +91,9 @@ def _where_lines(
 ) -> list[str]:
     """Its reach in the account for the kinds it may use: resources, records, addresses."""
     lines = []
+    if len(kinds) > 1 and all(selection_is_total(grant, kind) for kind in kinds):
+        lines.append(f"Resources: all of them in {account.name}")
+        kinds = []
     for kind in kinds:
         noun = BY_KIND[kind].noun
         if selection_is_total(grant, kind):

@@ -17,12 +17,14 @@ from django.views.decorators.http import require_GET
 
 from accounts.decorators import signed_in_required
 from accounts.http import AuthenticatedRequest
+from accounts.models import Account
 from accounts.sso.session import sso_session_accounts
 from tokens import selectors
 from tokens.networks.selectors import token_known_networks, token_network_alerts
 from tokens.permissions import plan_allows_scoped
 from tokens.policies.selectors import blocked_in
 from tokens.sso.selectors import token_sso_needs
+from tokens.usage.models import TokenDenial
 from tokens.usage.selectors import (
     denial_names,
     token_explanations,
@@ -42,7 +44,9 @@ from tokens.views.usage_chart import usage_view
 CHART_DAYS = 30
 
 
-def _denial_rows(summary_denials: list, accounts: list) -> list[dict[str, object]]:
+def _denial_rows(
+    summary_denials: list[TokenDenial], accounts: list[Account]
+) -> list[dict[str, object]]:
     """The recent denials with names: the account's, the resource's, the reason's words."""
     account_names, resource_names = denial_names(summary_denials, accounts)
     rows = []
@@ -51,9 +55,10 @@ def _denial_rows(summary_denials: list, accounts: list) -> list[dict[str, object
             account = ""
         else:
             account = account_names.get(denial.account_id, "An account it does not act in")
-        resource = resource_names.get((denial.account_id, denial.resource_id), "")
-        if not resource and denial.resource_id is not None:
-            resource = "one it cannot see" if denial.reason == "not_selected" else "not found"
+        resource = ""  # none named, or in an account the token does not act in
+        if denial.resource_id is not None and denial.account_id in account_names:
+            key = (denial.account_id, denial.resource_id)
+            resource = resource_names.get(key, "one deleted since")
         rows.append(
             {
                 "denial": denial,

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.constants import Plan, Role
@@ -18,6 +19,7 @@ from accounts.models import Account, Certificate, Domain, Membership, Record, Se
 from accounts.sso.crypto import secret_seal
 from accounts.sso.models import AccountSso
 from tokens.events import Actor, EventChannel
+from tokens.management.demo_usage import seed_demo_usage
 from tokens.models import Token
 from tokens.services.issue import token_create
 
@@ -293,6 +295,12 @@ class Command(BaseCommand):
             _seed_account(slug, spec, users, now)
         _seed_sso(Account.objects.get(slug="globex"), now)
         self.seed_tokens(users)
+        # Some usage, so that the demo's token pages are not empty on first look.
+        people, accounts = users.values(), list(ACCOUNTS)
+        demo_tokens = Token.objects.filter(
+            Q(type="user", user__in=people) | Q(type="automation", account__slug__in=accounts)
+        ).select_related("account", "user")
+        seed_demo_usage(list(demo_tokens), now)
         totp_secret = _seed_authenticator_app(users[TWO_FACTOR_PERSON])
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"Sign in at http://127.0.0.1:8000/ with password {DEMO_PASSWORD!r}:")
