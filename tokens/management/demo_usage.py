@@ -225,7 +225,7 @@ def seed_demo_usage(tokens: list[Token], now: datetime) -> int:
             # It existed before its first use (its expiry stays what it was).
             first_use = datetime.combine(min(row.day for row in usage), time(), tzinfo=UTC)
             if token.created_at > first_use:
-                token.created_at = first_use - timedelta(days=3)
+                token.created_at = first_use - timedelta(days=3) + timedelta(hours=9, minutes=14)
                 Token.objects.filter(pk=token.pk).update(created_at=token.created_at)
         token.last_used_ip = habit.ip
         token.last_used_user_agent = habit.client
