@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from django.db import connection
+
 from tokens.kinds import BY_KIND, Kind
 from tokens.models import Token
 
@@ -23,15 +25,21 @@ def token_selections_save(token: Token, resources: Mapping[Kind, list[int] | Non
 def token_selections_add(token: Token, resources: Mapping[Kind, list[int] | None]) -> None:
     """Write the selected resources of a token just inserted, which has none yet.
 
-    One INSERT per kind with a selection: `.set()` would first read the rows the
-    new token cannot have (a query per kind).
+    One plain INSERT per kind with a selection, of the many-to-many's two columns:
+    `.set()` would first read the rows a new token cannot have (a query per kind),
+    and the ORM's bulk_create cost ten times the statement.
     """
-    for kind, ids in resources.items():
-        if not ids:
-            continue
-        field = Token._meta.get_field(BY_KIND[kind].selection_field)
-        through = field.remote_field.through  # type: ignore[union-attr]
-        source, target = field.m2m_field_name(), field.m2m_reverse_field_name()  # type: ignore[union-attr]
-        through.objects.bulk_create(
-            through(**{f"{source}_id": token.pk, f"{target}_id": pk}) for pk in dict.fromkeys(ids)
-        )
+    with connection.cursor() as cursor:
+        for kind, ids in resources.items():
+            if not ids:
+                continue
+            field = Token._meta.get_field(BY_KIND[kind].selection_field)
+            through = field.remote_field.through._meta  # type: ignore[union-attr]
+            source = through.get_field(field.m2m_field_name()).column  # type: ignore[union-attr]
+            target = through.get_field(field.m2m_reverse_field_name()).column  # type: ignore[union-attr]
+            selected = list(dict.fromkeys(ids))
+            rows = ", ".join(["(%s, %s)"] * len(selected))
+            cursor.execute(
+                f"INSERT INTO {through.db_table} ({source}, {target}) VALUES {rows}",  # noqa: S608
+                [value for pk in selected for value in (token.pk, pk)],
+            )
