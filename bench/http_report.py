@@ -142,4 +142,4 @@ def report(
         "other processes share the cores."
     )
     if missed:
-        print(f"Below SPEC 10's targets: {'; '.join(missed)}")
+        print(f"Below the targets: {'; '.join(missed)}")

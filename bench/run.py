@@ -290,7 +290,7 @@ def main() -> None:
             f"{versus:<22} | {target:>6} |"
         )
     if missed:
-        print(f"\nBelow target (SPEC 10): {', '.join(missed)}")
+        print(f"\nBelow the targets: {', '.join(missed)}")
 
 
 if __name__ == "__main__":

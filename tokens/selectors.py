@@ -309,7 +309,7 @@ def resources_in_accounts(kind: Kind, ids: Sequence[int], account_ids: Sequence[
     if not ids or not account_ids:
         return set()
     meta = BY_KIND[kind].model._meta
-    pk, account = meta.pk.column, meta.get_field("account").column  # type: ignore[union-attr]
+    pk, account = meta.pk.column, meta.get_field("account").column
     sql = (
         f"SELECT {pk} FROM {meta.db_table} "  # noqa: S608 (names and placeholders only)
         f"WHERE {pk} IN ({', '.join(['%s'] * len(ids))}) "
