@@ -190,3 +190,47 @@ def test_the_panel_shows_only_the_sso_page_to_a_session_not_through_sso(client, 
     assert client.get(f"/a/{other.slug}/").status_code == 200
     mark_sso(client, acme, engineer)
     assert client.get(f"/a/{acme.slug}/").status_code == 200
+
+
+def _ability(page, account) -> str:
+    """The "What it can do" part of a token page for one account, as text."""
+    content = page.content.decode()
+    start = content.index(f"<h3>In {account.name} ")
+    end = content.find("<h3>In ", start + 1)
+    return content[start : end if end != -1 else None]
+
+
+def test_what_it_can_do_says_it_can_do_nothing_where_sso_refuses_it(client, strict):
+    acme, other, engineer = strict
+    created = issue_user_token(engineer, scopes=["zones:read"])
+    client.force_login(engineer)
+
+    page = client.get(f"/tokens/{created.token.pk}/")
+
+    in_acme = _ability(page, acme)
+    assert "Needs SSO authorization for Acme Hosting." in in_acme
+    assert "It can do nothing there until you authorize it for SSO" in in_acme
+    assert "It may:" not in in_acme and "Within the policy" not in in_acme
+    assert "Once authorized, it may (1)" in in_acme
+    assert "It may:" in _ability(page, other)  # its other account is untouched
+
+    # The same rule as the API's: once authorized, the page lists what it may do there.
+    mark_sso(client, acme, engineer)
+    client.post(f"/tokens/{created.token.pk}/sso/{acme.slug}/")
+    in_acme = _ability(client.get(f"/tokens/{created.token.pk}/"), acme)
+    assert "It may:" in in_acme and "Needs SSO authorization" not in in_acme
+
+
+def test_the_sso_need_shows_even_when_another_policy_blocks_the_token_first(client, strict):
+    acme, _, engineer = strict
+    created = issue_user_token(engineer, scopes=["zones:read"])  # never expires
+    acme.max_lifetime_days = 30
+    acme.save(update_fields=["max_lifetime_days"])
+    client.force_login(engineer)
+
+    page = client.get(f"/tokens/{created.token.pk}/")
+
+    in_acme = _ability(page, acme)
+    assert "Maximum lifetime" in in_acme  # what the API names first
+    assert "Needs SSO authorization for Acme Hosting." in in_acme
+    assert b"Sign in with SSO to authorize it" in page.content

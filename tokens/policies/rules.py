@@ -160,6 +160,14 @@ def policy_violation(
         return PolicyName.ALLOWED_NETWORKS
     if policy.require_2fa and token_type == "user" and not owner_has_second_factor:
         return PolicyName.TWO_FACTOR_REQUIRED
+    return sso_violation(policy, token_type=token_type, sso_authorized=sso_authorized)
+
+
+def sso_violation(policy: Policy, *, token_type: str, sso_authorized: bool) -> str | None:
+    """SSO_REQUIRED when the account forces single sign-on and this user token is not
+    authorized for it (SPEC 17), else None: the last rule of policy_violation(), also
+    asked alone where a page must say so even when another policy blocks the token first.
+    """
     if policy.require_sso and token_type == "user" and not sso_authorized:
         return PolicyName.SSO_REQUIRED
     return None

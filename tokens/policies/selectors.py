@@ -24,6 +24,7 @@ from tokens.policies.rules import (
     PolicyName,
     policy_message,
     policy_violation,
+    sso_violation,
 )
 from tokens.selectors import tokens_acting_in
 
@@ -139,6 +140,21 @@ def blocked_in(token: Token, accounts: Iterable[Account], *, now: datetime) -> l
         if broken is not None:
             found.append(Blocked(account, broken))
     return found
+
+
+def sso_needed_in(token: Token, accounts: Iterable[Account]) -> list[Account]:
+    """The accounts among `accounts` (those the token acts in) that refuse it until it is
+    authorized for their SSO, whatever other policy blocks it there first."""
+    return [
+        account
+        for account in accounts
+        if sso_violation(
+            policy := Policy.of(account),
+            token_type=token.type,
+            sso_authorized=_sso_authorized(token, policy, account.pk),
+        )
+        is not None
+    ]
 
 
 def token_blocked_in(token: Token, *, now: datetime | None = None) -> list[Blocked]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from accounts.models import Account
-from tokens.models import Token, TokenType
+from tokens.models import Token
+from tokens.policies.selectors import sso_needed_in
 
 
 @dataclass(frozen=True)
@@ -16,14 +18,12 @@ class SsoNeed:
     can_authorize: bool  # this session came through the account's SSO in the last 24 hours
 
 
-def token_sso_needs(token: Token, session_accounts: set[int]) -> list[SsoNeed]:
-    """The owner's accounts that force SSO and for which the user token is not authorized."""
-    if token.type != TokenType.USER or token.user_id is None:
-        return []
-    accounts = (
-        Account.objects.filter(memberships__user_id=token.user_id, force_sso=True)
-        .exclude(pk__in=token.sso_authorizations.values("account_id"))
-        .exclude(pk__in=token.removals.values("account_id"))
-        .order_by("name")
-    )
-    return [SsoNeed(account, account.pk in session_accounts) for account in accounts]
+def token_sso_needs(
+    token: Token, accounts: Iterable[Account], session_accounts: set[int]
+) -> list[SsoNeed]:
+    """Among the accounts the token acts in, those whose forced SSO refuses it: the rule of
+    the API's decision (tokens.policies.rules.sso_violation), not a second condition."""
+    return [
+        SsoNeed(account, account.pk in session_accounts)
+        for account in sorted(sso_needed_in(token, accounts), key=lambda account: account.name)
+    ]

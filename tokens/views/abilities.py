@@ -9,6 +9,7 @@ scopes but with nothing selected in the account is never shown as something it m
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from accounts.models import Account
@@ -16,7 +17,7 @@ from accounts.roles import BILLING_READ, MANAGE_TOKENS
 from tokens.kinds import BY_KIND, OPERATION_KIND, Kind
 from tokens.models import Token
 from tokens.permissions import SCOPE_DESCRIPTIONS, Decision, Grant, Outcome, selection_is_total
-from tokens.policies.rules import POLICY_LABELS, Policy, policy_message
+from tokens.policies.rules import POLICY_LABELS, Policy, PolicyName, policy_message
 from tokens.policies.selectors import Blocked
 from tokens.records.rules import record_rules_text
 from tokens.usage.rules import ACCOUNTS_OPERATION, TOKENS_OPERATION, DenialReason
@@ -66,6 +67,8 @@ class Ability:
     refused: list[Refusal] = field(default_factory=list)
     where: list[str] = field(default_factory=list)  # its resources, records and addresses
     blocked: str = ""  # the policy that blocks it here, in words ("" when none)
+    # SPEC 17: refused here until it is authorized for the account's SSO (it may do nothing).
+    needs_sso: bool = False
     # Why it can do nothing here, when the scopes allow something but nothing is selected.
     nothing_selected: str = ""
 
@@ -119,11 +122,16 @@ def _where_lines(
 
 
 def ability_of(
-    explanation: AccountExplanation, grant: Grant, token: Token, blocked: Blocked | None
+    explanation: AccountExplanation,
+    grant: Grant,
+    token: Token,
+    blocked: Blocked | None,
+    *,
+    needs_sso: bool = False,
 ) -> Ability:
-    """One account's part of "What it can do"."""
+    """One account's part of "What it can do" (`needs_sso`: refused there until authorized)."""
     account = explanation.account
-    ability = Ability(account, explanation.role)
+    ability = Ability(account, explanation.role, needs_sso=needs_sso)
     empty: list[str] = []  # nouns of the kinds it may use but selects none of here
     used_kinds: list[Kind] = []
     for operation, decision in explanation.decisions.items():
@@ -156,7 +164,7 @@ def ability_of(
     if ability.allowed:
         ordered = [kind for kind in Kind if kind in used_kinds]
         ability.where = _where_lines(explanation, grant, ordered, account)
-    if blocked is not None:
+    if blocked is not None and not (needs_sso and blocked.policy == PolicyName.SSO_REQUIRED):
         policy = Policy.of(account)
         ability.blocked = (
             f"{POLICY_LABELS[blocked.policy]}: {policy_message(policy, blocked.policy)} "
@@ -166,11 +174,22 @@ def ability_of(
 
 
 def abilities_of(
-    explanations: list[AccountExplanation], grant: Grant, token: Token, blocked: list[Blocked]
+    explanations: list[AccountExplanation],
+    grant: Grant,
+    token: Token,
+    blocked: list[Blocked],
+    sso_needed: Collection[int] = (),
 ) -> list[Ability]:
-    """ "What it can do" in every account the token acts in (`blocked`: where policies block it)."""
+    """ "What it can do" in every account the token acts in (`blocked`: where policies block
+    it; `sso_needed`: the ids of the accounts that refuse it until it is authorized for SSO)."""
     by_account = {item.account.pk: item for item in blocked}
     return [
-        ability_of(explanation, grant, token, by_account.get(explanation.account.pk))
+        ability_of(
+            explanation,
+            grant,
+            token,
+            by_account.get(explanation.account.pk),
+            needs_sso=explanation.account.pk in sso_needed,
+        )
         for explanation in explanations
     ]

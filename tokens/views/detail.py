@@ -86,6 +86,8 @@ def token_detail(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
     )
     accounts = [explanation.account for explanation in explanations]
     blocked = blocked_in(token, accounts, now=now)
+    # SPEC 17: accounts forcing SSO where this user token is not authorized yet.
+    sso_needs = token_sso_needs(token, accounts, sso_session_accounts(request))
     expired = token.is_expired(now)
     managed = managed_account_ids(request.user, [token])
     can_edit = token_changeable(token, request.user, managed, now)
@@ -108,15 +110,16 @@ def token_detail(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
             "replacement_url": replacement_url(token)
             if expired and token_changes_allowed(token, request.user, managed)
             else None,
-            "abilities": abilities_of(explanations, grant, token, blocked),
+            "abilities": abilities_of(
+                explanations, grant, token, blocked, {need.account.pk for need in sso_needs}
+            ),
             "blocked": blocked,
             "summary": summary,
             "usage": usage_view(summary, now.astimezone(UTC).date(), operation_label),
             "denials": _denial_rows(summary.denials, accounts),
             "can_edit": can_edit,
             "narrowable": narrowable,
-            # SPEC 17: accounts forcing SSO where this user token is not authorized yet.
-            "sso_needs": token_sso_needs(token, sso_session_accounts(request)),
+            "sso_needs": sso_needs,
             # Delete: in the name of the account a superuser acts for (a member's token).
             "revocation": revocation,
             # Recent activity: new-network alerts and the networks it is known to use (SPEC 19).
