@@ -49,3 +49,20 @@ def test_the_templates_filters_are_the_same_format(db):
     template = engines["django"].from_string("{{ at|when }} · {{ at|day }} · {{ none|when }}.")
     moment = datetime(2026, 3, 1, 22, 5, tzinfo=UTC)
     assert template.render({"at": moment, "none": None}) == "Mar 1, 2026 22:05 · Mar 1, 2026 · ."
+
+
+def test_no_template_formats_a_date_a_person_reads_by_hand():
+    """Every date a person reads goes through |when, |day or |short_day; a template's own
+    |date format may only be machine-readable (`<time datetime>`, an input's value)."""
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    machine = {"c", "Y-m-d"}
+    found = []
+    for path in Path(settings.BASE_DIR, "templates").rglob("*.html"):
+        for fmt in re.findall(r"\|date:[\"']([^\"']*)[\"']", path.read_text()):
+            if fmt not in machine:
+                found.append(f"{path.name}: {fmt}")
+    assert found == []

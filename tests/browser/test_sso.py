@@ -128,11 +128,14 @@ def test_set_up_test_force_then_a_member_authorizes_a_token(
 
     # The token says it needs authorization; the owner authorizes it; it works.
     member.goto(f"{live_server.url}/tokens/{laptop.token.pk}/")
-    expect(member.get_by_text("Needs SSO authorization for Globex Corporation")).to_be_visible()
+    needs = member.get_by_text("Needs SSO authorization for Globex Corporation")
+    expect(member.locator(".sso-need").get_by_text("Needs SSO authorization for")).to_be_visible()
+    # The header, the Single sign-on card and What it can do in Globex all say it.
+    expect(needs).to_have_count(3)
     both_widths(member, shoot, "sso-token-authorize")
     member.get_by_role("button", name="Authorize for SSO").click()
     expect(member.get_by_text("now works in Globex Corporation under its SSO")).to_be_visible()
-    expect(member.get_by_text("Needs SSO authorization for Globex Corporation")).to_have_count(0)
+    expect(needs).to_have_count(0)
     assert api_get(member, live_server.url, zones, laptop.secret).status == 200
 
     # A token created in this session (it came through Globex's SSO) works there at once.

@@ -167,6 +167,27 @@ def test_a_superuser_removes_a_members_token_from_the_page(client, account, memb
     assert f"account={account.slug}" in body
 
 
+def test_a_members_token_shows_only_the_accounts_its_viewer_belongs_to(
+    client, account, member_factory
+):
+    from accounts.models import Membership
+
+    boss = member_factory(account, Role.SUPERUSER)
+    engineer = member_factory(account, Role.ENGINEER)
+    secret = AccountFactory(slug="secret-co", name="Secret Co")
+    Membership.objects.create(user=engineer, account=secret, role="superuser")
+    token = issue_user_token(engineer, name="Theirs").token
+
+    seen_by_boss = page(client, boss, token)
+    assert f"In {account.name} " in seen_by_boss
+    assert "Secret Co" not in seen_by_boss and "secret-co" not in seen_by_boss
+    assert "It also acts in 1 other account of its owner, which you do not belong to." in (
+        seen_by_boss
+    )
+    seen_by_owner = page(client, engineer, token)
+    assert "In Secret Co " in seen_by_owner and "It also acts in" not in seen_by_owner
+
+
 def _use(token, ages: list[int], operation: str = "zones:read") -> None:
     today = timezone.now().astimezone(UTC).date()
     TokenUsage.objects.bulk_create(

@@ -84,6 +84,15 @@ def token_detail(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
     explanations = token_explanations(
         token_id=token.pk, grant=grant, user_id=token.user_id, role=token.role
     )
+    if token.user_id is not None and token.user_id != request.user.pk:
+        # A member's token seen by a superuser of one of its accounts: only the accounts
+        # the viewer belongs to are shown by name; the owner's others are counted.
+        mine = set(request.user.memberships.values_list("account_id", flat=True))
+        shown = [item for item in explanations if item.account.pk in mine]
+        elsewhere = len(explanations) - len(shown)
+        explanations = shown
+    else:
+        elsewhere = 0
     accounts = [explanation.account for explanation in explanations]
     blocked = blocked_in(token, accounts, now=now)
     # SPEC 17: accounts forcing SSO where this user token is not authorized yet.
@@ -114,6 +123,7 @@ def token_detail(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
                 explanations, grant, token, blocked, {need.account.pk for need in sso_needs}
             ),
             "blocked": blocked,
+            "elsewhere": elsewhere,
             "summary": summary,
             "usage": usage_view(summary, now.astimezone(UTC).date(), operation_label),
             "denials": _denial_rows(summary.denials, accounts),
