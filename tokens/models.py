@@ -373,18 +373,6 @@ class Event(models.Model):
     def __str__(self) -> str:
         return self.summary
 
-    @property
-    def action(self) -> str:
-        """The summary without the actor it starts with: the log names who in its own column.
-
-        "owner@example.com created user token …" reads "Created user token …" there.
-        """
-        label = self.actor_label
-        if not label or not self.summary.startswith(f"{label} "):
-            return self.summary
-        rest = self.summary[len(label) + 1 :]
-        return rest[:1].upper() + rest[1:]
-
 
 # Features keep their models in their package; they build on the models above, and
 # importing them here registers them with the app (and its migrations). Import them

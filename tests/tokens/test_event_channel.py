@@ -110,7 +110,7 @@ def test_an_api_write_names_the_acting_token_in_the_token_column(
     assert row.endswith(f"{token.name} {token.display} 127.0.0.1"), row
     # The token filter finds it by the token's id too.
     filtered = client.get(reverse("events:event-log", args=[account.slug]), {"token": token.pk})
-    assert event in [event for event, _changes in filtered.context["rows"]]
+    assert event in [event for event, *_ in filtered.context["rows"]]
 
 
 def test_a_token_revoking_itself_is_the_target_and_the_channel_is_api_token(client, owner):

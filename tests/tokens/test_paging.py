@@ -92,7 +92,7 @@ def test_newer_pages_stay_put_when_events_arrive(client, account, owner):
     newest = client.get(url + back.context["page"].newer_url)
 
     assert back.context["rows"] == first.context["rows"]  # the same 50 as before
-    rows = [event.pk for event, _ in newest.context["rows"]]
+    rows = [event.pk for event, *_ in newest.context["rows"]]
     # Fewer than a page is newer than that: the first page, as it is now.
     assert rows[:3] == late[::-1]
     assert len(rows) == 50
@@ -119,12 +119,12 @@ def test_a_bad_cursor_shows_the_first_page(client, account, owner, cursor, direc
     _log(account, 60)
     client.force_login(owner)
     url = reverse("events:event-log", args=[account.slug])
-    first = [event.pk for event, _ in client.get(url).context["rows"]]
+    first = [event.pk for event, *_ in client.get(url).context["rows"]]
 
     response = client.get(url, {direction: cursor})
 
     assert response.status_code == 200
-    assert [event.pk for event, _ in response.context["rows"]] == first
+    assert [event.pk for event, *_ in response.context["rows"]] == first
 
 
 def test_a_cursor_past_the_oldest_event_shows_the_first_page(client, account, owner):

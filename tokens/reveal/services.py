@@ -22,35 +22,21 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
-import os
 import secrets
 import time
 from datetime import timedelta
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 
 from accounts.http import AuthenticatedRequest
+from accounts.sealing import Sealer
 from tokens.reveal.models import PendingReveal
 
 COOKIE_NAME = "kw_reveal"
 LIFETIME_SECONDS = 5 * 60  # a secret left unclaimed this long is dropped
-_NONCE_BYTES = 12
-_HKDF_INFO = b"keyward.reveal-cookie.v1"
-
-
-@functools.lru_cache(maxsize=8)
-def _cipher(secret_key: str) -> AESGCM:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
-        secret_key.encode("utf-8")
-    )
-    return AESGCM(key)
+_SEALER = Sealer(b"keyward.reveal-cookie.v1")
 
 
 def _associated_data(user_id: int, token_id: int) -> bytes:
@@ -64,14 +50,11 @@ def reveal_attach(
     now = timezone.now()
     PendingReveal.objects.filter(created_at__lt=now - timedelta(seconds=LIFETIME_SECONDS)).delete()
     reveal = PendingReveal.objects.create(id=secrets.token_hex(16), created_at=now)
-    nonce = os.urandom(_NONCE_BYTES)
     plaintext = f"{int(time.time())}:{reveal.pk}:{secret}".encode()
-    sealed = _cipher(settings.SECRET_KEY).encrypt(
-        nonce, plaintext, _associated_data(request.user.pk, token_id)
-    )
+    sealed = _SEALER.seal(plaintext, associated=_associated_data(request.user.pk, token_id))
     response.set_cookie(
         COOKIE_NAME,
-        base64.urlsafe_b64encode(nonce + sealed).decode("ascii"),
+        base64.urlsafe_b64encode(sealed).decode("ascii"),
         max_age=LIFETIME_SECONDS,
         path=path,
         secure=request.is_secure() or settings.SESSION_COOKIE_SECURE,
@@ -96,18 +79,13 @@ def reveal_take(
         raw = base64.urlsafe_b64decode(value.encode("ascii"))
     except (binascii.Error, UnicodeEncodeError, ValueError):
         return None
-    nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
-    associated = _associated_data(request.user.pk, token_id)
-    for secret_key in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS):
-        try:
-            plaintext = _cipher(secret_key).decrypt(nonce, sealed, associated)
-        except (InvalidTag, ValueError):
-            continue
-        issued, reveal_id, secret = [*plaintext.decode("utf-8").split(":", 2), "", ""][:3]
-        fresh = issued.isdigit() and 0 <= time.time() - int(issued) <= LIFETIME_SECONDS
-        if fresh and reveal_id and secret and _claim(reveal_id):
-            return secret
+    plaintext = _SEALER.open(raw, associated=_associated_data(request.user.pk, token_id))
+    if plaintext is None:
         return None
+    issued, reveal_id, secret = [*plaintext.decode("utf-8").split(":", 2), "", ""][:3]
+    fresh = issued.isdigit() and 0 <= time.time() - int(issued) <= LIFETIME_SECONDS
+    if fresh and reveal_id and secret and _claim(reveal_id):
+        return secret
     return None
 
 

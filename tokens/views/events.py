@@ -72,6 +72,18 @@ def _plain(field: str, value: Any) -> str:
     return str(value)
 
 
+def event_action(event: Event) -> str:
+    """The summary without the actor it starts with: the log names who in its own column.
+
+    "owner@example.com created user token …" reads "Created user token …" there.
+    """
+    label = event.actor_label
+    if not label or not event.summary.startswith(f"{label} "):
+        return event.summary
+    rest = event.summary[len(label) + 1 :]
+    return rest[:1].upper() + rest[1:]
+
+
 def event_changes(event: Event) -> list[Change]:
     """Fields whose values differ between details["before"] and details["after"]."""
     details = event.details or {}
@@ -136,7 +148,7 @@ def event_log(request: AccountRequest) -> HttpResponse:
     ]
     filters = {"kind": kind, "actor": actor, "token": token}
     page = keyset_page(streams, request.GET, params=filters, per_page=EVENTS_PER_PAGE)
-    rows = [(event, event_changes(event)) for event in page.rows]
+    rows = [(event, event_action(event), event_changes(event)) for event in page.rows]
     context = {
         "page": page,
         "rows": rows,
