@@ -67,4 +67,4 @@ bench-http: $(VENV)/.installed
 	$(PY) bench/http_load.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules db.sqlite3 staticfiles test-results .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles test-results .pytest_cache .ruff_cache

@@ -11,7 +11,7 @@ import tempfile
 os.environ.setdefault("DEBUG", "1")  # development secrets; DEBUG itself is turned off below
 
 from config.settings import *  # noqa: F403
-from config.settings import INSTALLED_APPS
+from config.settings import INSTALLED_APPS, SQLITE_OPTIONS
 
 DEBUG = False
 INSTALLED_APPS = [
@@ -26,6 +26,7 @@ DATABASES = {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.path.join(tempfile.mkdtemp(prefix="keyward-bench-"), "bench.sqlite3"),
         "CONN_MAX_AGE": None,
+        "OPTIONS": SQLITE_OPTIONS,  # as Keyward's own SQLite: write-ahead logging
     }
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # set-up speed only
