@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from django.db import connection
 from django.db.models import DateTimeField, Field, ManyToManyField, Model
 from django.http import HttpResponse
 from ninja import Router, Schema
@@ -31,7 +30,7 @@ from tokens.api.lean import lean_get
 from tokens.api.responses import DEFAULT_PER_PAGE, PAGE, PER_PAGE, ok, pagination
 from tokens.api.schemas import Data, Page, fields_of
 from tokens.api.security import ApiRequest
-from tokens.auth.columns import time_column
+from tokens.auth.columns import kept_cursor, time_column
 from tokens.auth.principal import Principal
 from tokens.kinds import BY_KIND, KINDS, Kind, ResourceKind
 from tokens.models import Token
@@ -206,9 +205,9 @@ def _count_sql(rk: ApiResource, selected: bool, rules: tuple[RecordRule, ...] = 
 
 
 def _fetch(sql: str, params: dict[str, Any], *, many: bool) -> Any:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if many else cursor.fetchone()
+    cursor = kept_cursor()
+    cursor.execute(sql, params)
+    return cursor.fetchall() if many else cursor.fetchone()
 
 
 def _partial(rk: ApiResource, principal: Principal) -> bool:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.http import client_ip
 from tokens import crypto
 from tokens.auth import throttle
+from tokens.auth.columns import kept_cursor
 from tokens.auth.principal import (
     ACCOUNT_ROW,
     BEARER_ROW,
@@ -113,9 +114,9 @@ def authenticate(request: HttpRequest, account_id: int | None = None) -> Princip
     params: dict[str, str | int] = dict(zip(digest_params(len(digests)), digests, strict=True))
     if account_id is not None:
         params["account"] = account_id
-    with connection.cursor() as cursor:
-        cursor.execute(bearer_sql(len(digests), in_account=account_id is not None), params)
-        found = cursor.fetchone()
+    cursor = kept_cursor()
+    cursor.execute(bearer_sql(len(digests), in_account=account_id is not None), params)
+    found = cursor.fetchone()
     if found is None:
         raise _fail(ip, "The token is invalid or has been revoked.")
 
