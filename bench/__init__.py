@@ -1,1 +1,1 @@
-"""`make bench`: the API's authenticated hot path against /healthz, DRF and knox (SPEC 10)."""
+"""Keyward's benchmarks: `make bench`, `make bench-http`, `make bench-exchange`."""

@@ -1,4 +1,4 @@
-"""The trusted-publisher exchange's cost next to whoami's (SPEC 18), in process, as bench/run.py.
+"""`make bench-exchange`: the trusted-publisher exchange beside whoami (docs/performance.md).
 
 One process, one temporary SQLite database, the WSGI handler; a real issuer on 127.0.0.1
 (tests/support/issuer.py) whose keys are fetched once and cached, as on a warm app server.

@@ -1,4 +1,4 @@
-"""`make bench-http`: Keyward side by side with the reference project over real HTTP (SPEC 10).
+"""`make bench-http`: Keyward beside the reference project over real HTTP (docs/performance.md).
 
 Keyward (`config.wsgi`) and the reference project (`bench/reference/`, Django
 5.2 with `startproject`'s middleware) are each served by gunicorn with the same

@@ -1,4 +1,4 @@
-"""`make bench`: what every API route costs, beside the reference project's views (SPEC 10).
+"""`make bench`: every API route's cost beside the reference views (docs/performance.md).
 
 One process, one temporary SQLite database. Keyward's routes go through
 Keyward's WSGI handler (as gunicorn calls it); the reference project's views
