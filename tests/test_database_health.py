@@ -65,3 +65,26 @@ def test_a_connection_the_server_closed_is_replaced_before_it_fails_a_request(ch
     terminate(backend)
     assert next_request() != backend  # no OperationalError: a new connection answered
     assert checks_counted == [1]
+
+
+def test_the_kept_cursor_is_reused_counted_and_replaced_with_its_connection():
+    """The API's hot reads share one cursor per connection (its loaders ready); Django still
+    wraps it, so query counts see its queries; a replaced connection gets a new one."""
+    from django.test.utils import CaptureQueriesContext
+
+    from tokens.auth.columns import kept_cursor
+
+    def backend_and_cursor() -> tuple[int, object]:
+        wrapped = kept_cursor()
+        wrapped.execute("SELECT pg_backend_pid()")
+        return wrapped.fetchone()[0], wrapped.cursor
+
+    backend, first = backend_and_cursor()
+    with CaptureQueriesContext(connection) as captured:
+        assert backend_and_cursor() == (backend, first)
+    assert [query["sql"] for query in captured] == ["SELECT pg_backend_pid()"]
+
+    terminate(backend)
+    connection.close_if_unusable_or_obsolete()
+    new_backend, replaced = backend_and_cursor()  # no OperationalError: a new connection
+    assert new_backend != backend and replaced is not first

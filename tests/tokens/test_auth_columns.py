@@ -9,8 +9,9 @@ by column (distinct times; flags that differ pairwise across the tokens).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -20,7 +21,7 @@ from django.utils import timezone
 from accounts.models import Account, Membership, User
 from tests.factories import AccountFactory, UserFactory, issue_automation_token, issue_user_token
 from tokens import crypto
-from tokens.auth.columns import aware, json_array
+from tokens.auth.columns import aware, json_array, time_column
 from tokens.auth.principal import BEARER_ROW, bearer_sql
 from tokens.kinds import BY_KIND, Kind
 from tokens.models import Token
@@ -159,3 +160,23 @@ def test_a_row_with_a_column_too_many_or_too_few_is_refused():
         BEARER_ROW.read((None,) * (width + 1))
     with pytest.raises(TypeError):
         BEARER_ROW.read((None,) * (width - 1))
+
+
+@pytest.mark.parametrize("microsecond", [0, 500_000, 7])
+def test_a_time_column_is_the_text_orjson_writes_for_that_datetime(account, microsecond):
+    """Plain-SQL reads carry datetimes as RFC 3339 text (both databases): an answer writes
+    it as it is, so it must be orjson's text for the value the ORM reads, to the microsecond
+    (no fraction when there is none), and aware() must read it back to that value."""
+    owner = UserFactory()
+    Membership.objects.create(user=owner, account=account, role="engineer")
+    token = issue_user_token(owner, name="times").token
+    moment = datetime(2026, 11, 23, 8, 0, 0, microsecond, tzinfo=UTC)
+    Token.objects.filter(pk=token.pk).update(created_at=moment)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {time_column('t.created_at')} FROM tokens_token t WHERE t.id = %s",
+            [token.pk],
+        )
+        text = cursor.fetchone()[0]
+    assert text == orjson.dumps(moment, option=orjson.OPT_UTC_Z).decode().strip('"')
+    assert aware(text) == Token.objects.get(pk=token.pk).created_at == moment
