@@ -10,6 +10,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
+from accounts.dates import when_text
 from accounts.models import User
 from tests.factories import issue_automation_token, issue_user_token
 from tokens.models import Token
@@ -74,11 +75,14 @@ def test_each_notice_is_sent_once(people):
     assert len(mail.outbox) == 1
 
     # Five days later the 1-day notice is due, once.
-    Token.objects.filter(pk=token.pk).update(expires_at=timezone.now() + timedelta(hours=23))
+    expires_at = timezone.now() + timedelta(hours=23)
+    Token.objects.filter(pk=token.pk).update(expires_at=expires_at)
     _run()
     _run()
     assert len(mail.outbox) == 2
     assert "within a day" in mail.outbox[1].body
+    # The panel's one date format ("Dec 5, 2026 07:06"), in UTC.
+    assert f"expires {when_text(expires_at)} UTC" in mail.outbox[1].body
 
 
 def test_a_token_found_late_gets_only_the_one_day_notice(people):

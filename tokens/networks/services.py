@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from accounts.dates import when_text
 from tokens.events import Actor, event_record
 from tokens.models import Event, EventKind, Token
 from tokens.networks.buffer import networks_claim, tokens_with_noted_networks
@@ -148,7 +149,7 @@ def _email(token: Token, new: list[tuple[str, str, datetime]]) -> None:
     from tokens.leaks.services import token_recipients
 
     where = "\n".join(
-        f"- {network} (address {ip}, {seen:%Y-%m-%d %H:%M} UTC)" for network, ip, seen in new
+        f"- {network} (address {ip}, {when_text(seen)} UTC)" for network, ip, seen in new
     )
     page = f"{settings.KEYWARD_SITE_URL}{reverse('tokens:detail', args=[token.pk])}"
     for person, _ in token_recipients([token]).values():

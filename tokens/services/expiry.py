@@ -18,6 +18,7 @@ from django.core.mail import send_mail
 from django.db.models import Q
 from django.urls import reverse
 
+from accounts.dates import when_text
 from accounts.models import Membership, User
 from accounts.roles import MANAGING_ROLES
 from tokens.models import Token, TokenType
@@ -72,7 +73,7 @@ def _body(person: User, tokens: list[Token], now: datetime) -> str:
         )
         lines.append(
             f"- {token.name} ({token.display}), {where}: expires "
-            f"{token.expires_at:%Y-%m-%d %H:%M} UTC ({_when(token, now)})"
+            f"{when_text(token.expires_at)} UTC ({_when(token, now)})"
         )
         lines.append(f"  manage it: {_token_page(token)}")
     lines += [

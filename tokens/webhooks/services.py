@@ -18,6 +18,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.dates import when_text
 from accounts.models import Account, Membership
 from accounts.roles import MANAGING_ROLES
 from tokens.events import Actor, event_record
@@ -309,7 +310,7 @@ def webhook_switch_off_failing(*, endpoint_id: int, now: datetime) -> bool:
                     f"Hello {person.get_short_name()},",
                     "",
                     f"Deliveries to the webhook endpoint {shown} of {endpoint.account.name} "
-                    f"have failed since {failing_since:%Y-%m-%d %H:%M} UTC, so Keyward switched "
+                    f"have failed since {when_text(failing_since)} UTC, so Keyward switched "
                     "it off. Nothing more is sent to it.",
                     "",
                     "What to do next: check that the endpoint answers 2xx (its delivery log "
