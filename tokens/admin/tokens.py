@@ -348,9 +348,8 @@ class TokenAdmin(NoSecretsInSearch):
             "revoked": revoked,
             "revoked_at": when(revoked.revoked_at) if revoked else "",
         }
-        return TemplateResponse(
-            request, "admin/tokens/token/find.html", context, status=400 if error else 200
-        )
+        # A miss is the page with its explanation, as a form with errors answers (200).
+        return TemplateResponse(request, "admin/tokens/token/find.html", context)
 
     # ------------------------------------------------------------------ permissions
 
