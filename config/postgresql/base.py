@@ -12,7 +12,7 @@ still checked with a query at the end of that request, as Django does.
 
 `kept_cursor()` gives the API's hot reads a cursor kept on the connection: a new
 psycopg cursor starts with empty caches of the loaders for its result's columns, and
-filling them for the bearer query's 40 columns cost more than a tenth of a whoami.
+filling them for the bearer query's 40 columns cost about 20 us of a whoami's 370.
 """
 
 from __future__ import annotations

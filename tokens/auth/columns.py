@@ -61,8 +61,8 @@ def kept_cursor() -> Any:
 
 
 def aware(value: datetime | str | None) -> datetime | None:
-    """A datetime column's value (RFC 3339 text on SQLite: see time_column) as an aware
-    datetime."""
+    """A datetime column's value (RFC 3339 text through time_column, or a datetime) as an
+    aware datetime."""
     if value is None:
         return None
     if isinstance(value, str):

@@ -54,8 +54,8 @@ def _trusting_sql() -> str:
 
 
 def _converter(field: Field) -> Callable[[Any], Any]:
-    """How a raw column value becomes the model's (SQLite: JSON as text, booleans as 0/1,
-    times as RFC 3339 text through time_column; PostgreSQL's driver converts them)."""
+    """How a raw column value becomes the model's (SQLite: JSON as text, booleans as 0/1;
+    both databases: times as RFC 3339 text, through time_column)."""
     if isinstance(field, JSONField):
         return lambda value: json.loads(value) if isinstance(value, str | bytes) else value
     if isinstance(field, BooleanField):
