@@ -10,6 +10,7 @@ import pytest
 import redis
 from django.core.cache import cache
 
+from accounts import oidc
 from tests.factories import PASSWORD, AccountFactory, MembershipFactory, UserFactory
 from tests.support.issuer import OidcIssuer
 from tests.support.oidc_provider import OidcProvider
@@ -52,6 +53,14 @@ def _clear_cache():
     yield
     usage_push()  # this process's usage tally goes to the cache, and with it
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_keys_cached(monkeypatch):
+    """Every test starts with no issuer's keys cached, as a new app server would: a later
+    test's issuer (SSO's or a CI's) may get an earlier one's port, hence its URL, with other
+    keys, and the cache fetches again at most once a minute."""
+    monkeypatch.setattr(oidc, "KEYS", oidc.KeyCache())
 
 
 # A Redis database of Keyward's tests' own; each test also gets its own key prefix.

@@ -5,9 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import httpx
-from django.conf import settings
 
-DISCOVERY_PATH = "/.well-known/openid-configuration"
+from accounts.oidc import DISCOVERY_PATH, FetchFailed, insecure_issuer_allowed, public_address_check
+
 TIMEOUT_SECONDS = 5.0
 REQUIRED = ("authorization_endpoint", "token_endpoint", "jwks_uri")
 
@@ -24,21 +24,22 @@ def issuer_normalize(issuer: str) -> str:
     return issuer.rstrip("/")
 
 
-def insecure_issuer_allowed(issuer: str) -> bool:
-    """An http issuer only where KEYWARD_OIDC_INSECURE_ISSUERS lists it (tests, the local demo)."""
-    return issuer in settings.KEYWARD_OIDC_INSECURE_ISSUERS
-
-
 def discovery_check(issuer: str) -> dict[str, object]:
     """Fetch `issuer`'s discovery document and check it is this issuer's, for the code flow.
 
-    Raises DiscoveryFailed with what went wrong: not https, unreachable, not JSON, an
+    Raises DiscoveryFailed with what went wrong: not https, not a public address (unless
+    the issuer is listed as insecure), unreachable, not JSON, an
     issuer that differs, a missing endpoint, no `code` response type or no S256 PKCE.
     """
     scheme = urlsplit(issuer).scheme
     if scheme != "https" and not (scheme == "http" and insecure_issuer_allowed(issuer)):
         raise DiscoveryFailed("The issuer URL must start with https://.")
     url = issuer + DISCOVERY_PATH
+    if not insecure_issuer_allowed(issuer):
+        try:
+            public_address_check(url)  # never a probe of Keyward's own network
+        except FetchFailed as refused:
+            raise DiscoveryFailed(f"{url} cannot be used: {refused}.") from None
     try:
         response = httpx.get(url, timeout=TIMEOUT_SECONDS, follow_redirects=False)
     except httpx.TimeoutException:

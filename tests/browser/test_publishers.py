@@ -11,14 +11,12 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.token_steps import PHONE, confirm_password
-from tokens.publishers import exchange as exchange_module
 from tokens.publishers.models import Publisher
 
 
 @pytest.fixture
-def issuer(oidc_issuer, settings, monkeypatch):
+def issuer(oidc_issuer, settings):
     settings.KEYWARD_OIDC_INSECURE_ISSUERS = [oidc_issuer.issuer]
-    monkeypatch.setattr(exchange_module, "KEYS", exchange_module.KeyCache())
     return oidc_issuer
 
 

@@ -5,50 +5,31 @@ audience, expired, not yet valid, too old; the caller (tokens.publishers.service
 checks replay (`jti` once, in the database) and matches the publishers. The first check
 that fails names itself in ExchangeRefused.
 
-The JWKS comes from the issuer's discovery document over https (KEYWARD_OIDC_INSECURE_ISSUERS
-lists the http issuers allowed, for tests), fetched with httpx and timeouts, only for an
-issuer some publisher trusts (never a URL a caller chose), from public addresses only
-(unless listed as insecure), and cached in the process: fetched again when it is older than
-JWKS_MAX_AGE or a token names a key it lacks, at most once a minute per issuer.
+The issuer's keys come from accounts.oidc (https, public addresses, cached, refetched at
+most once a minute), and only for an issuer some publisher trusts: never a URL a caller chose.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import logging
 import math
-import socket
-import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
-from joserfc import jwk, jws
+from joserfc import jws
 from joserfc.errors import JoseError
 
+from accounts import oidc
 from tokens.publishers.models import Publisher
-from tokens.publishers.rules import audience_holds, insecure_issuer_allowed
+from tokens.publishers.rules import audience_holds
 from tokens.publishers.selectors import publishers_trusting
-
-logger = logging.getLogger(__name__)
 
 ALGORITHMS = ("RS256", "ES256")
 LEEWAY_SECONDS = 60
 MAX_AGE_SECONDS = 10 * 60  # `iat` at most this old (plus the leeway)
 MAX_ID_TOKEN_LENGTH = 16 * 1024
-JWKS_MAX_AGE = 15 * 60  # seconds a JWKS is used before it is fetched again
-REFETCH_INTERVAL = 60  # at most one fetch a minute per issuer
-FETCH_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
-MAX_DOCUMENT_BYTES = 256 * 1024
-DISCOVERY_PATH = "/.well-known/openid-configuration"
-
-# The process's clock for the JWKS cache (monotonic seconds); tests move it forward.
-clock = time.monotonic
 
 
 class ExchangeRefused(Exception):
@@ -70,133 +51,6 @@ class VerifiedIdToken:
     jti: str
     expires_at: datetime  # until when it would pass the checks: its jti is kept that long
     publishers: list[Publisher] = field(default_factory=list)
-
-
-# --------------------------------------------------------------------------- fetching keys
-
-
-class FetchFailed(Exception):
-    """The issuer's discovery document or JWKS could not be read."""
-
-
-def _public_host(url: str) -> None:
-    """Refuse an address that is not public (loopback, private, link-local, metadata)."""
-    host = urlsplit(url).hostname or ""
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except OSError as error:
-        raise FetchFailed(f"cannot resolve {host}") from error
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if not address.is_global:
-            raise FetchFailed(f"{host} is not a public address")
-
-
-def _get_json(client: httpx.Client, url: str, *, issuer: str) -> dict[str, Any]:
-    scheme = urlsplit(url).scheme
-    insecure = insecure_issuer_allowed(issuer)
-    if scheme != "https" and not (insecure and scheme == "http"):
-        raise FetchFailed(f"{url} is not https")
-    if not insecure:
-        _public_host(url)
-    with client.stream("GET", url, headers={"Accept": "application/json"}) as response:
-        if response.status_code != 200:
-            raise FetchFailed(f"{url} answered {response.status_code}")
-        body = b""
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > MAX_DOCUMENT_BYTES:
-                raise FetchFailed(f"{url} is too large")
-    try:
-        document = json.loads(body)
-    except ValueError as error:
-        raise FetchFailed(f"{url} is not JSON") from error
-    if not isinstance(document, dict):
-        raise FetchFailed(f"{url} is not a JSON object")
-    return document
-
-
-def _import_keys(jwks: Mapping[str, Any]) -> dict[str, Any]:
-    """The JWKS's signing keys (RSA and EC) by kid; other keys are skipped."""
-    found: dict[str, Any] = {}
-    keys = jwks.get("keys")
-    for item in keys if isinstance(keys, list) else []:
-        if not isinstance(item, dict) or item.get("kty") not in ("RSA", "EC"):
-            continue
-        if item.get("use", "sig") != "sig":
-            continue
-        try:
-            key = jwk.import_key(item)
-        except (JoseError, ValueError, TypeError):
-            continue
-        found[str(item.get("kid", ""))] = key
-    return found
-
-
-def jwks_fetch(issuer: str) -> dict[str, Any]:
-    """The issuer's signing keys by kid: its discovery document, then its `jwks_uri`."""
-    try:
-        with httpx.Client(timeout=FETCH_TIMEOUT, follow_redirects=False) as client:
-            discovery = _get_json(client, issuer + DISCOVERY_PATH, issuer=issuer)
-            if discovery.get("issuer") != issuer:
-                raise FetchFailed("the discovery document names another issuer")
-            jwks_uri = discovery.get("jwks_uri")
-            if not isinstance(jwks_uri, str):
-                raise FetchFailed("the discovery document has no jwks_uri")
-            return _import_keys(_get_json(client, jwks_uri, issuer=issuer))
-    except httpx.HTTPError as error:
-        raise FetchFailed(f"{type(error).__name__}: {error}") from error
-
-
-@dataclass
-class _Entry:
-    keys: dict[str, Any]
-    fetched_at: float  # when these keys were read
-    tried_at: float  # the latest fetch, successful or not
-
-
-class KeyCache:
-    """Each issuer's keys, in this process; fetched at most once a minute per issuer."""
-
-    MAX_ISSUERS = 256
-
-    def __init__(self) -> None:
-        self._entries: dict[str, _Entry] = {}
-        self._lock = threading.Lock()
-
-    def key(self, issuer: str, kid: str | None) -> Any | None:
-        """The key `kid` of `issuer` (None: the issuer's only key), or None when it has none."""
-        with self._lock:
-            entry = self._entries.get(issuer)
-            now = clock()
-            wanted = entry is None or (kid not in entry.keys if kid else len(entry.keys) != 1)
-            stale = entry is not None and now - entry.fetched_at > JWKS_MAX_AGE
-            if (wanted or stale) and (entry is None or now - entry.tried_at >= REFETCH_INTERVAL):
-                entry = self._refetch(issuer, entry, now)
-        if entry is None:
-            return None
-        if kid is None:
-            return next(iter(entry.keys.values())) if len(entry.keys) == 1 else None
-        return entry.keys.get(kid)
-
-    def _refetch(self, issuer: str, entry: _Entry | None, now: float) -> _Entry | None:
-        try:
-            keys = jwks_fetch(issuer)
-        except FetchFailed as error:
-            logger.warning("JWKS of %s not fetched: %s", issuer, error)
-            if entry is not None:
-                entry.tried_at = now  # keep the keys known until a fetch succeeds
-            else:
-                self._entries[issuer] = _Entry({}, fetched_at=float("-inf"), tried_at=now)
-            return self._entries.get(issuer)
-        if len(self._entries) >= self.MAX_ISSUERS and issuer not in self._entries:
-            self._entries.pop(next(iter(self._entries)))
-        fresh = _Entry(keys, fetched_at=now, tried_at=now)
-        self._entries[issuer] = fresh
-        return fresh
-
-
-KEYS = KeyCache()
 
 
 # --------------------------------------------------------------------------- the checks
@@ -233,7 +87,7 @@ def _signature(raw: str, header: Mapping[str, Any], issuer: str) -> dict[str, An
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
         raise ExchangeRefused("signature", "the token's kid is not text.")
-    key = KEYS.key(issuer, kid)
+    key = oidc.KEYS.key(issuer, kid)
     if key is None:
         raise ExchangeRefused(
             "signature", f"the issuer has no key {str(kid)[:80]!r} (unknown kid)."

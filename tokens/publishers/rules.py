@@ -191,12 +191,7 @@ def compared_claims(provider: str) -> tuple[str, ...]:
     return ("sub",)
 
 
-# --------------------------------------------------------------------------- issuers
-
-
-def insecure_issuer_allowed(issuer: str) -> bool:
-    """An http issuer may be trusted only when listed in KEYWARD_OIDC_INSECURE_ISSUERS (tests)."""
-    return issuer in settings.KEYWARD_OIDC_INSECURE_ISSUERS
+# --------------------------------------------------------------------------- grants
 
 
 def kinds_selected(resources: Mapping[str, Any]) -> dict[Kind, list[int]]:

@@ -21,12 +21,13 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import Account
+from accounts.oidc import insecure_issuer_allowed
 from accounts.roles import ROLE_OPERATIONS
 from tokens.models import TokenType
 from tokens.permissions import AUTOMATION_ROLES, SCOPE_OPERATIONS, TLS_OPERATIONS
 from tokens.policies.selectors import token_refusal
 from tokens.publishers.models import DEFAULT_ISSUERS, LIFETIME_RANGE, Provider
-from tokens.publishers.rules import CONDITIONS, CUSTOM_SUB, insecure_issuer_allowed
+from tokens.publishers.rules import CONDITIONS, CUSTOM_SUB
 from tokens.selectors import token_reach
 from tokens.validation import Problems, TokenValidationError, clean_token_input
 

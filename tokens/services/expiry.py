@@ -66,6 +66,7 @@ def _body(person: User, tokens: list[Token], now: datetime) -> str:
         "",
     ]
     for token in tokens:
+        assert token.expires_at is not None  # only expiring tokens get a notice
         where = (
             f"automation token of {token.account.name}"
             if token.type == TokenType.AUTOMATION and token.account is not None

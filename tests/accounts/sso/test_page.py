@@ -110,15 +110,21 @@ def test_a_new_secret_is_sealed_and_needs_a_new_test(client, sso_world, password
 
 
 @pytest.mark.parametrize(
-    ("issuer", "error"),
+    ("issuer", "error", "listed_as_insecure"),
     [
-        ("https://127.0.0.1:1", "could not be reached"),
-        ("http://idp.example", "must start with https://"),
+        ("https://127.0.0.1:1", "could not be reached", True),
+        ("http://idp.example", "must start with https://", False),
+        # Never a probe of Keyward's own network: loopback, private, link-local (metadata).
+        ("https://127.0.0.1:1", "127.0.0.1 is not a public address", False),
+        ("https://10.20.30.40", "10.20.30.40 is not a public address", False),
+        ("https://169.254.169.254", "169.254.169.254 is not a public address", False),
     ],
 )
 def test_an_issuer_without_a_usable_discovery_document_is_refused(
-    client, sso_world, password, issuer, error
+    client, sso_world, password, settings, issuer, error, listed_as_insecure
 ):
+    if listed_as_insecure:
+        settings.KEYWARD_OIDC_INSECURE_ISSUERS = [issuer]
     signed_in_with_sudo(client, sso_world.owner, password)
     before = AccountSso.objects.get().issuer
     response = client.post(

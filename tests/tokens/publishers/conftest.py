@@ -11,7 +11,6 @@ import pytest
 from tests.factories import ZoneFactory, issue_user_token
 from tests.tokens.conftest import call
 from tokens.events import Actor
-from tokens.publishers import exchange as exchange_module
 from tokens.publishers.models import Publisher
 from tokens.publishers.services import publisher_create
 from tokens.publishers.validation import publisher_input_clean
@@ -20,14 +19,10 @@ EXCHANGE = "/oidc/exchange"
 
 
 @pytest.fixture
-def issuer(oidc_issuer, settings, monkeypatch):
-    """The test issuer (tests/support/issuer.py), trusted although it speaks http.
-
-    Each test starts with no keys cached, as a new app server would: a later test's issuer
-    may get an earlier one's port, hence its URL, with other keys.
-    """
+def issuer(oidc_issuer, settings):
+    """The test issuer (tests/support/issuer.py), trusted although it speaks http (each test
+    starts with no keys cached: tests/conftest.py)."""
     settings.KEYWARD_OIDC_INSECURE_ISSUERS = [oidc_issuer.issuer]
-    monkeypatch.setattr(exchange_module, "KEYS", exchange_module.KeyCache())
     return oidc_issuer
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from accounts import oidc
 from tests.tokens.conftest import set_policy
 from tests.tokens.publishers.conftest import add_publisher, exchange, github_conditions
 from tests.tokens.publishers.test_exchange import refused
 from tokens.models import Token
-from tokens.publishers import exchange as exchange_module
 from tokens.publishers.services import MAX_LIVE_PER_PUBLISHER
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +22,8 @@ JWKS = "/.well-known/jwks"
 def later(monkeypatch):
     """later(seconds): the JWKS cache's clock moves forward by `seconds`."""
     offset = [0.0]
-    real = exchange_module.clock
-    monkeypatch.setattr(exchange_module, "clock", lambda: real() + offset[0])
+    real = oidc.clock
+    monkeypatch.setattr(oidc, "clock", lambda: real() + offset[0])
 
     def move(seconds: float) -> None:
         offset[0] += seconds
