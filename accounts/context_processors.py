@@ -1,4 +1,5 @@
-"""Template context for the layout: the account switcher and the current account."""
+"""Template context for the layout: the account switcher and the current account; and the
+start of each render, for the page's note on times."""
 
 from __future__ import annotations
 
@@ -9,6 +10,13 @@ from django.http import HttpRequest
 from accounts.http import chosen_account_slug
 from accounts.models import Membership
 from accounts.selectors import memberships_of
+from accounts.templatetags.dates import times_render_started
+
+
+def times_shown(request: HttpRequest) -> dict[str, object]:
+    """Each render starts having shown no time (base.html's `{% times_note %}`)."""
+    times_render_started()
+    return {}
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:

@@ -119,6 +119,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "accounts.context_processors.times_shown",
             ],
             # One date format in every template: the `when`, `day` and `short_day` filters.
             "builtins": ["accounts.templatetags.dates"],

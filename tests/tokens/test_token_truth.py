@@ -240,12 +240,18 @@ def test_dates_in_one_format_and_utc_said_once(client, account, member_factory):
         reverse("tokens:list"),
         reverse("tokens:account-list", args=[account.slug]),
         reverse("events:event-log", args=[account.slug]),
-        reverse("accounts:profile"),
     ):
         client.force_login(owner)
         body = re.sub(r"<[^>]+>", " ", client.get(url).content.decode())
         assert body.count("UTC") == 1, url
         assert "Times are in UTC." in body
+    # A page that shows no time says nothing about them (a profile with no sign-ins yet).
+    for url in (
+        reverse("tokens:new"),
+        reverse("accounts:plan", args=[account.slug]),
+        reverse("accounts:profile"),
+    ):
+        assert "UTC" not in client.get(url).content.decode(), url
     body = page(client, owner, token)
     created = token.created_at.astimezone(UTC)
     assert f"{created:%b} {created.day}, {created:%Y %H:%M}" in body
