@@ -1,7 +1,8 @@
 """`make bench-exchange`: the trusted-publisher exchange beside whoami (docs/performance.md).
 
-One process, one temporary SQLite database, the WSGI handler; a real issuer on 127.0.0.1
-(tests/support/issuer.py) whose keys are fetched once and cached, as on a warm app server.
+One process, one temporary SQLite database (BENCH_POSTGRES_URL: PostgreSQL), the WSGI
+handler; a real issuer on 127.0.0.1 (tests/support/issuer.py) whose keys are fetched once
+and cached, as on a warm app server.
 Each exchange needs a fresh ID token (a jti is accepted once): they are signed before the
 clock starts. Requests run in batches of 40; between batches, outside the timing, the
 minted tokens are deleted (at most 50 live per publisher) and the rate-limit counters reset.
@@ -37,7 +38,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from accounts.models import Account, Membership, User, Zone  # noqa: E402
-from bench.run import Endpoint, request  # noqa: E402
+from bench.run import DATABASE_NAME, Endpoint, request  # noqa: E402
 from tests.support.issuer import OidcIssuer  # noqa: E402
 from tokens.events import Actor  # noqa: E402
 from tokens.models import Token  # noqa: E402
@@ -89,8 +90,9 @@ def timed(endpoints: list[Endpoint]) -> float:
 
 
 def in_database(endpoints: list[Endpoint]) -> float:
-    """CPU seconds per request spent in SQLite itself (statements and commits) over
-    `endpoints`: the part of the exchange no Python above the database can remove."""
+    """CPU seconds per request spent in the database (statements and commits) over
+    `endpoints`: on SQLite, the part of the exchange no Python above it can remove (on
+    PostgreSQL, only the driver's side: the server's CPU is another process's)."""
     spent = 0.0
     commit = connection._commit
 
@@ -173,7 +175,8 @@ def main() -> None:
     exchange_cost, whoami_cost = statistics.median(exchange_times), statistics.median(whoami_times)
     print(
         f"\n{BATCH} requests x {options.batches} batches x {options.rounds} rounds, "
-        f"Django {django.get_version()}, SQLite, one process, WSGI handler; median CPU time.\n"
+        f"Django {django.get_version()}, {DATABASE_NAME}, one process, WSGI handler; "
+        "median CPU time.\n"
     )
     print("| endpoint | per request | queries |")
     print("|---|---:|---:|")
@@ -181,7 +184,7 @@ def main() -> None:
     print(f"| POST /api/v1/oidc/exchange | {exchange_cost * 1e6:8.1f} us | {len(queries)} |")
     database_cost = statistics.median(database_times)
     print(
-        f"| of which in SQLite (statements, commit) | {database_cost * 1e6:8.1f} us | |"
+        f"| of which in {DATABASE_NAME} (statements, commit) | {database_cost * 1e6:8.1f} us | |"
         f"\n\nThe database's part alone is {database_cost / whoami_cost:.2f}x whoami."
     )
     ratio = statistics.median(ratios)

@@ -1,6 +1,7 @@
 """`make bench`: every API route's cost beside the reference views (docs/performance.md).
 
-One process, one temporary SQLite database. Keyward's routes go through
+One process, one temporary SQLite database (BENCH_POSTGRES_URL: PostgreSQL and Redis
+instead, bench/settings.py). Keyward's routes go through
 Keyward's WSGI handler (as gunicorn calls it); the reference project's views
 (bench/reference/: /healthz, the raw-SQL token lookup, DRF, knox, ninja-ORM
 whoami, one zone and a page of zones the plain ORM way) through a handler with
@@ -58,6 +59,10 @@ from bench.reference.seed import seed_reference  # noqa: E402
 from config.middleware import load_middleware  # noqa: E402
 from tokens.events import Actor  # noqa: E402
 from tokens.services.issue import token_create  # noqa: E402
+
+# What the numbers were measured on (on PostgreSQL, this process's side only: the server's
+# CPU is another process's).
+DATABASE_NAME = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(connection.vendor, "")
 
 # SPEC 10's targets: Keyward's throughput at least this times its counterpart's.
 HEALTHZ, WHOAMI, SINGLE, PAGE = (
@@ -266,7 +271,7 @@ def main() -> None:
 
     print(
         f"\n{options.requests} requests x {options.rounds} rounds per endpoint, "
-        f"Django {django.get_version()}, SQLite, one process, WSGI handlers. Per request: "
+        f"Django {django.get_version()}, {DATABASE_NAME}, one process, WSGI handlers. Per request: "
         "median over\nrounds of CPU time; vs reference: median over rounds of the reference "
         "view's time over\nthe route's (a throughput ratio: above 1, Keyward is cheaper).\n"
     )
