@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.factories import ZoneFactory
+from accounts.constants import Plan, Role
+from tests.factories import AccountFactory, MembershipFactory, ZoneFactory
 from tests.tokens.conftest import enter_sudo, wizard_post
 from tokens.models import Token
 
@@ -119,3 +120,14 @@ def test_the_certificate_renewer_is_a_user_role_token_with_tls(client, account, 
     assert response.status_code == 302, response.context["form"].errors
     token = Token.objects.get()
     assert token.role == "user" and token.tls_access and token.scopes == ["certificates:write"]
+
+
+def test_a_user_token_is_reviewed_as_capped_by_your_role(client, engineer, password):
+    """A user token acts as its owner: where the owner's role allows none of its scopes, the
+    review says so in those words (an automation token's scopes must fit its own role)."""
+    books = AccountFactory(name="Books Ltd", slug="books", plan=Plan.TEAMS)
+    MembershipFactory(user=engineer, account=books, role=Role.BILLING)
+    _signed_in(client, engineer, password)
+    html = client.post(NEW, wizard_post(step="review", name="zones reader")).content.decode()
+    assert "In Books Ltd" in html
+    assert "It may do nothing here: your role allows none of its scopes." in html

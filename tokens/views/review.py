@@ -44,6 +44,7 @@ class TokenReview:
     """The whole token, in words."""
 
     type_label: str
+    is_user_token: bool  # acts as its owner, capped by the owner's role
     accounts: list[AccountReview]
     scopes: list[str]
     record_rules: str  # "" when none
@@ -119,6 +120,7 @@ def token_review(
     zones_reached = Kind.ZONES in kinds_for_scopes(scopes)
     return TokenReview(
         type_label=TokenType(token_type).label,
+        is_user_token=token_type == TokenType.USER,
         accounts=reviews,
         scopes=list(scopes),
         record_rules=record_rules_text(rules) if zones_reached else "",
