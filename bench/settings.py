@@ -14,7 +14,12 @@ import dj_database_url
 os.environ.setdefault("DEBUG", "1")  # development secrets; DEBUG itself is turned off below
 
 from config.settings import *  # noqa: F403
-from config.settings import INSTALLED_APPS, SQLITE_OPTIONS
+from config.settings import (
+    INSTALLED_APPS,
+    POSTGRES_PREPARED_OPTIONS,
+    REDIS_OPTIONS,
+    SQLITE_OPTIONS,
+)
 
 DEBUG = False
 INSTALLED_APPS = [
@@ -45,11 +50,12 @@ if POSTGRES_URL:
     atexit.register(database, POSTGRES_URL, create=False)  # dropped again at the end
     DATABASES = {"default": dj_database_url.parse(POSTGRES_URL, conn_max_age=None)}
     DATABASES["default"]["ENGINE"] = "config.postgresql"
-    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
+    DATABASES["default"]["OPTIONS"] = POSTGRES_PREPARED_OPTIONS
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "OPTIONS": REDIS_OPTIONS,
         }
     }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # set-up speed only

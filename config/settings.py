@@ -132,6 +132,7 @@ SQLITE_OPTIONS = {
     "transaction_mode": "IMMEDIATE",
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
 }
+POSTGRES_PREPARED_OPTIONS = {"server_side_binding": True, "prepare_threshold": 5}
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
@@ -158,9 +159,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # parsed and planned once, not on every request (planning the token lookup's
         # joins cost the server more than running it). Turn off for a pooler that
         # cannot keep prepared statements (PgBouncer in transaction mode before 1.21).
-        DATABASES["default"].setdefault("OPTIONS", {}).update(
-            {"server_side_binding": True, "prepare_threshold": 5}
-        )
+        DATABASES["default"].setdefault("OPTIONS", {}).update(POSTGRES_PREPARED_OPTIONS)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

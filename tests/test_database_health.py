@@ -12,6 +12,9 @@ import time
 import psycopg
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tokens.auth.columns import kept_cursor
 
 pytestmark = [
     pytest.mark.postgres,
@@ -70,9 +73,6 @@ def test_a_connection_the_server_closed_is_replaced_before_it_fails_a_request(ch
 def test_the_kept_cursor_is_reused_counted_and_replaced_with_its_connection():
     """The API's hot reads share one cursor per connection (its loaders ready); Django still
     wraps it, so query counts see its queries; a replaced connection gets a new one."""
-    from django.test.utils import CaptureQueriesContext
-
-    from tokens.auth.columns import kept_cursor
 
     def backend_and_cursor() -> tuple[int, object]:
         wrapped = kept_cursor()
